@@ -1,0 +1,66 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Nurture",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nurture", targets: ["nurture"]),
+        .executable(name: "nurture-bench", targets: ["NurtureBench"]),
+        .library(name: "NurtureCore", targets: ["NurtureCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Pure domain: no I/O, time passed in as a value. Depends on nothing.
+        .target(name: "NurtureCore", swiftSettings: strict),
+
+        // Content adapters: MIME message building (RFC 5322 / 2045 / 2047).
+        .target(name: "NurtureContent", dependencies: ["NurtureCore"], swiftSettings: strict),
+
+        // libcurl, Debian's libcurl4-openssl-dev, with inline wrappers for its variadic calls.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
+        // Delivery adapters: SMTP and HTTP relay through libcurl, and a file transport.
+        .target(name: "NurtureDelivery", dependencies: ["NurtureCore", "CCurl"], swiftSettings: strict),
+
+        // The command-line interface: thin, wires the modules above.
+        .executableTarget(
+            name: "nurture",
+            dependencies: [
+                "NurtureCore", "NurtureContent", "NurtureDelivery",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // Benchmarks (run in release mode by scripts/bench-*; never part of the test suite).
+        .executableTarget(
+            name: "NurtureBench",
+            dependencies: [
+                "NurtureCore", "NurtureContent", "NurtureDelivery",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+
+        .target(name: "TestSupport", path: "Tests/Support", exclude: ["smtp_server.py", "http_server.py"], swiftSettings: strict),
+        .testTarget(name: "NurtureCoreTests", dependencies: ["NurtureCore"], swiftSettings: strict),
+        .testTarget(name: "NurtureContentTests", dependencies: ["NurtureContent", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "NurtureDeliveryTests",
+            dependencies: ["NurtureDelivery", "NurtureContent", "TestSupport"],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `nurture`: the marketing-automation nurturing engine's command-line interface.
+@main
+struct Nurture: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nurture",
+        abstract: "Nurture leads through the funnel with email sequences kept as files in git.",
+        version: "0.1.0",
+        subcommands: [Send.self]
+    )
+}
