@@ -53,7 +53,7 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        .target(name: "TestSupport", path: "Tests/Support", exclude: ["smtp_server.py", "http_server.py"], swiftSettings: strict),
+        .target(name: "TestSupport", path: "Tests/Support", exclude: ["smtp_server.py", "http_server.py", "parse_mime.py"], swiftSettings: strict),
         .testTarget(name: "NurtureCoreTests", dependencies: ["NurtureCore"], swiftSettings: strict),
         .testTarget(name: "NurtureContentTests", dependencies: ["NurtureContent", "TestSupport"], swiftSettings: strict),
         .testTarget(

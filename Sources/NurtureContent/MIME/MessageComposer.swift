@@ -73,10 +73,10 @@ public struct MessageComposer: Sendable {
             bytes += Array("\r\n--\(boundary)--\r\n".utf8)
         case (let text?, nil):
             bytes += Self.part(contentType: "text/plain", body: text)
-            bytes += [0x0D, 0x0A]
+            if !text.hasSuffix("\n") { bytes += [0x0D, 0x0A] }
         case (nil, let html?):
             bytes += Self.part(contentType: "text/html", body: html)
-            bytes += [0x0D, 0x0A]
+            if !html.hasSuffix("\n") { bytes += [0x0D, 0x0A] }
         case (nil, nil):
             preconditionFailure("unreachable: text defaults to empty")
         }

@@ -30,13 +30,18 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
             throw .invalidDomain(address)
         }
         self.address = trimmed
-        let name = displayName?.trimmingASCIIWhitespace()
+        // A display name is free text (often a lead's name): control characters become spaces.
+        let name = displayName.map { String(String.UnicodeScalarView($0.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 })) }?
+            .trimmingASCIIWhitespace()
         self.displayName = (name?.isEmpty ?? true) ? nil : name
     }
 
     /// Parses `Name <local@domain>` or a bare `local@domain`.
     public static func parse(_ text: String) throws(EmailAddressError) -> EmailAddress {
         let trimmed = text.trimmingASCIIWhitespace()
+        if let bad = trimmed.unicodeScalars.first(where: { $0.value < 0x20 && $0 != "\t" }) {
+            throw .invalidCharacter(text, Character(bad))
+        }
         if trimmed.hasSuffix(">"), let open = trimmed.lastIndex(of: "<") {
             var name = String(trimmed[..<open]).trimmingASCIIWhitespace()
             if name.count >= 2, name.hasPrefix("\""), name.hasSuffix("\"") {
