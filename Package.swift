@@ -61,6 +61,8 @@ let package = Package(
             dependencies: ["NurtureDelivery", "NurtureContent", "TestSupport"],
             swiftSettings: strict
         ),
+        // Runs the built `nurture` binary as a user would.
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )
