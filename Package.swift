@@ -15,13 +15,26 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure domain: no I/O, time passed in as a value. Depends on nothing.
         .target(name: "NurtureCore", swiftSettings: strict),
 
-        // Content adapters: MIME message building (RFC 5322 / 2045 / 2047).
-        .target(name: "NurtureContent", dependencies: ["NurtureCore"], swiftSettings: strict),
+        // Content adapters: Mustache templates, tracking instrumentation and signed tokens,
+        // MIME message building (RFC 5322 / 2045 / 2047).
+        .target(
+            name: "NurtureContent",
+            dependencies: [
+                "NurtureCore",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
 
         // libcurl, Debian's libcurl4-openssl-dev, with inline wrappers for its variadic calls.
         .systemLibrary(

@@ -1,0 +1,143 @@
+import Mustache
+import NurtureCore
+
+/// Turns a template and a lead into the message that is sent: Mustache rendering with
+/// the lead's data, tracking, unsubscribe headers, and standards-clean MIME.
+public struct EmailRenderer: Sendable {
+    /// Sender and tracking settings (from configuration, or `nurture preview`'s defaults).
+    public struct Settings: Sendable {
+        public var from: EmailAddress
+        public var replyTo: EmailAddress?
+        /// `MAIL FROM` (bounce address); defaults to the From address.
+        public var envelopeSender: String?
+        /// Base URL of the tracking server, e.g. `https://t.acme.example`.
+        public var trackingBaseURL: String
+        /// Signs tracking tokens and derives Message-IDs.
+        public var secret: Secret
+        /// An address that accepts unsubscribe mails (`List-Unsubscribe: <mailto:…>`), if any.
+        public var unsubscribeMailto: String?
+
+        public init(
+            from: EmailAddress, replyTo: EmailAddress? = nil, envelopeSender: String? = nil,
+            trackingBaseURL: String, secret: Secret, unsubscribeMailto: String? = nil
+        ) {
+            self.from = from
+            self.replyTo = replyTo
+            self.envelopeSender = envelopeSender
+            self.trackingBaseURL = trackingBaseURL
+            self.secret = secret
+            self.unsubscribeMailto = unsubscribeMailto
+        }
+    }
+
+    /// A rendered message and the id its tracking events will carry.
+    public struct Rendered: Sendable {
+        public var message: OutgoingMessage
+        public var sendID: SendID
+    }
+
+    public let library: TemplateLibrary
+    public let settings: Settings
+    private let links: TrackingLinks
+
+    public init(library: TemplateLibrary, settings: Settings) {
+        self.library = library
+        self.settings = settings
+        self.links = TrackingLinks(baseURL: settings.trackingBaseURL, signer: TrackingSigner(secret: settings.secret))
+    }
+
+    /// Renders `template` for `lead`.
+    /// - Parameters:
+    ///   - key: identifies the send; the same key gives the same Message-ID and tokens.
+    ///   - date: seconds since 1970 for the `Date:` header.
+    ///   - tracking: `false` leaves links and the pixel alone (a sequence can turn tracking off).
+    ///   - subject: a Mustache subject that replaces the template's own.
+    public func render(
+        template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool = true, subject: String? = nil
+    ) throws(RenderError) -> Rendered {
+        guard library.contains(template) else {
+            throw .unknownTemplate(template, known: library.names)
+        }
+        let to: EmailAddress
+        do {
+            to = try EmailAddress(lead.email, displayName: lead.displayName)
+        } catch {
+            throw .invalidRecipient(lead.email, error)
+        }
+        let id = links.signer.sendID(for: key)
+        let unsubscribeURL = links.unsubscribeURL(id)
+        let context = Self.context(for: lead, defaults: library.defaults, unsubscribeURL: unsubscribeURL)
+
+        let renderedSubject: String
+        if let subject {
+            do {
+                renderedSubject = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + subject).render(context, library: library.library)
+            } catch {
+                throw .invalidSubject(subject)
+            }
+        } else {
+            renderedSubject = library.render(template, part: "subject", context: context) ?? ""
+        }
+        let html = library.render(template, part: "html", context: context) ?? ""
+        var text = library.hasText(template)
+            ? library.render(template, part: "text", context: context) ?? ""
+            : HTMLText.plainText(fromHTML: html)
+        var body = html
+        if tracking {
+            let instrumenter = TrackingInstrumenter(links: links)
+            body = instrumenter.instrumentHTML(html, send: id)
+            text = instrumenter.instrumentText(text, send: id)
+        }
+
+        var unsubscribe = "<\(unsubscribeURL)>"
+        if let mailto = settings.unsubscribeMailto {
+            unsubscribe += ", <mailto:\(mailto)?subject=unsubscribe-\(links.signer.sign(.unsubscribe(id)))>"
+        }
+        let message = MessageComposer().compose(MessageComposer.Draft(
+            from: settings.from, to: [to], replyTo: settings.replyTo,
+            subject: renderedSubject.trimmingCharacters(in: .whitespacesAndNewlines),
+            text: text, html: body,
+            messageID: MessageComposer.messageID(unique: id.description, domain: settings.from.domain),
+            date: date,
+            headers: [
+                MessageHeader("List-Unsubscribe", unsubscribe),
+                MessageHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ],
+            envelopeSender: settings.envelopeSender
+        ))
+        return Rendered(message: message, sendID: id)
+    }
+
+    /// What templates see: every lead field (with defaults for missing or empty ones),
+    /// `email`, `stage`, `score`, `fit_score`, `engagement_score`, `tags` and `unsubscribe_url`.
+    static func context(for lead: Lead, defaults: [String: String], unsubscribeURL: String) -> [String: Any] {
+        var context: [String: Any] = defaults
+        for (key, value) in lead.fields where !value.trimmingCharacters(in: .whitespaces).isEmpty {
+            context[key] = value
+        }
+        context["email"] = lead.email
+        context["stage"] = lead.stage
+        context["score"] = lead.score
+        context["fit_score"] = lead.fitScore
+        context["engagement_score"] = lead.engagementScore
+        context["tags"] = lead.tags.sorted()
+        context["unsubscribe_url"] = unsubscribeURL
+        return context
+    }
+}
+
+/// Why a message could not be rendered.
+public enum RenderError: Error, CustomStringConvertible {
+    case unknownTemplate(String, known: [String])
+    case invalidRecipient(String, EmailAddressError)
+    case invalidSubject(String)
+
+    public var description: String {
+        switch self {
+        case .unknownTemplate(let name, let known):
+            "unknown template '\(name)' (templates: \(known.joined(separator: ", ")))"
+        case .invalidRecipient(_, let error): "cannot send to the lead: \(error)"
+        case .invalidSubject(let subject): "the subject '\(subject)' is not valid Mustache"
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Crypto
+import Foundation
+import NurtureCore
+
+/// An opaque, stable identifier of one send, derived from its ``SendKey`` with the
+/// signing secret: it says nothing about the lead, yet the same send always gets the same id.
+public struct SendID: Hashable, Sendable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 16 else { return nil }
+        self.bytes = bytes
+    }
+
+    /// 32 lowercase hex digits.
+    public var description: String { bytes.map { String(format: "%02x", $0) }.joined() }
+}
+
+/// What a tracking URL stands for.
+public enum TrackingToken: Equatable, Sendable {
+    /// The open pixel of a send.
+    case open(SendID)
+    /// A link of a send, and the exact URL it leads to.
+    case click(SendID, url: String)
+    /// The unsubscribe page and one-click endpoint of a send.
+    case unsubscribe(SendID)
+
+    public var sendID: SendID {
+        switch self {
+        case .open(let id), .click(let id, _), .unsubscribe(let id): id
+        }
+    }
+}
+
+/// Signs and verifies tracking tokens with HMAC-SHA256 (swift-crypto).
+///
+/// A token is base64url(`version | kind | send id (16 bytes) | click URL`) followed by
+/// the first 16 bytes of its HMAC. Changing any byte — the kind, the send, the target
+/// URL — invalidates it, so the click endpoint can only redirect to URLs that Nurture
+/// itself put in a message: never an open redirect.
+public struct TrackingSigner: Sendable {
+    private let tokenKey: SymmetricKey
+    private let idKey: SymmetricKey
+    private static let version: UInt8 = 1
+    private static let macLength = 16
+
+    /// - Parameter secret: the configured signing secret; use at least 32 random bytes.
+    public init(secret: Secret) {
+        let master = SymmetricKey(data: Data(secret.value.utf8))
+        // Separate keys per purpose, so a send id can never be replayed as a MAC.
+        tokenKey = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data("nurture-token-v1".utf8), using: master)))
+        idKey = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data("nurture-send-id-v1".utf8), using: master)))
+    }
+
+    /// The stable opaque id of a send.
+    public func sendID(for key: SendKey) -> SendID {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(key.description.utf8), using: idKey)
+        return SendID(bytes: Array(Data(mac).prefix(16)))!
+    }
+
+    /// The URL-safe token for `token`.
+    public func sign(_ token: TrackingToken) -> String {
+        var payload: [UInt8] = [Self.version]
+        switch token {
+        case .open(let id):
+            payload.append(UInt8(ascii: "o"))
+            payload += id.bytes
+        case .click(let id, let url):
+            payload.append(UInt8(ascii: "c"))
+            payload += id.bytes
+            payload += Array(url.utf8)
+        case .unsubscribe(let id):
+            payload.append(UInt8(ascii: "u"))
+            payload += id.bytes
+        }
+        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: tokenKey)
+        return Base64URL.encode(payload + Array(Data(mac).prefix(Self.macLength)))
+    }
+
+    /// The token's meaning, or `nil` when it was not signed with this secret or was altered.
+    public func verify(_ text: Substring) -> TrackingToken? {
+        guard text.utf8.count <= 8192, let bytes = Base64URL.decode(text),
+              bytes.count >= 2 + 16 + Self.macLength, bytes[0] == Self.version
+        else { return nil }
+        let payload = bytes[..<(bytes.count - Self.macLength)]
+        let mac = bytes[(bytes.count - Self.macLength)...]
+        let expected = Array(Data(HMAC<SHA256>.authenticationCode(for: payload, using: tokenKey)).prefix(Self.macLength))
+        // Constant time: the comparison must not reveal how many bytes matched.
+        var difference: UInt8 = 0
+        for (a, b) in zip(mac, expected) { difference |= a ^ b }
+        guard difference == 0 else { return nil }
+        let id = SendID(bytes: Array(payload[2..<18]))!
+        switch payload[1] {
+        case UInt8(ascii: "o") where payload.count == 18: return .open(id)
+        case UInt8(ascii: "u") where payload.count == 18: return .unsubscribe(id)
+        case UInt8(ascii: "c"):
+            guard let url = String(bytes: payload[18...], encoding: .utf8) else { return nil }
+            return .click(id, url: url)
+        default: return nil
+        }
+    }
+
+    public func verify(_ text: String) -> TrackingToken? { verify(text[...]) }
+}
+
+/// Base64 with the URL-safe alphabet and no padding (RFC 4648 §5).
+enum Base64URL {
+    static func encode(_ bytes: [UInt8]) -> String {
+        var text = Data(bytes).base64EncodedString()
+        text = text.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        while text.hasSuffix("=") { text.removeLast() }
+        return text
+    }
+
+    static func decode(_ text: Substring) -> [UInt8]? {
+        guard text.utf8.allSatisfy({ byte in
+            (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }) else { return nil }
+        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while standard.count % 4 != 0 { standard += "=" }
+        return Data(base64Encoded: standard).map(Array.init)
+    }
+}
