@@ -85,8 +85,9 @@ public struct EmailRenderer: Sendable {
         var body = html
         if tracking {
             let instrumenter = TrackingInstrumenter(links: links)
-            body = instrumenter.instrumentHTML(html, send: id)
-            text = instrumenter.instrumentText(text, send: id)
+            let instrumented = instrumenter.instrumentHTML(html, send: id)
+            body = instrumented.html
+            text = instrumenter.instrumentText(text, send: id, untracked: instrumented.untracked)
         }
 
         var unsubscribe = "<\(unsubscribeURL)>"

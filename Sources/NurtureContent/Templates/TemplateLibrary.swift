@@ -45,6 +45,7 @@ public struct TemplateLibrary: Sendable {
 
         var library = MustacheLibrary()
         var sources: [String: (file: String, text: String)] = [:]
+        var present: Set<String> = [] // every template file, parsed or not
         let files = (FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? [])
             .filter { $0.pathExtension == "mustache" }
             .sorted { $0.path < $1.path }
@@ -65,6 +66,7 @@ public struct TemplateLibrary: Sendable {
                 problems.append(TemplateError(file: relative, message: "cannot read: \(error.localizedDescription)"))
                 continue
             }
+            present.insert(name)
             let isHTML = name.hasSuffix("/html") || name.hasSuffix(".html") || name == "html"
             // A leading pragma makes non-HTML templates plain text (no escaping).
             let prefix = isHTML ? "" : "{{% CONTENT_TYPE: TEXT}}"
@@ -92,16 +94,16 @@ public struct TemplateLibrary: Sendable {
 
         // Template folders: subject and html required, text optional.
         var names: [String] = []
-        let folders = Set(sources.keys.compactMap { key -> String? in
+        let folders = Set(present.compactMap { key -> String? in
             let parts = key.split(separator: "/")
             guard parts.count == 2, ["subject", "html", "text"].contains(parts[1]) else { return nil }
             return String(parts[0])
         })
         for folder in folders.sorted() where !["layouts", "partials"].contains(folder) {
-            if sources["\(folder)/subject"] == nil {
+            if !present.contains("\(folder)/subject") {
                 problems.append(TemplateError(file: "\(folder)/", message: "template '\(folder)' has no subject.mustache"))
             }
-            if sources["\(folder)/html"] == nil {
+            if !present.contains("\(folder)/html") {
                 problems.append(TemplateError(file: "\(folder)/", message: "template '\(folder)' has no html.mustache"))
             }
             names.append(folder)
@@ -181,7 +183,10 @@ public struct TemplateLibrary: Sendable {
     }
 
     private static func explain(_ error: any Error) -> String {
-        guard let error = error as? MustacheTemplate.Error else { return "\(error)" }
+        guard let error = error as? MustacheTemplate.Error else {
+            // The parser's own end-of-input error.
+            return "\(error)" == "overflow" ? "the template ends inside a tag: a {{ is not closed with }}" : "\(error)"
+        }
         return switch error {
         case .sectionCloseNameIncorrect: "a closing tag {{/…}} does not match the section it closes"
         case .unfinishedName: "a tag is not closed with }}"

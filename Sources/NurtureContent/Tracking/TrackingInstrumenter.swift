@@ -13,8 +13,16 @@ public struct TrackingInstrumenter: Sendable {
         self.links = links
     }
 
+    /// An instrumented HTML body, and the links the author kept untracked.
+    public struct InstrumentedHTML: Sendable {
+        public var html: String
+        /// Targets of links marked `data-nurture-notrack`: the text part leaves them alone too.
+        public var untracked: Set<String>
+    }
+
     /// The HTML with links rewritten and the open pixel added.
-    public func instrumentHTML(_ html: String, send id: SendID) -> String {
+    public func instrumentHTML(_ html: String, send id: SendID) -> InstrumentedHTML {
+        var untracked: Set<String> = []
         var out = ""
         out.reserveCapacity(html.utf8.count + 512)
         var rest = html[...]
@@ -29,7 +37,7 @@ public struct TrackingInstrumenter: Sendable {
             }
             out += rest[..<open.lowerBound]
             let tag = rest[open.lowerBound...close]
-            out += rewriteAnchor(String(tag), send: id)
+            out += rewriteAnchor(String(tag), send: id, untracked: &untracked)
             rest = rest[rest.index(after: close)...]
         }
         out += rest
@@ -39,26 +47,27 @@ public struct TrackingInstrumenter: Sendable {
         } else {
             out += pixel
         }
-        return out
+        return InstrumentedHTML(html: out, untracked: untracked)
     }
 
-    /// The plain text with each bare http(s) URL replaced by its click URL.
-    public func instrumentText(_ text: String, send id: SendID) -> String {
+    /// The plain text with each bare http(s) URL replaced by its click URL, except `untracked` ones.
+    public func instrumentText(_ text: String, send id: SendID, untracked: Set<String> = []) -> String {
         var out = ""
         var rest = text[...]
         while let start = HTMLText.nextURL(in: rest) {
             out += rest[..<start.lowerBound]
             let url = String(rest[start])
-            out += links.isOwn(url) ? url : links.clickURL(id, target: url)
+            out += links.isOwn(url) || untracked.contains(url) ? url : links.clickURL(id, target: url)
             rest = rest[start.upperBound...]
         }
         return out + rest
     }
 
-    private func rewriteAnchor(_ tag: String, send id: SendID) -> String {
+    private func rewriteAnchor(_ tag: String, send id: SendID, untracked: inout Set<String>) -> String {
         if let optOut = tag.range(of: #"\s+data-nurture-notrack(\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?"#, options: [.regularExpression, .caseInsensitive]) {
             var kept = tag
             kept.removeSubrange(optOut)
+            if let href = HTMLText.attribute("href", in: kept[...]) { untracked.insert(href.trimmingCharacters(in: .whitespaces)) }
             return kept
         }
         guard let href = tag.range(of: #"\bhref\s*=\s*("[^"]*"|'[^']*')"#, options: [.regularExpression, .caseInsensitive]) else {
