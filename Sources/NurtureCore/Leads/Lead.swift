@@ -1,5 +1,5 @@
 /// A person Nurture nurtures: an address, what we know of them, and where they stand.
-public struct Lead: Sendable, Equatable {
+public struct Lead: Sendable, Equatable, Codable {
     /// Stable identifier (the store's key); never shown in URLs or headers.
     public var id: String
     /// The address mail goes to.

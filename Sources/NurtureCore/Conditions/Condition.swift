@@ -1,0 +1,44 @@
+/// A yes/no question about a lead, for `if` steps, sequence audiences and stage criteria.
+public indirect enum Condition: Hashable, Sendable, CustomStringConvertible {
+    case field(String, FieldTest)
+    /// Total score (fit + engagement, 0…100) at least N.
+    case scoreAtLeast(Int)
+    case scoreBelow(Int)
+    case fitAtLeast(Int)
+    case engagementAtLeast(Int)
+    case stage(String)
+    case tag(String)
+    case all([Condition])
+    case any([Condition])
+    case not(Condition)
+
+    public func evaluate(_ lead: Lead) -> Bool {
+        switch self {
+        case .field(let name, let test): test.test(name == "email" ? lead.email : lead.fields[name])
+        case .scoreAtLeast(let n): lead.score >= n
+        case .scoreBelow(let n): lead.score < n
+        case .fitAtLeast(let n): lead.fitScore >= n
+        case .engagementAtLeast(let n): lead.engagementScore >= n
+        case .stage(let name): lead.stage == name
+        case .tag(let tag): lead.tags.contains(tag)
+        case .all(let conditions): conditions.allSatisfy { $0.evaluate(lead) }
+        case .any(let conditions): conditions.contains { $0.evaluate(lead) }
+        case .not(let condition): !condition.evaluate(lead)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .field(let name, let test): "\(name) \(test)"
+        case .scoreAtLeast(let n): "score ≥ \(n)"
+        case .scoreBelow(let n): "score < \(n)"
+        case .fitAtLeast(let n): "fit ≥ \(n)"
+        case .engagementAtLeast(let n): "engagement ≥ \(n)"
+        case .stage(let s): "stage is \(s)"
+        case .tag(let t): "has tag \(t)"
+        case .all(let c): c.map(\.description).joined(separator: " and ")
+        case .any(let c): "(" + c.map(\.description).joined(separator: " or ") + ")"
+        case .not(let c): "not (\(c))"
+        }
+    }
+}

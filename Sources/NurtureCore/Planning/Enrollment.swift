@@ -1,0 +1,57 @@
+import Foundation
+
+/// A lead's progress through one sequence.
+public struct Enrollment: Sendable, Codable, Equatable {
+    public var sequence: String
+    /// 1 for the first time the lead goes through this sequence, 2 after a re-entry, …
+    public var number: Int
+    public var startedAt: Date
+    /// Index of the current step.
+    public var position: Int
+    /// When the current step was reached: waits count from here.
+    public var stepEnteredAt: Date
+    /// When the current step should be looked at again (end of a wait, a branch window,
+    /// a send window or a frequency cap); `nil` when it is not waiting.
+    public var resumeAt: Date?
+    /// Send steps done, and when.
+    public var sent: [String: Date]
+    /// First opens, clicks and replies per send step (people only, never machines).
+    public var engagement: [String: EngagementRecord]
+    /// Goal steps passed: from then on their event ends the enrollment.
+    public var activeGoals: [Int]
+
+    public init(sequence: String, number: Int, startedAt: Date) {
+        self.sequence = sequence
+        self.number = number
+        self.startedAt = startedAt
+        self.position = 0
+        self.stepEnteredAt = startedAt
+        self.resumeAt = nil
+        self.sent = [:]
+        self.engagement = [:]
+        self.activeGoals = []
+    }
+}
+
+/// When a lead first opened, clicked or replied to one email.
+public struct EngagementRecord: Sendable, Codable, Equatable {
+    public var opened: Date?
+    public var clicked: Date?
+    public var replied: Date?
+
+    public init() {}
+
+    public func time(of kind: Branch.Engagement) -> Date? {
+        switch kind {
+        case .opened: opened
+        case .clicked: clicked
+        case .replied: replied
+        }
+    }
+}
+
+/// A finished enrollment, for re-entry rules.
+public struct PastEnrollments: Sendable, Codable, Equatable {
+    public var count: Int
+    public var lastEndedAt: Date
+}

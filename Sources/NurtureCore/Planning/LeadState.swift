@@ -1,0 +1,64 @@
+import Foundation
+
+/// Everything the engine knows about one lead between two decisions. Compact and
+/// `Codable`, so a store can keep it as one record.
+public struct LeadState: Sendable, Codable, Equatable {
+    public var lead: Lead
+    public var score: ScoreState
+    /// Required-event filters (by description) this lead has met, for stage criteria.
+    public var milestones: Set<String>
+    public var enrollment: Enrollment?
+    public var pastEnrollments: [String: PastEnrollments]
+    public var stageHistory: [StageChange]
+    public var enteredStageAt: Date
+    /// Marketing sends inside the frequency-cap period (older ones are dropped).
+    public var recentSends: [Date]
+    /// Why the lead gets no more marketing email, if it does not.
+    public var suppression: Suppression?
+
+    public init(lead: Lead, now: Date) {
+        self.lead = lead
+        self.score = ScoreState()
+        self.milestones = []
+        self.enrollment = nil
+        self.pastEnrollments = [:]
+        self.stageHistory = []
+        self.enteredStageAt = now
+        self.recentSends = []
+        self.suppression = nil
+    }
+}
+
+extension LeadState {
+    /// Ends the current enrollment, remembering it for re-entry rules.
+    mutating func endEnrollment(now: Date) {
+        guard let enrollment else { return }
+        var past = pastEnrollments[enrollment.sequence] ?? PastEnrollments(count: 0, lastEndedAt: now)
+        past.count = max(past.count, enrollment.number)
+        past.lastEndedAt = now
+        pastEnrollments[enrollment.sequence] = past
+        self.enrollment = nil
+    }
+}
+
+/// Why a lead must not get marketing email.
+public enum Suppression: String, Sendable, Codable, Equatable {
+    case unsubscribed, bounced, complained, manual
+}
+
+/// A move between stages, kept forever for the lead's history.
+public struct StageChange: Sendable, Codable, Equatable, CustomStringConvertible {
+    public var from: String
+    public var to: String
+    public var at: Date
+    public var reason: String
+
+    public init(from: String, to: String, at: Date, reason: String) {
+        self.from = from
+        self.to = to
+        self.at = at
+        self.reason = reason
+    }
+
+    public var description: String { "\(from) → \(to): \(reason)" }
+}

@@ -1,0 +1,193 @@
+import Foundation
+
+/// The engine: events and the passage of time in, a lead's new state and the effects out.
+///
+/// It scores events, moves leads through the funnel (thresholds, recycling, `stage` steps),
+/// ends and starts enrollments, and walks sequences with the ``Planner``. It is pure and
+/// deterministic; the scheduler (real clock, real store, real relay) and the dry-run
+/// (virtual clock, memory, no relay) both drive this one type.
+public struct NurtureEngine: Sendable {
+    public let workflow: Workflow
+    public let scoring: ScoringEngine
+    public let funnel: FunnelEvaluator
+    private var planner: Planner { Planner(workflow: workflow) }
+
+    public init(workflow: Workflow) {
+        self.workflow = workflow
+        self.scoring = ScoringEngine(model: workflow.scoring)
+        self.funnel = FunnelEvaluator(funnel: workflow.funnel)
+    }
+
+    /// Stage moves per decision before the engine stops following them (guards against
+    /// thresholds and `stage` steps that would bounce a lead back and forth).
+    static let stageMoveLimit = 10
+
+    /// A new lead: fit scored, placed in its stage (the first one unless it names another),
+    /// qualified by thresholds, enrolled, and walked to its first wait.
+    public func start(_ lead: Lead, now: Date) -> (LeadState, [Effect]) {
+        var lead = lead
+        if workflow.funnel.index(of: lead.stage) == nil { lead.stage = workflow.funnel.stages.first?.name ?? lead.stage }
+        var state = LeadState(lead: lead, now: now)
+        var effects: [Effect] = []
+        refreshScores(&state, now: now)
+        settle(&state, now: now, effects: &effects, enroll: true)
+        return (state, effects)
+    }
+
+    /// An event: scored, recorded against the enrollment (branches, goals), and followed
+    /// through (stage changes, suppression, the next steps).
+    public func handle(_ event: Event, state: inout LeadState, now: Date) -> [Effect] {
+        var effects: [Effect] = []
+        for change in scoring.apply(event, to: &state.score, now: now) {
+            effects.append(.scored(event: event.type, change))
+        }
+        if !event.isMachine {
+            for filter in workflow.funnel.requiredEvents where filter.matches(event) {
+                state.milestones.insert(filter.description)
+            }
+        }
+        refreshScores(&state, now: now)
+        if let suppression = Self.suppression(for: event), state.suppression == nil {
+            state.suppression = suppression
+            effects.append(.suppressed(suppression))
+            if let enrollment = state.enrollment {
+                effects.append(.enrollmentEnded(sequence: enrollment.sequence, reason: "lead \(suppression.rawValue)"))
+                state.endEnrollment(now: now)
+            }
+        }
+        _ = planner.record(event, in: &state, now: now, effects: &effects)
+        settle(&state, now: now, effects: &effects, enroll: false)
+        return effects
+    }
+
+    /// Time passes: decay, recycling, waits that ended.
+    public func tick(_ state: inout LeadState, now: Date) -> [Effect] {
+        var effects: [Effect] = []
+        refreshScores(&state, now: now)
+        settle(&state, now: now, effects: &effects, enroll: false)
+        return effects
+    }
+
+    /// An operator or the API moves the lead (manual stages are reached this way).
+    public func moveToStage(_ stage: String, reason: String, state: inout LeadState, now: Date) -> [Effect] {
+        var effects: [Effect] = []
+        guard workflow.funnel.index(of: stage) != nil, stage != state.lead.stage else { return effects }
+        changeStage(&state, to: stage, reason: reason, now: now, effects: &effects)
+        settle(&state, now: now, effects: &effects, enroll: true)
+        return effects
+    }
+
+    /// Profile fields changed (an import, the API): fit re-scored, thresholds re-checked.
+    public func updateFields(_ fields: [String: String], state: inout LeadState, now: Date) -> [Effect] {
+        var effects: [Effect] = []
+        for (key, value) in fields { state.lead.fields[key] = value }
+        refreshScores(&state, now: now)
+        settle(&state, now: now, effects: &effects, enroll: false)
+        return effects
+    }
+
+    /// When the lead next needs the engine if nothing happens: the end of a wait, a branch
+    /// window, a deferred send, or the moment a recycle rule could apply. `nil`: never.
+    public func nextWake(_ state: LeadState) -> Date? {
+        let recycle = state.suppression == nil
+            ? funnel.nextRecycleCheck(state.lead, lastEngagement: state.score.lastEngagement, enteredStageAt: state.enteredStageAt)
+            : nil
+        return [state.enrollment?.resumeAt, recycle].compactMap { $0 }.min()
+    }
+
+    /// The lead's score breakdown: fit rules that apply, engagement points per rule.
+    public func breakdown(_ state: LeadState, at now: Date) -> (fit: [ScoreChange], engagement: [ScoreChange], engagementNow: Int) {
+        let engagement = state.score.awarded.sorted { $0.key < $1.key }.map { ScoreChange(rule: $0.key, points: $0.value) }
+        return (scoring.fitBreakdown(of: state.lead), engagement, scoring.engagement(state.score, at: now))
+    }
+
+    // MARK: - Internals
+
+    /// Follows the consequences of a change until the lead is waiting: stage moves from
+    /// thresholds, recycling or `stage` steps, enrollment in the stage's sequence, the walk.
+    private func settle(_ state: inout LeadState, now: Date, effects: inout [Effect], enroll: Bool) {
+        var needsEnrollment = enroll || state.enrollment == nil && state.stageHistory.isEmpty && state.pastEnrollments.isEmpty
+        for _ in 0..<Self.stageMoveLimit {
+            if let (stage, reason) = funnel.qualification(for: state.lead, milestones: state.milestones) {
+                changeStage(&state, to: stage.name, reason: reason, now: now, effects: &effects)
+                needsEnrollment = true
+            } else if let (rule, reason) = funnel.recycling(state.lead, lastEngagement: state.score.lastEngagement, enteredStageAt: state.enteredStageAt, now: now) {
+                changeStage(&state, to: rule.to, reason: reason, now: now, effects: &effects)
+                if let tag = rule.tag, state.lead.tags.insert(tag).inserted { effects.append(.tagAdded(tag)) }
+                needsEnrollment = true
+            }
+            if needsEnrollment, state.enrollment == nil, state.suppression == nil {
+                enrollInStageSequence(&state, now: now, effects: &effects)
+            }
+            needsEnrollment = false
+            switch planner.advance(&state, now: now, effects: &effects) {
+            case .waiting, .ended:
+                refreshScores(&state, now: now)
+                if funnel.qualification(for: state.lead, milestones: state.milestones) == nil { return }
+            case .stage(let name, let step):
+                let sequence = state.enrollment?.sequence ?? "?"
+                changeStage(&state, to: name, reason: "step '\(step)' of sequence '\(sequence)'", now: now, effects: &effects)
+                needsEnrollment = true
+            }
+        }
+    }
+
+    private func changeStage(_ state: inout LeadState, to stage: String, reason: String, now: Date, effects: inout [Effect]) {
+        let change = StageChange(from: state.lead.stage, to: stage, at: now, reason: reason)
+        if let enrollment = state.enrollment {
+            effects.append(.enrollmentEnded(sequence: enrollment.sequence, reason: "moved to stage \(stage)"))
+            state.endEnrollment(now: now)
+        }
+        state.lead.stage = stage
+        state.enteredStageAt = now
+        state.stageHistory.append(change)
+        effects.append(.stageChanged(change))
+    }
+
+    /// Enrolls the lead in the first sequence of its stage that accepts it.
+    private func enrollInStageSequence(_ state: inout LeadState, now: Date, effects: inout [Effect]) {
+        let candidates = workflow.sequences(for: state.lead.stage)
+        guard !candidates.isEmpty else { return }
+        var refusals: [String] = []
+        for sequence in candidates {
+            if let audience = sequence.audience, !audience.evaluate(state.lead) {
+                refusals.append("\(sequence.id): not in its audience (\(audience))")
+                continue
+            }
+            let past = state.pastEnrollments[sequence.id]
+            if let past {
+                switch sequence.reEntry {
+                case .never:
+                    refusals.append("\(sequence.id): already done (re-entry: never)")
+                    continue
+                case .after(let span) where now < past.lastEndedAt + span:
+                    refusals.append("\(sequence.id): re-entry only \(span) after the last one")
+                    continue
+                case .after, .always:
+                    break
+                }
+            }
+            let number = (past?.count ?? 0) + 1
+            state.enrollment = Enrollment(sequence: sequence.id, number: number, startedAt: now)
+            effects.append(.enrolled(sequence: sequence.id, number: number))
+            return
+        }
+        effects.append(.notEnrolled(stage: state.lead.stage, reason: refusals.joined(separator: "; ")))
+    }
+
+    private func refreshScores(_ state: inout LeadState, now: Date) {
+        scoring.updateFit(of: state.lead, state: &state.score)
+        state.lead.fitScore = state.score.fit
+        state.lead.engagementScore = scoring.engagement(state.score, at: now)
+    }
+
+    /// Hard bounces, complaints and unsubscribes stop marketing email.
+    static func suppression(for event: Event) -> Suppression? {
+        switch event.type {
+        case Event.Kind.unsubscribed: .unsubscribed
+        case Event.Kind.complained: .complained
+        case Event.Kind.bounced: event.properties["type"]?.lowercased() == "soft" ? nil : .bounced
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// A drip sequence: the steps a lead in one stage goes through.
+public struct Sequence: Sendable {
+    public var id: String
+    /// The stage whose leads enroll in this sequence.
+    public var stage: String
+    public var description: String?
+    /// Only leads that pass this enroll (e.g. `job_title matches cto` for a technical track).
+    public var audience: Condition?
+    /// When a stage has several sequences, a lead enrolls in the first (lowest priority
+    /// number, then file order) whose audience it passes and whose re-entry rule allows it.
+    public var priority: Int
+    /// Click and open tracking in this sequence's emails.
+    public var tracking: Bool
+    /// Overrides the workflow's default send window.
+    public var sendWindow: SendWindow?
+    public var reEntry: ReEntry
+    /// Events that end the enrollment wherever the lead is (conversion goals).
+    public var goals: [Goal]
+    public var steps: [Step]
+    public var location: SourceLocation
+
+    public init(
+        id: String, stage: String, description: String? = nil, audience: Condition? = nil, priority: Int = 100,
+        tracking: Bool = true, sendWindow: SendWindow? = nil, reEntry: ReEntry = .never, goals: [Goal] = [],
+        steps: [Step], location: SourceLocation = .none
+    ) {
+        self.id = id
+        self.stage = stage
+        self.description = description
+        self.audience = audience
+        self.priority = priority
+        self.tracking = tracking
+        self.sendWindow = sendWindow
+        self.reEntry = reEntry
+        self.goals = goals
+        self.steps = steps
+        self.location = location
+    }
+
+    public func index(of step: String) -> Int? { steps.firstIndex { $0.id == step } }
+}
+
+/// Whether a lead may go through a sequence again.
+public enum ReEntry: Sendable, Equatable {
+    case never
+    case always
+    /// Once this long has passed since its last enrollment ended.
+    case after(TimeSpan)
+}
+
+/// An event that ends an enrollment (or sends it to a step) as soon as it happens.
+public struct Goal: Sendable {
+    public var filter: EventFilter
+    public var then: StepTarget
+    public var location: SourceLocation
+
+    public init(filter: EventFilter, then: StepTarget = .exit, location: SourceLocation = .none) {
+        self.filter = filter
+        self.then = then
+        self.location = location
+    }
+}

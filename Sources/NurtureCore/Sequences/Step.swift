@@ -1,0 +1,105 @@
+/// One step of a sequence.
+public struct Step: Sendable {
+    /// Unique within the sequence; other steps refer to it (`then: case-study`).
+    public var id: String
+    public var kind: Kind
+    public var location: SourceLocation
+
+    public init(id: String, _ kind: Kind, location: SourceLocation = .none) {
+        self.id = id
+        self.kind = kind
+        self.location = location
+    }
+
+    public enum Kind: Sendable {
+        /// Send a template; `subject` overrides the template's subject (Mustache).
+        case send(template: String, subject: String?)
+        case wait(Wait)
+        /// Continue at `then` if the lead engaged with an earlier send within the window, else at `else`.
+        case branch(Branch)
+        /// Continue at `then` if the condition holds, else at `else`.
+        case `if`(Condition, then: StepTarget, else: StepTarget)
+        case set(Assignment)
+        /// Adjust the engagement score (does not decay).
+        case score(Int)
+        /// Move the lead to a stage: this enrollment ends and that stage's sequence starts.
+        case stage(String)
+        /// From here on, this event ends the enrollment (or jumps to a step).
+        case goal(Goal)
+        case goto(StepTarget)
+        case exit
+    }
+
+    /// Whether the step can make time pass (breaks a loop).
+    var waits: Bool {
+        if case .wait = kind { return true }
+        return false
+    }
+}
+
+/// Where to go after a decision.
+public enum StepTarget: Hashable, Sendable, CustomStringConvertible {
+    /// The following step (the end of the sequence after the last one).
+    case next
+    case step(String)
+    /// Leave the sequence.
+    case exit
+
+    public var description: String {
+        switch self {
+        case .next: "next"
+        case .step(let id): id
+        case .exit: "exit"
+        }
+    }
+}
+
+/// How long a `wait` step waits.
+public enum Wait: Sendable, Equatable, CustomStringConvertible {
+    /// A fixed time after the step is reached.
+    case duration(TimeSpan)
+    /// Until a date and time, in the lead's time zone unless `timeZone` is given.
+    case until(LocalDateTime, timeZone: String?)
+    /// Until the next of these weekdays at this local time (e.g. next Tuesday 10:00).
+    case untilNext(days: Set<Weekday>, hour: Int, minute: Int)
+
+    public var description: String {
+        switch self {
+        case .duration(let span): "wait \(span)"
+        case .until(let local, let zone): "wait until \(local)" + (zone.map { " \($0)" } ?? "")
+        case .untilNext(let days, let hour, let minute):
+            "wait until next \(Weekday.allCases.filter(days.contains).map(\.rawValue).joined(separator: "/")) \(String(format: "%02d:%02d", hour, minute))"
+        }
+    }
+}
+
+/// A branch on engagement with an earlier email.
+public struct Branch: Sendable, Equatable {
+    public enum Engagement: String, Sendable, CaseIterable {
+        case opened, clicked, replied
+    }
+    public var on: Engagement
+    /// The `send` step whose email is looked at.
+    public var step: String
+    /// Counted from that email's send time.
+    public var within: TimeSpan
+    public var then: StepTarget
+    public var `else`: StepTarget
+
+    public init(on: Engagement, step: String, within: TimeSpan, then: StepTarget, else: StepTarget) {
+        self.on = on
+        self.step = step
+        self.within = within
+        self.then = then
+        self.else = `else`
+    }
+}
+
+/// What a `set` step changes.
+public enum Assignment: Sendable, Equatable {
+    case field(String, String)
+    case addTag(String)
+    case removeTag(String)
+}
+
+import Foundation

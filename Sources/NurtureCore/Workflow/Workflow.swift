@@ -1,0 +1,39 @@
+/// Everything in a `Workflows/` folder: the funnel, the scoring model, the sequences and
+/// the settings they share.
+public struct Workflow: Sendable {
+    public var funnel: Funnel
+    public var scoring: ScoringModel
+    public var sequences: [Sequence]
+    public var settings: Settings
+
+    public init(funnel: Funnel, scoring: ScoringModel, sequences: [Sequence], settings: Settings = Settings()) {
+        self.funnel = funnel
+        self.scoring = scoring
+        self.sequences = sequences
+        self.settings = settings
+    }
+
+    /// Shared defaults.
+    public struct Settings: Sendable {
+        /// For leads without a time zone.
+        public var defaultTimeZone: String
+        /// For sequences without their own.
+        public var sendWindow: SendWindow?
+        public var frequencyCap: FrequencyCap?
+
+        public init(defaultTimeZone: String = "UTC", sendWindow: SendWindow? = nil, frequencyCap: FrequencyCap? = nil) {
+            self.defaultTimeZone = defaultTimeZone
+            self.sendWindow = sendWindow
+            self.frequencyCap = frequencyCap
+        }
+    }
+
+    public func sequence(_ id: String) -> Sequence? { sequences.first { $0.id == id } }
+
+    /// The sequences of a stage in enrollment order (priority, then file order).
+    public func sequences(for stage: String) -> [Sequence] {
+        sequences.enumerated().filter { $0.element.stage == stage }
+            .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
+            .map(\.element)
+    }
+}
