@@ -1,0 +1,150 @@
+import NurtureCore
+import Yams
+
+/// Reads one `sequences/*.yaml` file.
+extension YAMLDocument {
+    static let stepKinds = ["send", "wait", "branch", "if", "set", "score", "stage", "goal", "goto", "exit"]
+
+    func sequenceFile(_ root: Node, defaultID: String) -> Sequence? {
+        guard let map = mapping(root, "sequence") else { return nil }
+        map.rejectUnknownKeys(["id", "stage", "description", "when", "priority", "tracking", "send_window", "re_entry", "goals", "steps"])
+        let id = map.string("id") ?? defaultID
+        guard let stage = map.string("stage", required: true) else { return nil }
+        var sequence = Sequence(id: id, stage: stage, description: map.string("description"), steps: [], location: location(root))
+        if let when = map.value("when") { sequence.audience = condition(when, what: "sequence 'when'") }
+        if let priority = map.int("priority") { sequence.priority = priority }
+        if let tracking = map.bool("tracking") { sequence.tracking = tracking }
+        if let window = map.value("send_window") { sequence.sendWindow = sendWindow(window, what: "sequence 'send_window'") }
+        if let node = map.value("re_entry") {
+            switch node.scalar?.string {
+            case "never": sequence.reEntry = .never
+            case "always": sequence.reEntry = .always
+            default:
+                if let text = node.scalar?.string, let span = TimeSpan(parsing: text.replacingOccurrences(of: "after ", with: "")) {
+                    sequence.reEntry = .after(span)
+                } else {
+                    error(node, "sequence 're_entry': expected never, always or a duration such as 90d, found \(Self.kind(node))")
+                }
+            }
+        }
+        for item in map.list("goals") ?? [] {
+            guard let g = mapping(item, "goal") else { continue }
+            g.rejectUnknownKeys(["event", "where", "then"])
+            guard let filter = eventFilter(g, what: "goal") else { continue }
+            sequence.goals.append(Goal(filter: filter, then: g.value("then").flatMap { target($0, what: "goal 'then'") } ?? .exit, location: location(item)))
+        }
+        guard let steps = map.list("steps", required: true) else { return nil }
+        for (index, item) in steps.enumerated() {
+            if let step = step(item, number: index + 1) { sequence.steps.append(step) }
+        }
+        return sequence
+    }
+
+    private func step(_ node: Node, number: Int) -> Step? {
+        let what = "step \(number)"
+        if case .scalar(let scalar) = node, scalar.string == "exit" {
+            return Step(id: "exit-\(number)", .exit, location: location(node))
+        }
+        guard let map = mapping(node, what) else { return nil }
+        let kinds = Self.stepKinds.filter(map.has)
+        guard kinds.count == 1, let kind = kinds.first, let value = map.value(kind) else {
+            error(node, "\(what): expected exactly one of \(Self.stepKinds.joined(separator: ", ")), found \(kinds.isEmpty ? "none" : kinds.joined(separator: " and "))")
+            return nil
+        }
+        var allowed = ["id", kind]
+        let given = map.string("id")
+        let loc = location(node)
+        func make(_ defaultID: String, _ kind: Step.Kind) -> Step { Step(id: given ?? defaultID, kind, location: loc) }
+        defer { map.rejectUnknownKeys(allowed) }
+
+        switch kind {
+        case "send":
+            allowed.append("subject")
+            guard let template = string(value, "\(what) 'send'") else { return nil }
+            return make(template, .send(template: template, subject: map.string("subject")))
+        case "wait":
+            guard let wait = wait(value, what: "\(what) 'wait'") else { return nil }
+            return make("wait-\(number)", .wait(wait))
+        case "branch":
+            guard let b = mapping(value, "\(what) 'branch'") else { return nil }
+            b.rejectUnknownKeys(["on", "step", "within", "then", "else"])
+            guard let on = b.string("on", required: true), let sent = b.string("step", required: true),
+                  let within = b.span("within", required: true) else { return nil }
+            guard let engagement = Branch.Engagement(rawValue: on) else {
+                error(b.value("on")!, "\(what) 'branch' 'on': expected opened, clicked or replied, found '\(on)'")
+                return nil
+            }
+            let then = b.value("then").flatMap { target($0, what: "\(what) 'then'") } ?? .next
+            let otherwise = b.value("else").flatMap { target($0, what: "\(what) 'else'") } ?? .next
+            if then == otherwise { warning(node, "\(what): 'then' and 'else' go to the same place") }
+            return make("branch-\(number)", .branch(Branch(on: engagement, step: sent, within: within, then: then, else: otherwise)))
+        case "if":
+            allowed += ["then", "else"]
+            guard let condition = condition(value, what: "\(what) 'if'") else { return nil }
+            let then = map.value("then").flatMap { target($0, what: "\(what) 'then'") } ?? .next
+            let otherwise = map.value("else").flatMap { target($0, what: "\(what) 'else'") } ?? .next
+            if !map.has("then") && !map.has("else") { error(node, "\(what) 'if': give 'then', 'else' or both (step ids, next or exit)") }
+            return make("if-\(number)", .if(condition, then: then, else: otherwise))
+        case "set":
+            guard let s = mapping(value, "\(what) 'set'") else { return nil }
+            s.rejectUnknownKeys(["field", "value", "tag", "remove_tag"])
+            if let field = s.string("field") {
+                guard let v = s.string("value", required: true) else { return nil }
+                return make("set-\(number)", .set(.field(field, v)))
+            }
+            if let tag = s.string("tag") { return make("set-\(number)", .set(.addTag(tag))) }
+            if let tag = s.string("remove_tag") { return make("set-\(number)", .set(.removeTag(tag))) }
+            error(value, "\(what) 'set': expected {field: NAME, value: TEXT}, {tag: NAME} or {remove_tag: NAME}")
+            return nil
+        case "score":
+            guard let points = int(value, "\(what) 'score'") else { return nil }
+            return make("score-\(number)", .score(points))
+        case "stage":
+            guard let stage = string(value, "\(what) 'stage'") else { return nil }
+            return make("stage-\(number)", .stage(stage))
+        case "goal":
+            guard let g = mapping(value, "\(what) 'goal'") else { return nil }
+            g.rejectUnknownKeys(["event", "where", "then"])
+            guard let filter = eventFilter(g, what: "\(what) 'goal'") else { return nil }
+            let then = g.value("then").flatMap { target($0, what: "\(what) 'goal' 'then'") } ?? .exit
+            return make("goal-\(number)", .goal(Goal(filter: filter, then: then, location: loc)))
+        case "goto":
+            guard let t = target(value, what: "\(what) 'goto'") else { return nil }
+            return make("goto-\(number)", .goto(t))
+        case "exit":
+            return make("exit-\(number)", .exit)
+        default:
+            return nil
+        }
+    }
+
+    /// `2d`, `{until: "2026-12-01 09:00", time_zone: Europe/Paris}`, `{until_next: tue, at: "10:00"}`.
+    private func wait(_ node: Node, what: String) -> Wait? {
+        if case .scalar = node {
+            return span(node, what).map(Wait.duration)
+        }
+        guard let w = mapping(node, what) else { return nil }
+        w.rejectUnknownKeys(["until", "time_zone", "until_next", "at"])
+        if let text = w.string("until") {
+            guard let local = LocalDateTime(parsing: text) else {
+                error(w.value("until")!, "\(what) 'until': expected a date like 2026-12-01 or 2026-12-01 09:00, found '\(text)'")
+                return nil
+            }
+            return .until(local, timeZone: w.string("time_zone"))
+        }
+        if let daysNode = w.value("until_next") {
+            guard let days = weekdays(daysNode, what: "\(what) 'until_next'") else { return nil }
+            var minutes = 9 * 60
+            if let at = w.string("at") {
+                guard let m = clock(at), m < 1440 else {
+                    error(w.value("at")!, "\(what) 'at': expected HH:MM, found '\(at)'")
+                    return nil
+                }
+                minutes = m
+            }
+            return .untilNext(days: days, hour: minutes / 60, minute: minutes % 60)
+        }
+        error(node, "\(what): expected a duration (2d), {until: DATE} or {until_next: DAY, at: HH:MM}")
+        return nil
+    }
+}
