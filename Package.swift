@@ -68,7 +68,7 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/Support", exclude: ["smtp_server.py", "http_server.py", "parse_mime.py"], swiftSettings: strict),
         .testTarget(name: "NurtureCoreTests", dependencies: ["NurtureCore"], swiftSettings: strict),
-        .testTarget(name: "NurtureContentTests", dependencies: ["NurtureContent", "TestSupport"], exclude: ["Golden"], swiftSettings: strict),
+        .testTarget(name: "NurtureContentTests", dependencies: ["NurtureContent", "TestSupport"], exclude: ["Golden", "WorkflowCorpus"], swiftSettings: strict),
         .testTarget(
             name: "NurtureDeliveryTests",
             dependencies: ["NurtureDelivery", "NurtureContent", "TestSupport"],

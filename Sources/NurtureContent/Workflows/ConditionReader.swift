@@ -42,7 +42,7 @@ extension YAMLDocument {
                 return nil
             }
             guard numbers[0] <= numbers[1] else {
-                self.error(node, "\(what) 'between': the low bound \(numbers[0]) is above the high bound \(numbers[1])")
+                self.error(node, "\(what) 'between': the low bound \(FieldTest.atLeast(numbers[0]).description.dropFirst(9)) is above the high bound \(FieldTest.atLeast(numbers[1]).description.dropFirst(9))")
                 return nil
             }
             return .between(numbers[0], numbers[1])

@@ -49,6 +49,7 @@ extension YAMLDocument {
         let kinds = Self.stepKinds.filter(map.has)
         guard kinds.count == 1, let kind = kinds.first, let value = map.value(kind) else {
             error(node, "\(what): expected exactly one of \(Self.stepKinds.joined(separator: ", ")), found \(kinds.isEmpty ? "none" : kinds.joined(separator: " and "))")
+            map.rejectUnknownKeys(Self.stepKinds + ["id", "subject", "then", "else"])
             return nil
         }
         var allowed = ["id", kind]

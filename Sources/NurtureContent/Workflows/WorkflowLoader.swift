@@ -24,9 +24,11 @@ public enum WorkflowLoader {
     /// - Parameters:
     ///   - directory: the workflows folder; messages name files as `<directory>/<file>`.
     ///   - templates: when given, every `send` step's template must exist in it.
-    public static func load(directory: String, templates: TemplateLibrary? = nil) -> Result {
+    ///   - displayPath: how messages name the folder, when not as `directory` is written.
+    public static func load(directory: String, templates: TemplateLibrary? = nil, displayPath: String? = nil) -> Result {
         let root = URL(fileURLWithPath: directory)
-        let display = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        let shown = displayPath ?? directory
+        let display = shown.hasSuffix("/") ? String(shown.dropLast()) : shown
         var issues: [WorkflowIssue] = []
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -60,26 +62,33 @@ public enum WorkflowLoader {
         }
 
         var sequences: [Sequence] = []
+        var brokenSequenceFiles = 0
+        let funnelIsClean = !issues.contains { $0.severity == .error && $0.location.file == funnelPath }
         let sequenceFiles = ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("sequences").path)) ?? [])
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
             .sorted()
         for file in sequenceFiles {
             guard let (document, node) = read("sequences/\(file)") else { continue }
             let id = String(file.prefix(while: { $0 != "." }))
-            if let node, let sequence = document.sequenceFile(node, defaultID: id) { sequences.append(sequence) }
-            else if node == nil, document.issues.isEmpty { document.error(.scalar(.init("")), "the file is empty") }
+            if let node, let sequence = document.sequenceFile(node, defaultID: id), !document.issues.contains(where: { $0.severity == .error }) {
+                sequences.append(sequence)
+            } else {
+                if node == nil, document.issues.isEmpty { document.error(.scalar(.init("")), "the file is empty") }
+                brokenSequenceFiles += 1
+            }
             issues += document.issues
         }
 
         let workflow = Workflow(funnel: funnel, scoring: scoring, sequences: sequences, settings: settings)
-        let hasReadErrors = issues.contains { $0.severity == .error }
-        // Semantic checks need well-formed files; on read errors they would only add noise
-        // about things that are missing because they could not be read.
-        if !hasReadErrors {
+        // Cross-file checks run on what could be read. Everything refers to the funnel, so
+        // they need a clean funnel.yaml; sequences with read errors are left out (their
+        // problems are already reported), and so is the "no sequence" warning they would cause.
+        if funnelIsClean {
             let validator = WorkflowValidator(knownTemplates: templates.map { Set($0.names) })
-            issues += validator.validate(workflow).map { issue in
+            issues += validator.validate(workflow).compactMap { issue in
                 var issue = issue
                 if issue.location == .none { issue.location = SourceLocation(file: funnelPath, line: 1, column: 1) }
+                if brokenSequenceFiles > 0, issue.severity == .warning, issue.message.contains("has no sequence") { return nil }
                 return issue
             }
         }
