@@ -88,11 +88,14 @@ public struct NurtureEngine: Sendable {
 
     /// When the lead next needs the engine if nothing happens: the end of a wait, a branch
     /// window, a deferred send, or the moment a recycle rule could apply. `nil`: never.
-    public func nextWake(_ state: LeadState) -> Date? {
-        let recycle = state.suppression == nil
+    /// Always after `now`.
+    public func nextWake(_ state: LeadState, after now: Date) -> Date? {
+        var recycle = state.suppression == nil
             ? funnel.nextRecycleCheck(state.lead, lastEngagement: state.score.lastEngagement, enteredStageAt: state.enteredStageAt)
             : nil
-        return [state.enrollment?.resumeAt, recycle].compactMap { $0 }.min()
+        // Inactive long enough but the score is still too high: look again daily, as decay lowers it.
+        if let due = recycle, due <= now { recycle = now + .days(1) }
+        return [state.enrollment?.resumeAt, recycle].compactMap { $0 }.filter { $0 > now }.min()
     }
 
     /// The lead's score breakdown: fit rules that apply, engagement points per rule.

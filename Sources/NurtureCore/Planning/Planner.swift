@@ -69,7 +69,9 @@ struct Planner {
                     template: template, subject: subject, tracking: sequence.tracking)))
                 enrollment.sent[step.id] = now
                 state.recentSends.append(now)
-                move(&enrollment, to: enrollment.position + 1, at: now)
+                // The schedule continues from when this send was planned (after any deferral),
+                // not from when the scheduler got round to it.
+                move(&enrollment, to: enrollment.position + 1, at: min(enrollment.resumeAt ?? enrollment.stepEnteredAt, now))
 
             case .wait(let wait):
                 guard let resumeAt = enrollment.resumeAt else {
@@ -112,7 +114,7 @@ struct Planner {
                 let holds = condition.evaluate(state.lead)
                 let target = holds ? then : otherwise
                 effects.append(.decided(step: step.id, target: target, reason: "\(condition): \(holds ? "yes" : "no") → \(target)"))
-                guard jump(&state, &enrollment, to: target, from: enrollment.position, at: now, reason: "if", effects: &effects) else { return .ended }
+                guard jump(&state, &enrollment, to: target, from: enrollment.position, at: enrollment.stepEnteredAt, reason: "if", effects: &effects) else { return .ended }
 
             case .set(let assignment):
                 switch assignment {
@@ -124,13 +126,13 @@ struct Planner {
                 case .removeTag(let tag):
                     if state.lead.tags.remove(tag) != nil { effects.append(.tagRemoved(tag)) }
                 }
-                move(&enrollment, to: enrollment.position + 1, at: now)
+                move(&enrollment, to: enrollment.position + 1, at: enrollment.stepEnteredAt)
 
             case .score(let points):
                 state.score.fixed += points
                 state.lead.engagementScore += points
                 effects.append(.scored(event: "step \(sequence.id)/\(step.id)", ScoreChange(rule: "sequence step", points: points)))
-                move(&enrollment, to: enrollment.position + 1, at: now)
+                move(&enrollment, to: enrollment.position + 1, at: enrollment.stepEnteredAt)
 
             case .stage(let name):
                 state.enrollment = enrollment
@@ -138,10 +140,10 @@ struct Planner {
 
             case .goal:
                 if !enrollment.activeGoals.contains(enrollment.position) { enrollment.activeGoals.append(enrollment.position) }
-                move(&enrollment, to: enrollment.position + 1, at: now)
+                move(&enrollment, to: enrollment.position + 1, at: enrollment.stepEnteredAt)
 
             case .goto(let target):
-                guard jump(&state, &enrollment, to: target, from: enrollment.position, at: now, reason: "goto", effects: &effects) else { return .ended }
+                guard jump(&state, &enrollment, to: target, from: enrollment.position, at: enrollment.stepEnteredAt, reason: "goto", effects: &effects) else { return .ended }
 
             case .exit:
                 return end(&state, &enrollment, reason: "exit step '\(step.id)'", now: now, effects: &effects)

@@ -1,0 +1,49 @@
+import Foundation
+
+/// Runs the engine for one lead on a virtual clock: scripted events and the engine's own
+/// wake-ups, in time order, up to a horizon. Nothing is sent; the effects are the timeline.
+///
+/// This is how the dry-run (and the tests) exercise the scheduler's decisions: the same
+/// ``NurtureEngine`` calls the scheduler makes, at the times it would make them.
+public struct Simulation: Sendable {
+    /// One moment of the timeline.
+    public struct Entry: Sendable, Equatable {
+        public var at: Date
+        public var effect: Effect
+        /// The scripted event that caused it, if any (`nil` for the passage of time).
+        public var cause: Event?
+    }
+
+    public let engine: NurtureEngine
+
+    public init(engine: NurtureEngine) {
+        self.engine = engine
+    }
+
+    /// Engine calls before a run is cut short (a guard against a workflow that never settles).
+    public static let callLimit = 100_000
+
+    /// - Parameters:
+    ///   - events: what-if events; each is handled at its own time (before wake-ups at the same time).
+    /// - Returns: the lead's state at `until`, and every effect with its time.
+    public func run(_ lead: Lead, from start: Date, until end: Date, events: [Event] = []) -> (LeadState, [Entry]) {
+        var (state, startEffects) = engine.start(lead, now: start)
+        var timeline = startEffects.map { Entry(at: start, effect: $0, cause: nil) }
+        var pending = events.filter { $0.at <= end }.sorted { $0.at < $1.at }[...]
+        var now = start
+        for _ in 0..<Self.callLimit {
+            let wake = engine.nextWake(state, after: now)
+            if let event = pending.first, wake.map({ event.at <= $0 }) ?? true {
+                pending.removeFirst()
+                now = max(now, event.at)
+                timeline += engine.handle(event, state: &state, now: now).map { Entry(at: now, effect: $0, cause: event) }
+            } else if let wake, wake <= end {
+                now = wake
+                timeline += engine.tick(&state, now: now).map { Entry(at: now, effect: $0, cause: nil) }
+            } else {
+                break
+            }
+        }
+        return (state, timeline)
+    }
+}
