@@ -15,6 +15,8 @@ public struct LeadState: Sendable, Codable, Equatable {
     public var recentSends: [Date]
     /// Why the lead gets no more marketing email, if it does not.
     public var suppression: Suppression?
+    /// Recycled and not engaged since: thresholds do not move it forward again until it does.
+    public var awaitingReengagement: Bool
 
     public init(lead: Lead, now: Date) {
         self.lead = lead
@@ -26,6 +28,7 @@ public struct LeadState: Sendable, Codable, Equatable {
         self.enteredStageAt = now
         self.recentSends = []
         self.suppression = nil
+        self.awaitingReengagement = false
     }
 }
 

@@ -45,6 +45,7 @@ public struct NurtureEngine: Sendable {
             for filter in workflow.funnel.requiredEvents where filter.matches(event) {
                 state.milestones.insert(filter.description)
             }
+            if event.isEngagement { state.awaitingReengagement = false }
         }
         refreshScores(&state, now: now)
         if let suppression = Self.suppression(for: event), state.suppression == nil {
@@ -111,12 +112,16 @@ public struct NurtureEngine: Sendable {
     private func settle(_ state: inout LeadState, now: Date, effects: inout [Effect], enroll: Bool) {
         var needsEnrollment = enroll || state.enrollment == nil && state.stageHistory.isEmpty && state.pastEnrollments.isEmpty
         for _ in 0..<Self.stageMoveLimit {
-            if let (stage, reason) = funnel.qualification(for: state.lead, milestones: state.milestones) {
+            if let (stage, reason) = qualification(state) {
                 changeStage(&state, to: stage.name, reason: reason, now: now, effects: &effects)
                 needsEnrollment = true
             } else if let (rule, reason) = funnel.recycling(state.lead, lastEngagement: state.score.lastEngagement, enteredStageAt: state.enteredStageAt, now: now) {
                 changeStage(&state, to: rule.to, reason: reason, now: now, effects: &effects)
                 if let tag = rule.tag, state.lead.tags.insert(tag).inserted { effects.append(.tagAdded(tag)) }
+                // A recycled lead must show interest again to move forward: old quote requests
+                // and replies no longer count, and its score alone does not re-qualify it.
+                state.milestones.removeAll()
+                state.awaitingReengagement = true
                 needsEnrollment = true
             }
             if needsEnrollment, state.enrollment == nil, state.suppression == nil {
@@ -126,13 +131,17 @@ public struct NurtureEngine: Sendable {
             switch planner.advance(&state, now: now, effects: &effects) {
             case .waiting, .ended:
                 refreshScores(&state, now: now)
-                if funnel.qualification(for: state.lead, milestones: state.milestones) == nil { return }
+                if qualification(state) == nil { return }
             case .stage(let name, let step):
                 let sequence = state.enrollment?.sequence ?? "?"
                 changeStage(&state, to: name, reason: "step '\(step)' of sequence '\(sequence)'", now: now, effects: &effects)
                 needsEnrollment = true
             }
         }
+    }
+
+    private func qualification(_ state: LeadState) -> (stage: Stage, reason: String)? {
+        state.awaitingReengagement ? nil : funnel.qualification(for: state.lead, milestones: state.milestones)
     }
 
     private func changeStage(_ state: inout LeadState, to stage: String, reason: String, now: Date, effects: inout [Effect]) {

@@ -46,7 +46,7 @@ public struct TimeSpan: Hashable, Sendable, Comparable, CustomStringConvertible 
         var rest = seconds
         var out = ""
         for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] where rest >= size {
-            if unit == "w" && rest % size != 0 && rest < 2 * size { continue }
+            if unit == "w" && rest % size != 0 { continue } // 30d, not 4w2d
             out += "\(rest / size)\(unit)"
             rest %= size
         }
