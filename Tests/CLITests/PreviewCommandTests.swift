@@ -45,7 +45,7 @@ struct PreviewCommandTests {
         (#"{"email": "ada@example.com", "address": {"city": "London"}}"#, "welcome", "\"address\" must be text, a number or a boolean"),
         (#"["ada@example.com"]"#, "welcome", "expected a JSON object of lead fields"),
         (#"{"email": "ada@example.com""#, "welcome", "not valid JSON"),
-        (#"{"email": "ada@example.com"}"#, "nope", "unknown template 'nope' (templates: getting-started, welcome"),
+        (#"{"email": "ada@example.com"}"#, "nope", "unknown template 'nope' (templates: case-study, connect-your-data,"),
     ])
     func errors(json: String, template: String, expected: String) throws {
         let result = try runNurture(["preview", template, "--lead", try leadFile(json), "--templates", templates])
