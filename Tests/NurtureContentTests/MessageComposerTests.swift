@@ -79,6 +79,15 @@ struct MessageComposerTests {
         #expect(parsed.parts[1].content == "<p>\(long)</p>")
     }
 
+    @Test("a header value with no spaces longer than a line is split into encoded words")
+    func longHeader() throws {
+        let token = String(repeating: "a1b2c3", count: 300)
+        let message = MessageComposer().compose(draft(headers: [MessageHeader("X-Token", token)]))
+        let parsed = try ParsedMessage.parse(message.rfc5322)
+        #expect(parsed.max_line <= 998)
+        #expect(parsed.header("X-Token") == [token])
+    }
+
     @Test("text only and HTML only are single parts")
     func singleParts() throws {
         let textOnly = try ParsedMessage.parse(MessageComposer().compose(draft(html: nil)).rfc5322)

@@ -24,7 +24,12 @@ enum HeaderEncoding {
     static func unstructured(_ name: String, _ value: String) -> String {
         let clean = sanitize(value)
         if isPlainASCII(clean) {
-            return fold(name + ": " + clean) + "\r\n"
+            let folded = fold(name + ": " + clean)
+            // A run without spaces too long for a line (RFC 5322's 998) goes out as encoded
+            // words, which can be split anywhere.
+            if folded.split(separator: "\r\n").allSatisfy({ $0.utf8.count <= 998 }) {
+                return folded + "\r\n"
+            }
         }
         return name + ": " + encodedWords(clean, firstLineUsed: name.count + 2).joined(separator: "\r\n ") + "\r\n"
     }
