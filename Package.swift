@@ -18,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // Pure domain: no I/O, time passed in as a value. Depends on nothing.
@@ -46,12 +51,46 @@ let package = Package(
         // Delivery adapters: SMTP and HTTP relay through libcurl, and a file transport.
         .target(name: "NurtureDelivery", dependencies: ["NurtureCore", "CCurl"], swiftSettings: strict),
 
+        // Storage: SQLite through GRDB (the zero-setup default), behind NurtureCore's store port.
+        .target(
+            name: "NurtureSQLite",
+            dependencies: ["NurtureCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+
+        // HTTP: Hummingbird application (health, and the tracking and API routes).
+        .target(
+            name: "NurtureServer",
+            dependencies: [
+                "NurtureCore", "NurtureContent",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // The service: configuration, the scheduler and delivery workers as Services, wiring.
+        .target(
+            name: "NurtureService",
+            dependencies: [
+                "NurtureCore", "NurtureContent", "NurtureDelivery", "NurtureSQLite", "NurtureServer",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "CSV", package: "CSV.swift"),
+            ],
+            swiftSettings: strict
+        ),
+
         // The command-line interface: thin, wires the modules above.
         .executableTarget(
             name: "nurture",
             dependencies: [
-                "NurtureCore", "NurtureContent", "NurtureDelivery",
+                "NurtureCore", "NurtureContent", "NurtureDelivery", "NurtureService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -72,6 +111,11 @@ let package = Package(
         .testTarget(
             name: "NurtureDeliveryTests",
             dependencies: ["NurtureDelivery", "NurtureContent", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "NurtureServiceTests",
+            dependencies: ["NurtureService", "NurtureSQLite", "NurtureContent", "TestSupport"],
             swiftSettings: strict
         ),
         // Runs the built `nurture` binary as a user would.

@@ -56,6 +56,15 @@ public enum RelayURL: Sendable, CustomStringConvertible {
         }
     }
 
+    /// How many messages the transport sends at once (1 for files).
+    public var connections: Int {
+        switch self {
+        case .smtp(let configuration): configuration.connections
+        case .http(let configuration): configuration.connections
+        case .file: 1
+        }
+    }
+
     /// `url` with any `user:password@` removed, for logs and messages.
     public static func redacted(_ url: String) -> String {
         guard let schemeEnd = url.range(of: "://"),

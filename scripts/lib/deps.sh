@@ -20,6 +20,7 @@ ensure_build_deps() {
     local missing=()
     command -v pkg-config >/dev/null || missing+=(pkg-config)
     pkg-config --exists libcurl 2>/dev/null || missing+=(libcurl4-openssl-dev)
+    pkg-config --exists sqlite3 2>/dev/null || missing+=(libsqlite3-dev)
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 

@@ -3,17 +3,17 @@ import NurtureCore
 import Yams
 
 /// One YAML workflow file being read: positions for every node, and the problems found.
-final class YAMLDocument {
+package final class YAMLDocument {
     /// The path shown in messages (relative to the workflows folder).
-    let path: String
-    private(set) var issues: [WorkflowIssue] = []
+    package let path: String
+    package private(set) var issues: [WorkflowIssue] = []
 
-    init(path: String) {
+    package init(path: String) {
         self.path = path
     }
 
     /// Parses `text`; a syntax error is recorded (with its position) and gives `nil`.
-    func compose(_ text: String) -> Node? {
+    package func compose(_ text: String) -> Node? {
         do {
             return try Yams.compose(yaml: text)
         } catch let error as YamlError {
@@ -29,20 +29,20 @@ final class YAMLDocument {
         return nil
     }
 
-    func location(_ node: Node) -> SourceLocation {
+    package func location(_ node: Node) -> SourceLocation {
         SourceLocation(file: path, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
     }
 
-    func error(_ node: Node, _ message: String) {
+    package func error(_ node: Node, _ message: String) {
         issues.append(.error(location(node), message))
     }
 
-    func warning(_ node: Node, _ message: String) {
+    package func warning(_ node: Node, _ message: String) {
         issues.append(.warning(location(node), message))
     }
 
     /// What a node is, for "expected X, found Y" messages.
-    static func kind(_ node: Node) -> String {
+    package static func kind(_ node: Node) -> String {
         switch node {
         case .scalar(let scalar): scalar.string.isEmpty ? "nothing" : "'\(scalar.string)'"
         case .mapping: "a mapping"
@@ -53,7 +53,7 @@ final class YAMLDocument {
 
     // MARK: Typed values
 
-    func string(_ node: Node, _ what: String) -> String? {
+    package func string(_ node: Node, _ what: String) -> String? {
         guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
             error(node, "\(what): expected text, found \(Self.kind(node))")
             return nil
@@ -61,7 +61,7 @@ final class YAMLDocument {
         return scalar.string
     }
 
-    func int(_ node: Node, _ what: String) -> Int? {
+    package func int(_ node: Node, _ what: String) -> Int? {
         guard case .scalar(let scalar) = node, let value = Int(scalar.string.replacingOccurrences(of: "+", with: "")) else {
             error(node, "\(what): expected a whole number, found \(Self.kind(node))")
             return nil
@@ -69,7 +69,7 @@ final class YAMLDocument {
         return value
     }
 
-    func number(_ node: Node, _ what: String) -> Double? {
+    package func number(_ node: Node, _ what: String) -> Double? {
         guard case .scalar(let scalar) = node, let value = Double(scalar.string) else {
             error(node, "\(what): expected a number, found \(Self.kind(node))")
             return nil
@@ -77,7 +77,7 @@ final class YAMLDocument {
         return value
     }
 
-    func bool(_ node: Node, _ what: String) -> Bool? {
+    package func bool(_ node: Node, _ what: String) -> Bool? {
         guard case .scalar(let scalar) = node else {
             error(node, "\(what): expected true or false, found \(Self.kind(node))")
             return nil
@@ -91,7 +91,7 @@ final class YAMLDocument {
         }
     }
 
-    func span(_ node: Node, _ what: String) -> TimeSpan? {
+    package func span(_ node: Node, _ what: String) -> TimeSpan? {
         guard case .scalar(let scalar) = node, let span = TimeSpan(parsing: scalar.string) else {
             error(node, "\(what): expected a duration like 30m, 36h, 2d, 1w or 2d3h, found \(Self.kind(node))")
             return nil
@@ -99,7 +99,7 @@ final class YAMLDocument {
         return span
     }
 
-    func list(_ node: Node, _ what: String) -> [Node]? {
+    package func list(_ node: Node, _ what: String) -> [Node]? {
         guard case .sequence(let sequence) = node else {
             error(node, "\(what): expected a list, found \(Self.kind(node))")
             return nil
@@ -107,7 +107,7 @@ final class YAMLDocument {
         return Array(sequence)
     }
 
-    func mapping(_ node: Node, _ what: String) -> MappingReader? {
+    package func mapping(_ node: Node, _ what: String) -> MappingReader? {
         guard case .mapping(let mapping) = node else {
             error(node, "\(what): expected a mapping (key: value lines), found \(Self.kind(node))")
             return nil
@@ -118,13 +118,13 @@ final class YAMLDocument {
 
 /// Reads one mapping's keys, remembering which were used, so unknown keys can be reported
 /// (with a suggestion when one is close to a known key).
-final class MappingReader {
-    let node: Node
-    let document: YAMLDocument
-    let context: String
+package final class MappingReader {
+    package let node: Node
+    package let document: YAMLDocument
+    package let context: String
     private var entries: [(key: String, keyNode: Node, value: Node)] = []
 
-    init(_ mapping: Node.Mapping, node: Node, document: YAMLDocument, context: String) {
+    package init(_ mapping: Node.Mapping, node: Node, document: YAMLDocument, context: String) {
         self.node = node
         self.document = document
         self.context = context
@@ -138,43 +138,43 @@ final class MappingReader {
         }
     }
 
-    var keys: [String] { entries.map(\.key) }
+    package var keys: [String] { entries.map(\.key) }
 
-    func has(_ key: String) -> Bool { entries.contains { $0.key == key } }
+    package func has(_ key: String) -> Bool { entries.contains { $0.key == key } }
 
     /// The value of `key`; records an error when it is required and missing.
-    func value(_ key: String, required: Bool = false) -> Node? {
+    package func value(_ key: String, required: Bool = false) -> Node? {
         if let entry = entries.first(where: { $0.key == key }) { return entry.value }
         if required { document.error(node, "\(context): missing '\(key)'") }
         return nil
     }
 
-    func string(_ key: String, required: Bool = false) -> String? {
+    package func string(_ key: String, required: Bool = false) -> String? {
         value(key, required: required).flatMap { document.string($0, "\(context) '\(key)'") }
     }
 
-    func int(_ key: String, required: Bool = false) -> Int? {
+    package func int(_ key: String, required: Bool = false) -> Int? {
         value(key, required: required).flatMap { document.int($0, "\(context) '\(key)'") }
     }
 
-    func bool(_ key: String) -> Bool? {
+    package func bool(_ key: String) -> Bool? {
         value(key).flatMap { document.bool($0, "\(context) '\(key)'") }
     }
 
-    func span(_ key: String, required: Bool = false) -> TimeSpan? {
+    package func span(_ key: String, required: Bool = false) -> TimeSpan? {
         value(key, required: required).flatMap { document.span($0, "\(context) '\(key)'") }
     }
 
-    func list(_ key: String, required: Bool = false) -> [Node]? {
+    package func list(_ key: String, required: Bool = false) -> [Node]? {
         value(key, required: required).flatMap { document.list($0, "\(context) '\(key)'") }
     }
 
-    func mapping(_ key: String, required: Bool = false) -> MappingReader? {
+    package func mapping(_ key: String, required: Bool = false) -> MappingReader? {
         value(key, required: required).flatMap { document.mapping($0, "\(context) '\(key)'") }
     }
 
     /// Reports every key not in `allowed`.
-    func rejectUnknownKeys(_ allowed: [String]) {
+    package func rejectUnknownKeys(_ allowed: [String]) {
         for entry in entries where !allowed.contains(entry.key) {
             var message = "unknown key '\(entry.key)' in \(context)"
             if let suggestion = allowed.min(by: { editDistance($0, entry.key) < editDistance($1, entry.key) }),

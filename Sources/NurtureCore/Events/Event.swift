@@ -1,7 +1,7 @@
 import Foundation
 
 /// Something a lead did (or that happened to its mail), as scoring and sequences see it.
-public struct Event: Hashable, Sendable {
+public struct Event: Hashable, Sendable, Codable {
     /// `email_opened`, `email_clicked`, `replied`, `page_visited`, `form_submitted`,
     /// `unsubscribed`, `bounced`, `complained`, or any custom name.
     public var type: String

@@ -78,6 +78,18 @@ public struct NurtureEngine: Sendable {
         return effects
     }
 
+    /// An operator stops all marketing email to the lead (its current enrollment ends).
+    public func suppress(_ reason: Suppression, state: inout LeadState, now: Date) -> [Effect] {
+        guard state.suppression == nil else { return [] }
+        var effects: [Effect] = [.suppressed(reason)]
+        state.suppression = reason
+        if let enrollment = state.enrollment {
+            effects.append(.enrollmentEnded(sequence: enrollment.sequence, reason: "lead \(reason.rawValue)"))
+            state.endEnrollment(now: now)
+        }
+        return effects
+    }
+
     /// Profile fields changed (an import, the API): fit re-scored, thresholds re-checked.
     public func updateFields(_ fields: [String: String], state: inout LeadState, now: Date) -> [Effect] {
         var effects: [Effect] = []

@@ -1,0 +1,174 @@
+import Foundation
+
+/// The storage port: what the scheduler, the delivery workers, the tracking server and the
+/// CLI need from a database. SQLite implements it (`NurtureSQLite`); PostgreSQL can follow.
+///
+/// Lead updates take a closure that runs inside the store's write transaction, so reading a
+/// lead's state, deciding (with the pure engine) and writing the result — new state, next
+/// wake-up, queued sends, history — is one atomic step: two workers never decide for the same
+/// lead at once, and a crash never leaves half a decision.
+public protocol NurtureStore: Sendable {
+    /// Creates or updates leads by email, in one transaction. `body` gets the lead's id (new
+    /// leads get one first) and its state (`nil` for a new lead, which `body` must create).
+    func upsertLeads(_ emails: [String], now: Date, _ body: @Sendable (String, String, inout LeadState?) -> LeadChange) async throws -> UpsertResult
+
+    /// Runs `body` on one lead (by id or email) in a transaction; `nil` when there is no such lead.
+    func updateLead(_ reference: LeadReference, now: Date, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange?
+
+    /// Runs `body` on up to `limit` leads whose next wake-up is due, oldest first, found by
+    /// index (never by scanning leads). Returns how many were processed.
+    func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> Int
+
+    /// The soonest next wake-up of any lead, for the scheduler's sleep.
+    func nextWake() async throws -> Date?
+
+    func lead(_ reference: LeadReference) async throws -> LeadState?
+
+    // MARK: Outbox
+
+    /// Takes up to `limit` queued sends that are due, marks them in flight until `leaseUntil`
+    /// (after which another worker may take them again), and returns them.
+    func claimSends(now: Date, limit: Int, leaseUntil: Date) async throws -> [OutboxSend]
+
+    /// Records what happened to a claimed send.
+    func completeSend(_ id: Int64, _ result: SendResult, now: Date) async throws
+
+    /// The soonest time a queued send becomes due.
+    func nextSendDue() async throws -> Date?
+
+    // MARK: Events and suppressions
+
+    /// Stores an event durably. `clientID` makes it idempotent: a second event with the same
+    /// id is not stored and `false` is returned.
+    func recordEvent(_ event: Event, leadID: String, clientID: String?) async throws -> Bool
+
+    /// Marks an address as never to receive marketing email again (survives re-imports).
+    func suppress(email: String, reason: Suppression, now: Date) async throws
+    func suppression(email: String) async throws -> Suppression?
+
+    // MARK: Reading
+
+    func details(_ reference: LeadReference, recent: Int) async throws -> LeadDetails?
+    func counts() async throws -> StoreCounts
+}
+
+/// A lead by store id or by email address.
+public enum LeadReference: Sendable, Hashable {
+    case id(String)
+    case email(String)
+}
+
+/// What a lead update decided: its effects (persisted as sends and history) and when the
+/// lead next needs the engine.
+public struct LeadChange: Sendable {
+    public var effects: [Effect]
+    public var nextWake: Date?
+
+    public init(effects: [Effect], nextWake: Date?) {
+        self.effects = effects
+        self.nextWake = nextWake
+    }
+}
+
+public struct UpsertResult: Sendable, Equatable {
+    public var created: Int
+    public var updated: Int
+    public var sendsQueued: Int
+
+    public init(created: Int = 0, updated: Int = 0, sendsQueued: Int = 0) {
+        self.created = created
+        self.updated = updated
+        self.sendsQueued = sendsQueued
+    }
+}
+
+/// A queued email, as a delivery worker claims it.
+public struct OutboxSend: Sendable, Equatable {
+    public var id: Int64
+    public var request: SendRequest
+    /// When the engine decided to send it (the message's Date).
+    public var plannedAt: Date
+    /// Attempts before this one.
+    public var attempts: Int
+
+    public init(id: Int64, request: SendRequest, plannedAt: Date, attempts: Int) {
+        self.id = id
+        self.request = request
+        self.plannedAt = plannedAt
+        self.attempts = attempts
+    }
+}
+
+/// The end of one delivery attempt.
+public enum SendResult: Sendable, Equatable {
+    case sent(messageID: String, reply: String)
+    /// Try again at this time.
+    case retry(at: Date, reply: String)
+    /// Given up: a permanent refusal, or too many attempts.
+    case failed(reply: String)
+    /// Not sent on purpose (the lead is suppressed).
+    case skipped(reason: String)
+}
+
+/// Everything `nurture leads show` prints.
+public struct LeadDetails: Sendable {
+    public var state: LeadState
+    public var nextWake: Date?
+    public var sends: [SendRecord]
+    public var events: [StoredEvent]
+
+    public init(state: LeadState, nextWake: Date?, sends: [SendRecord], events: [StoredEvent]) {
+        self.state = state
+        self.nextWake = nextWake
+        self.sends = sends
+        self.events = events
+    }
+}
+
+public struct SendRecord: Sendable, Equatable {
+    public var key: SendKey
+    public var template: String
+    public var status: String
+    public var attempts: Int
+    public var plannedAt: Date
+    public var sentAt: Date?
+    public var messageID: String?
+    public var reply: String?
+
+    public init(key: SendKey, template: String, status: String, attempts: Int, plannedAt: Date, sentAt: Date?, messageID: String?, reply: String?) {
+        self.key = key
+        self.template = template
+        self.status = status
+        self.attempts = attempts
+        self.plannedAt = plannedAt
+        self.sentAt = sentAt
+        self.messageID = messageID
+        self.reply = reply
+    }
+}
+
+public struct StoredEvent: Sendable, Equatable {
+    public var event: Event
+    public var recordedAt: Date
+
+    public init(event: Event, recordedAt: Date) {
+        self.event = event
+        self.recordedAt = recordedAt
+    }
+}
+
+public struct StoreCounts: Sendable, Equatable {
+    public var leads: Int
+    public var dueLeads: Int
+    public var queuedSends: Int
+    public var sentSends: Int
+    public var failedSends: Int
+
+    public init(leads: Int, dueLeads: Int, queuedSends: Int, sentSends: Int, failedSends: Int) {
+        self.leads = leads
+        self.dueLeads = dueLeads
+        self.queuedSends = queuedSends
+        self.sentSends = sentSends
+        self.failedSends = failedSends
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import NurtureContent
+import NurtureCore
+import NurtureDelivery
+import Yams
+
+/// Everything `nurture serve` needs, from one YAML file (`nurture.yaml`) with environment
+/// overrides (`NURTURE_…`). Secrets are `Secret`s: never logged or printed.
+public struct Configuration: Sendable {
+    public var database = "nurture.sqlite"
+    public var workflows = "Workflows"
+    public var templates = "Templates"
+    public var from: EmailAddress
+    public var replyTo: EmailAddress?
+    /// `MAIL FROM` for bounces; defaults to the From address.
+    public var bounceAddress: String?
+    public var unsubscribeMailto: String?
+    public var trackingBaseURL = "http://localhost:8080"
+    public var secret: Secret
+    public var listenHost = "127.0.0.1"
+    public var listenPort = 8080
+    /// Bearer key for the event and lead API.
+    public var apiKey: Secret?
+    public var relay: RelayURL
+    /// Messages per second handed to the relay, at most (`nil`: as fast as it takes them).
+    public var rateLimit: Double?
+    /// Delivery attempts before a transient failure becomes final.
+    public var maxAttempts = 8
+    /// First retry delay; doubles each attempt (with jitter) up to `retryMax`.
+    public var retryBase = TimeSpan.minutes(1)
+    public var retryMax = TimeSpan.hours(6)
+    /// How often the scheduler looks for due work when idle.
+    public var pollInterval = TimeSpan(seconds: 1)
+    /// Leads decided per database transaction.
+    public var batchSize = 500
+    /// Where `serve` writes its process id, for `nurture reload`.
+    public var pidFile: String?
+
+    public init(from: EmailAddress, secret: Secret, relay: RelayURL) {
+        self.from = from
+        self.secret = secret
+        self.relay = relay
+    }
+
+    /// Reads `path` (when it exists; every setting has a default or an environment variable)
+    /// and applies `environment` overrides.
+    /// - Throws: ``ConfigurationError`` listing every problem, each with its file:line:column.
+    public static func load(path: String?, environment: [String: String]) throws(ConfigurationError) -> Configuration {
+        var problems: [String] = []
+        var values: [String: (value: String, location: String)] = [:]
+        var headers: [(String, Secret)] = []
+
+        if let path {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigurationError(problems: ["\(path): cannot read the configuration file"])
+            }
+            let document = YAMLDocument(path: path)
+            if let root = document.compose(text), let map = document.mapping(root, "configuration") {
+                read(map, prefix: "", into: &values, headers: &headers, document: document)
+            }
+            problems += document.issues.map(\.description)
+        }
+        // Environment variables win over the file.
+        let overrides = [
+            "NURTURE_DATABASE": "database", "NURTURE_WORKFLOWS": "workflows", "NURTURE_TEMPLATES": "templates",
+            "NURTURE_FROM": "sender.from", "NURTURE_TRACKING_URL": "tracking.base_url", "NURTURE_SECRET": "tracking.secret",
+            "NURTURE_HTTP_LISTEN": "http.listen", "NURTURE_API_KEY": "http.api_key", "NURTURE_RELAY_URL": "relay.url",
+            "NURTURE_SMTP_USER": "relay.username", "NURTURE_SMTP_PASSWORD": "relay.password",
+        ]
+        for (variable, key) in overrides {
+            if let value = environment[variable], !value.isEmpty { values[key] = (value, "$\(variable)") }
+        }
+        if let token = environment["NURTURE_RELAY_TOKEN"], !token.isEmpty { headers.append(("Authorization", Secret("Bearer \(token)"))) }
+
+        func value(_ key: String) -> String? { values[key]?.value }
+        func place(_ key: String) -> String { values[key]?.location ?? "configuration" }
+
+        let fromText = value("sender.from") ?? "Nurture <nurture@localhost>"
+        let from = try? EmailAddress.parse(fromText)
+        if from == nil { problems.append("\(place("sender.from")): sender.from '\(fromText)' is not an email address") }
+        guard let secret = value("tracking.secret") else {
+            problems.append("\(path ?? "configuration"): tracking.secret is missing: set it (or NURTURE_SECRET) to a long random string, e.g. `openssl rand -hex 32`")
+            throw ConfigurationError(problems: problems)
+        }
+        if secret.count < 16 { problems.append("\(place("tracking.secret")): tracking.secret is too short: use at least 16 characters (32 random bytes is best)") }
+
+        var options = RelayOptions(
+            username: value("relay.username"), password: value("relay.password").map(Secret.init),
+            headers: headers.map { (name: $0.0, value: $0.1) })
+        if let s = value("relay.starttls") {
+            if let mode = SMTPConfiguration.STARTTLS(rawValue: s) { options.starttls = mode } else { problems.append("\(place("relay.starttls")): relay.starttls must be required, opportunistic or off") }
+        }
+        if let f = value("relay.format") {
+            if let format = HTTPRelayFormat(rawValue: f) { options.format = format } else { problems.append("\(place("relay.format")): relay.format must be nurture, postmark, sendgrid or rfc822") }
+        }
+        if let c = value("relay.connections") {
+            if let n = Int(c), n > 0, n <= 256 { options.connections = n } else { problems.append("\(place("relay.connections")): relay.connections must be a number from 1 to 256") }
+        }
+        if let v = value("relay.verify_tls") { options.verifyPeer = v != "false" }
+        options.caFile = value("relay.ca_file")
+        let relayURL = value("relay.url") ?? "file://outbox"
+        var relay: RelayURL?
+        do {
+            relay = try RelayURL.parse(relayURL, options: options)
+        } catch {
+            problems.append("\(place("relay.url")): \(error)")
+        }
+
+        var configuration = Configuration(from: from ?? (try! EmailAddress("nurture@localhost")), secret: Secret(secret), relay: relay ?? .file(URL(fileURLWithPath: "outbox")))
+        configuration.database = value("database") ?? configuration.database
+        configuration.workflows = value("workflows") ?? configuration.workflows
+        configuration.templates = value("templates") ?? configuration.templates
+        configuration.pidFile = value("pid_file")
+        if let r = value("sender.reply_to") {
+            configuration.replyTo = try? EmailAddress.parse(r)
+            if configuration.replyTo == nil { problems.append("\(place("sender.reply_to")): sender.reply_to '\(r)' is not an email address") }
+        }
+        configuration.bounceAddress = value("sender.bounce_address")
+        configuration.unsubscribeMailto = value("sender.unsubscribe_mailto")
+        configuration.trackingBaseURL = value("tracking.base_url") ?? configuration.trackingBaseURL
+        if !(configuration.trackingBaseURL.hasPrefix("http://") || configuration.trackingBaseURL.hasPrefix("https://")) {
+            problems.append("\(place("tracking.base_url")): tracking.base_url must be an http(s) URL")
+        }
+        if let listen = value("http.listen") {
+            let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
+            if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) {
+                configuration.listenHost = parts[0].isEmpty ? "0.0.0.0" : String(parts[0])
+                configuration.listenPort = port
+            } else {
+                problems.append("\(place("http.listen")): http.listen must be HOST:PORT, e.g. 127.0.0.1:8080")
+            }
+        }
+        configuration.apiKey = value("http.api_key").map(Secret.init)
+        func number<T: LosslessStringConvertible>(_ key: String, _ what: String, _ check: (T) -> Bool) -> T? {
+            guard let text = value(key) else { return nil }
+            guard let n = T(text), check(n) else { problems.append("\(place(key)): \(key) must be \(what)"); return nil }
+            return n
+        }
+        func span(_ key: String) -> TimeSpan? {
+            guard let text = value(key) else { return nil }
+            guard let s = TimeSpan(parsing: text) else { problems.append("\(place(key)): \(key) must be a duration like 30s, 5m or 6h"); return nil }
+            return s
+        }
+        configuration.rateLimit = number("relay.rate_limit", "a positive number of messages per second") { (n: Double) in n > 0 }
+        configuration.maxAttempts = number("relay.max_attempts", "a number from 1 to 100") { (n: Int) in (1...100).contains(n) } ?? configuration.maxAttempts
+        configuration.retryBase = span("relay.retry_after") ?? configuration.retryBase
+        configuration.retryMax = span("relay.retry_max") ?? configuration.retryMax
+        configuration.pollInterval = span("scheduler.poll_interval") ?? configuration.pollInterval
+        configuration.batchSize = number("scheduler.batch_size", "a number from 1 to 10000") { (n: Int) in (1...10_000).contains(n) } ?? configuration.batchSize
+        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
+        return configuration
+    }
+
+    static let known: [String: [String]] = [
+        "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler"],
+        "sender.": ["from", "reply_to", "bounce_address", "unsubscribe_mailto"],
+        "tracking.": ["base_url", "secret"],
+        "http.": ["listen", "api_key"],
+        "relay.": ["url", "username", "password", "starttls", "verify_tls", "ca_file", "connections", "rate_limit", "max_attempts", "retry_after", "retry_max", "format", "headers"],
+        "scheduler.": ["poll_interval", "batch_size"],
+    ]
+
+    /// Flattens the YAML into `section.key` values, reporting unknown keys.
+    private static func read(_ map: MappingReader, prefix: String, into values: inout [String: (value: String, location: String)], headers: inout [(String, Secret)], document: YAMLDocument) {
+        map.rejectUnknownKeys(known[prefix] ?? [])
+        for key in map.keys where (known[prefix] ?? []).contains(key) {
+            guard let node = map.value(key) else { continue }
+            if prefix == "relay.", key == "headers" {
+                guard let h = document.mapping(node, "relay.headers") else { continue }
+                for name in h.keys { if let v = h.string(name) { headers.append((name, Secret(v))) } }
+                continue
+            }
+            if known[prefix + key + "."] != nil {
+                if let inner = document.mapping(node, prefix + key) { read(inner, prefix: prefix + key + ".", into: &values, headers: &headers, document: document) }
+                continue
+            }
+            if let text = document.string(node, prefix + key) {
+                values[prefix + key] = (text, document.location(node).description)
+            }
+        }
+    }
+}
+
+/// Why the configuration cannot be used: every problem, one per line.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}

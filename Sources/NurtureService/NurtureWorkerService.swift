@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import NurtureCore
+import ServiceLifecycle
+
+/// The background service: decides for due leads, then delivers due sends, in a loop, until
+/// a graceful shutdown. A pass in progress finishes (its in-flight sends are recorded) before
+/// the service returns; a failed pass is logged and retried, never fatal.
+public struct NurtureWorkerService: Service {
+    public let scheduler: Scheduler
+    public let delivery: DeliveryWorker
+    public let pollInterval: TimeSpan
+    public let logger: Logger
+
+    public init(scheduler: Scheduler, delivery: DeliveryWorker, pollInterval: TimeSpan, logger: Logger) {
+        self.scheduler = scheduler
+        self.delivery = delivery
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info("scheduler started", metadata: ["poll": "\(pollInterval)"])
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let busy = await pass(now: Date())
+            if busy { continue } // more may be due already
+            try? await cancelWhenGracefulShutdown {
+                try await Task.sleep(for: .seconds(pollInterval.seconds))
+            }
+        }
+        logger.info("scheduler stopped")
+    }
+
+    /// One pass; true when it did work.
+    func pass(now: Date) async -> Bool {
+        do {
+            let leads = try await scheduler.processDue(now: now)
+            let tally = try await delivery.deliverDue(now: now)
+            if leads > 0 || tally.total > 0 {
+                logger.info("pass", metadata: [
+                    "leads": "\(leads)", "sent": "\(tally.sent)", "retried": "\(tally.retried)",
+                    "failed": "\(tally.failed)", "skipped": "\(tally.skipped)",
+                ])
+            }
+            return tally.total > 0 && tally.retried < tally.total
+        } catch {
+            logger.error("pass failed; retrying", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import NurtureCore
+import NurtureServer
+import NurtureSQLite
+import ServiceLifecycle
+
+/// The wired parts of a running Nurture: store, campaign files, scheduler, delivery worker.
+/// The CLI commands and the service all start from here.
+public struct Runtime: Sendable {
+    public let configuration: Configuration
+    public let store: SQLiteStore
+    public let workflows: WorkflowSet
+    public let scheduler: Scheduler
+    public let delivery: DeliveryWorker
+    public let logger: Logger
+
+    /// Opens the database and loads (and validates) the campaign files.
+    public init(configuration: Configuration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let loaded: WorkflowSet.Loaded
+        do {
+            loaded = try WorkflowSet.load(configuration)
+        } catch {
+            throw RuntimeError.invalidFiles(error.problems)
+        }
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        do {
+            store = try SQLiteStore(path: configuration.database)
+        } catch {
+            throw RuntimeError.database(configuration.database, "\(error)")
+        }
+        workflows = WorkflowSet(loaded)
+        scheduler = Scheduler(store: store, workflows: workflows, batchSize: configuration.batchSize)
+        delivery = DeliveryWorker(
+            store: store, scheduler: scheduler, transport: configuration.relay.makeTransport(),
+            concurrency: configuration.relay.connections, maxAttempts: configuration.maxAttempts,
+            retryBase: configuration.retryBase, retryMax: configuration.retryMax,
+            rateLimiter: configuration.rateLimit.map { RateLimiter(perSecond: $0) }, logger: logger)
+    }
+
+    /// Runs the HTTP server, the scheduler and the reload listener until SIGTERM or SIGINT,
+    /// then shuts down gracefully: the worker finishes its pass, then the server stops.
+    public func serve() async throws {
+        if let pidFile = configuration.pidFile {
+            try? "\(ProcessInfo.processInfo.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        }
+        defer { if let pidFile = configuration.pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
+        let http = HTTPServer.application(host: configuration.listenHost, port: configuration.listenPort, store: store, logger: logger)
+        let worker = NurtureWorkerService(scheduler: scheduler, delivery: delivery, pollInterval: configuration.pollInterval, logger: logger)
+        let reload = ReloadService(configuration: configuration, workflows: workflows, logger: logger)
+        // Started in order, stopped in reverse: the worker stops first, the HTTP server last.
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: http), .init(service: reload), .init(service: worker)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        logger.info("nurture serving", metadata: [
+            "http": "\(configuration.listenHost):\(configuration.listenPort)", "relay": "\(configuration.relay)",
+            "database": "\(configuration.database)",
+        ])
+        try await group.run()
+    }
+
+    /// Processes everything due now — leads, then sends — until nothing is left, and returns.
+    /// (`nurture run`: a one-shot pass for cron or a demo.)
+    public func runOnce(now: Date = Date()) async throws -> (leads: Int, tally: DeliveryTally) {
+        var leads = 0
+        var tally = DeliveryTally()
+        while true {
+            let processed = try await scheduler.processDue(now: now)
+            let delivered = try await delivery.deliverDue(now: now)
+            leads += processed
+            tally.sent += delivered.sent
+            tally.failed += delivered.failed
+            tally.skipped += delivered.skipped
+            tally.retried += delivered.retried
+            if processed == 0 && delivered.total == 0 { return (leads, tally) }
+        }
+    }
+}
+
+public enum RuntimeError: Error, CustomStringConvertible {
+    case invalidFiles([String])
+    case database(String, String)
+
+    public var description: String {
+        switch self {
+        case .invalidFiles(let problems): "the workflow or template files are invalid:\n" + problems.joined(separator: "\n")
+        case .database(let path, let error): "cannot open the database \(path): \(error)"
+        }
+    }
+}

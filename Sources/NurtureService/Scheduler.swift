@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import NurtureCore
+
+/// Finds leads whose next wake-up is due (by index) and lets the engine decide for them;
+/// queued sends land in the store's outbox in the same transaction as the decision.
+///
+/// Time is passed in, so tests and benchmarks drive it on a virtual clock.
+public struct Scheduler: Sendable {
+    public let store: any NurtureStore
+    public let workflows: WorkflowSet
+    public let batchSize: Int
+
+    public init(store: any NurtureStore, workflows: WorkflowSet, batchSize: Int = 500) {
+        self.store = store
+        self.workflows = workflows
+        self.batchSize = batchSize
+    }
+
+    /// Decides for every lead due at `now`. Returns how many leads were processed.
+    @discardableResult
+    public func processDue(now: Date) async throws -> Int {
+        let engine = workflows.engine
+        var total = 0
+        while true {
+            let count = try await store.processDueLeads(now: now, limit: batchSize) { state in
+                let effects = engine.tick(&state, now: now)
+                return LeadChange(effects: effects, nextWake: engine.nextWake(state, after: now))
+            }
+            total += count
+            if count < batchSize { return total }
+        }
+    }
+
+    /// Adds or updates leads: new ones start in the funnel (and get their first email queued),
+    /// known ones get their fields updated and re-scored. Suppressed addresses stay suppressed.
+    /// - Parameter progress: called once per lead as it is written (for a progress bar).
+    public func upsert(_ leads: [Lead], now: Date, progress: (@Sendable () -> Void)? = nil) async throws -> UpsertResult {
+        let engine = workflows.engine
+        var suppressed: [String: Suppression] = [:]
+        for lead in leads {
+            if let s = try await store.suppression(email: lead.email) { suppressed[lead.email.lowercased()] = s }
+        }
+        let byEmail = Dictionary(leads.map { ($0.email.lowercased(), $0) }, uniquingKeysWith: { _, last in last })
+        let frozen = suppressed
+        return try await store.upsertLeads(leads.map(\.email), now: now) { id, email, state in
+            progress?()
+            guard let incoming = byEmail[email.lowercased()] else { return LeadChange(effects: [], nextWake: nil) }
+            var effects: [Effect] = []
+            if state == nil {
+                var lead = incoming
+                lead.id = id
+                var (fresh, startEffects) = (LeadState(lead: lead, now: now), [Effect]())
+                if let suppression = frozen[email.lowercased()] {
+                    fresh.suppression = suppression // known to be unreachable: no enrollment, no email
+                    (fresh, startEffects) = (Self.placed(fresh, engine: engine), [])
+                } else {
+                    (fresh, startEffects) = engine.start(lead, now: now)
+                }
+                state = fresh
+                effects = startEffects
+            } else if var existing = state {
+                if let zone = incoming.timeZone { existing.lead.timeZone = zone }
+                effects = engine.updateFields(incoming.fields, state: &existing, now: now)
+                state = existing
+            }
+            return LeadChange(effects: effects, nextWake: state.flatMap { engine.nextWake($0, after: now) })
+        }
+    }
+
+    /// A suppressed newcomer still gets a stage and scores, but no enrollment.
+    private static func placed(_ state: LeadState, engine: NurtureEngine) -> LeadState {
+        var state = state
+        if engine.workflow.funnel.index(of: state.lead.stage) == nil { state.lead.stage = engine.workflow.funnel.stages.first?.name ?? "lead" }
+        engine.scoring.updateFit(of: state.lead, state: &state.score)
+        state.lead.fitScore = state.score.fit
+        return state
+    }
+
+    /// Applies an event to a lead (a bounce from a relay; the tracking server's events).
+    @discardableResult
+    public func handle(_ event: Event, lead: LeadReference, now: Date) async throws -> LeadChange? {
+        let engine = workflows.engine
+        return try await store.updateLead(lead, now: now) { state in
+            let effects = engine.handle(event, state: &state, now: now)
+            return LeadChange(effects: effects, nextWake: engine.nextWake(state, after: now))
+        }
+    }
+
+    /// Moves a lead to a stage by hand (opportunity, customer…).
+    public func move(_ lead: LeadReference, to stage: String, reason: String, now: Date) async throws -> LeadChange? {
+        let engine = workflows.engine
+        return try await store.updateLead(lead, now: now) { state in
+            let effects = engine.moveToStage(stage, reason: reason, state: &state, now: now)
+            return LeadChange(effects: effects, nextWake: engine.nextWake(state, after: now))
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import NurtureCore
+import NurtureService
+
+/// `nurture leads …`
+struct Leads: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Add, import, inspect and suppress leads.",
+        subcommands: [Import.self, Add.self, Show.self, Suppress.self, SetStage.self]
+    )
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import leads from a CSV file (header row; upsert by email).",
+            discussion: """
+            Columns: email (required), first_name, last_name, company, job_title, timezone, and any other \
+            column as a custom field. Bad rows are reported with their line number and skipped; the rest \
+            is written in one transaction, so a fatal error imports nothing. New leads enter the funnel \
+            and their first email is queued; known leads get their fields updated.
+            """
+        )
+
+        @Argument(help: "The CSV file.")
+        var file: String
+
+        @OptionGroup var options: ServiceOptions
+
+        func run() async throws {
+            let runtime = try options.runtime()
+            let terminal = isatty(STDERR_FILENO) == 1
+            let parsed: LeadImporter.Parsed
+            do {
+                parsed = try LeadImporter.parse(path: file) { rows in
+                    if terminal { FileHandle.standardError.write(Data("\rreading \(rows) rows…".utf8)) }
+                }
+            } catch {
+                printError("\(error)")
+                throw ExitCode(65)
+            }
+            if terminal { FileHandle.standardError.write(Data("\r".utf8)) }
+            for problem in parsed.problems { printError("\(file):\(problem)") }
+            let total = parsed.leads.count
+            let progress = Progress(total: total, enabled: terminal)
+            let result = try await runtime.scheduler.upsert(parsed.leads, now: Date(), progress: { progress.tick() })
+            progress.finish()
+            print("imported \(total) lead\(total == 1 ? "" : "s") (\(result.created) new, \(result.updated) updated), \(parsed.problems.count) bad row\(parsed.problems.count == 1 ? "" : "s") skipped\(parsed.duplicates > 0 ? ", \(parsed.duplicates) repeated addresses (last row kept)" : ""); \(result.sendsQueued) email\(result.sendsQueued == 1 ? "" : "s") queued")
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add one lead (or update it, by email).")
+
+        @Option(help: "The lead's address.")
+        var email: String
+
+        @Option(name: .customLong("field"), help: "A field NAME=VALUE (first_name, company, job_title, timezone, any custom field). Repeatable.")
+        var fields: [String] = []
+
+        @OptionGroup var options: ServiceOptions
+
+        func run() async throws {
+            do { _ = try EmailAddress(email) } catch { throw ValidationError("--email: \(error)") }
+            var values: [String: String] = [:]
+            for field in fields {
+                guard let eq = field.firstIndex(of: "="), eq != field.startIndex else { throw ValidationError("--field '\(field)' is not NAME=VALUE") }
+                values[LeadImporter.normalizeName(String(field[..<eq]))] = String(field[field.index(after: eq)...])
+            }
+            let zone = values.removeValue(forKey: "timezone") ?? values.removeValue(forKey: "time_zone")
+            if let zone, TimeZone(identifier: zone) == nil { throw ValidationError("--field timezone=\(zone): not a time zone (e.g. Europe/Paris)") }
+            let runtime = try options.runtime()
+            let result = try await runtime.scheduler.upsert([Lead(id: "", email: email, fields: values, timeZone: zone)], now: Date())
+            print(result.created == 1 ? "added \(email)" : "updated \(email)", result.sendsQueued > 0 ? "(\(result.sendsQueued) email queued)" : "")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a lead: fields, scores with their breakdown, stage history, enrollment, sends and events.")
+
+        @Argument(help: "The lead's address.")
+        var email: String
+
+        @Option(help: "How many recent sends and events to show.")
+        var recent = 10
+
+        @OptionGroup var options: ServiceOptions
+
+        func run() async throws {
+            let runtime = try options.runtime()
+            guard let details = try await runtime.store.details(.email(email), recent: recent) else {
+                printError("no lead \(email)")
+                throw ExitCode(1)
+            }
+            print(LeadReport(details: details, engine: runtime.workflows.engine, now: Date()).text)
+        }
+    }
+
+    struct Suppress: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Never send marketing email to this address again.")
+
+        @Argument(help: "The address.")
+        var email: String
+
+        @OptionGroup var options: ServiceOptions
+
+        func run() async throws {
+            let runtime = try options.runtime()
+            let now = Date()
+            try await runtime.store.suppress(email: email, reason: .manual, now: now)
+            let engine = runtime.workflows.engine
+            _ = try await runtime.store.updateLead(.email(email), now: now) { state in
+                LeadChange(effects: engine.suppress(.manual, state: &state, now: now), nextWake: nil)
+            }
+            print("suppressed \(email)")
+        }
+    }
+
+    struct SetStage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "stage", abstract: "Move a lead to a stage by hand (e.g. opportunity, customer).")
+
+        @Argument(help: "The lead's address.")
+        var email: String
+
+        @Argument(help: "The stage.")
+        var stage: String
+
+        @Option(help: "Why (kept in the stage history).")
+        var reason = "moved by an operator"
+
+        @OptionGroup var options: ServiceOptions
+
+        func run() async throws {
+            let runtime = try options.runtime()
+            let stages = runtime.workflows.engine.workflow.funnel.stages.map(\.name)
+            guard stages.contains(stage) else { throw ValidationError("unknown stage '\(stage)' (stages: \(stages.joined(separator: ", ")))") }
+            guard try await runtime.scheduler.move(.email(email), to: stage, reason: reason, now: Date()) != nil else {
+                printError("no lead \(email)")
+                throw ExitCode(1)
+            }
+            print("\(email) is now in stage \(stage)")
+        }
+    }
+}
+
+/// A progress bar on a terminal (stderr), nothing otherwise.
+final class Progress: @unchecked Sendable {
+    // @unchecked: `done` is only touched from the store's write closure, one call at a time.
+    private let total: Int
+    private let enabled: Bool
+    private var done = 0
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled && total > 0
+    }
+
+    func tick() {
+        done += 1
+        guard enabled, done % 500 == 0 || done == total else { return }
+        let width = 30
+        let filled = width * done / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import NurtureService
+
+/// `nurture serve`: the background service.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the scheduler, the delivery workers and the HTTP server until stopped.",
+        discussion: """
+        SIGTERM or SIGINT: stop taking work, finish the sends in flight, exit 0.
+        SIGHUP (or `nurture reload`): reload Workflows/ and Templates/, refusing an invalid set.
+        """
+    )
+
+    @OptionGroup var options: ServiceOptions
+
+    func run() async throws {
+        try await options.runtime().serve()
+    }
+}
+
+/// `nurture run`: everything due now, once.
+struct RunOnce: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Process everything due now (leads, then emails) and exit — for cron, or to see the engine work."
+    )
+
+    @OptionGroup var options: ServiceOptions
+
+    func run() async throws {
+        let runtime = try options.runtime()
+        let (leads, tally) = try await runtime.runOnce()
+        let counts = try await runtime.store.counts()
+        print("processed \(leads) due lead\(leads == 1 ? "" : "s"); sent \(tally.sent), retrying \(tally.retried), failed \(tally.failed), skipped \(tally.skipped)")
+        print("database: \(counts.leads) leads, \(counts.sentSends) emails sent, \(counts.queuedSends) queued, \(counts.failedSends) failed")
+        if let next = try await runtime.store.nextWake() { print("next due: \(next)") }
+    }
+}
+
+/// `nurture reload`: SIGHUP to the running service.
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Ask the running `nurture serve` to reload its workflow and template files.")
+
+    @OptionGroup var options: ServiceOptions
+
+    func run() throws {
+        let configuration = try options.configuration()
+        guard let pidFile = configuration.pidFile else {
+            throw ValidationError("set pid_file in the configuration so that `nurture reload` can find the service (or send it SIGHUP)")
+        }
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw ValidationError("no running service: cannot read \(pidFile)")
+        }
+        guard kill(pid, SIGHUP) == 0 else { throw ValidationError("cannot signal process \(pid): \(String(cString: strerror(errno)))") }
+        print("asked process \(pid) to reload")
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NurtureService
+
+/// `--config`, shared by every command that uses the database.
+struct ServiceOptions: ParsableArguments {
+    @Option(help: "The configuration file (default: ./nurture.yaml if present; NURTURE_* variables override it).")
+    var config: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: Logger.Level = .info
+
+    func configuration() throws -> Configuration {
+        let path = config ?? (FileManager.default.fileExists(atPath: "nurture.yaml") ? "nurture.yaml" : nil)
+        do {
+            return try Configuration.load(path: path, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            printError(error.description)
+            throw ExitCode(78) // EX_CONFIG
+        }
+    }
+
+    func logger() -> Logger {
+        LoggingBootstrap.once
+        var logger = Logger(label: "nurture")
+        logger.logLevel = logLevel
+        return logger
+    }
+
+    func runtime() throws -> Runtime {
+        let configuration = try configuration()
+        do {
+            return try Runtime(configuration: configuration, logger: logger())
+        } catch {
+            printError("\(error)")
+            throw ExitCode(78)
+        }
+    }
+}
+
+enum LoggingBootstrap {
+    static let once: Void = LoggingSystem.bootstrap(StreamLogHandler.standardError)
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
