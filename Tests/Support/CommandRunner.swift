@@ -13,10 +13,11 @@ public func builtProduct(_ name: String) -> URL {
 }
 
 /// Runs `nurture` with `arguments` and extra `environment`, and waits for it.
-public func runNurture(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+public func runNurture(_ arguments: [String], directory: URL? = nil, environment: [String: String] = [:]) throws -> CommandResult {
     let process = Process()
     process.executableURL = builtProduct("nurture")
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     let out = Pipe()
     let err = Pipe()

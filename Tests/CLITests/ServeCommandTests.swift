@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("nurture serve, run as an operator would", .serialized)
+struct ServeCommandTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+
+    /// A folder with a config pointing at `smtp`, the shipped files, and a free HTTP port.
+    func setUp(smtp: LoopbackServer) throws -> (URL, Int) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-serve-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let port = deadLoopbackPort()
+        // The shipped workflows, with the send window open all week: the test must not depend
+        // on the day and hour it runs at (the window itself is covered by the engine's tests).
+        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Workflows"), to: folder.appendingPathComponent("Workflows"))
+        let funnel = folder.appendingPathComponent("Workflows/funnel.yaml")
+        let text = try String(contentsOf: funnel, encoding: .utf8)
+            .replacingOccurrences(of: "days: mon-fri", with: "days: every day")
+            .replacingOccurrences(of: "hours: \"09:00-17:00\"", with: "hours: \"00:00-24:00\"")
+        try text.write(to: funnel, atomically: true, encoding: .utf8)
+        try """
+        database: \(folder.path)/nurture.sqlite
+        workflows: \(folder.path)/Workflows
+        templates: \(Self.repository.path)/Templates
+        pid_file: \(folder.path)/nurture.pid
+        sender: { from: "Acme <hello@acme.example>" }
+        tracking: { base_url: "http://127.0.0.1:\(port)", secret: serve-test-secret-0123456789 }
+        http: { listen: "127.0.0.1:\(port)" }
+        relay: { url: "smtp://127.0.0.1:\(smtp.port)", starttls: "off", connections: 2 }
+        scheduler: { poll_interval: 1s }
+        """.write(to: folder.appendingPathComponent("nurture.yaml"), atomically: true, encoding: .utf8)
+        let csv = "email,first_name,timezone\n" + (1...12).map { "lead\($0)@example.com,Lead\($0),America/New_York" }.joined(separator: "\n") + "\n"
+        try csv.write(to: folder.appendingPathComponent("leads.csv"), atomically: true, encoding: .utf8)
+        return (folder, port)
+    }
+
+    func start(_ folder: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = builtProduct("nurture")
+        process.arguments = ["serve", "--config", folder.appendingPathComponent("nurture.yaml").path, "--log-level", "warning"]
+        process.currentDirectoryURL = folder
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Polls `condition` (a real process doing real work) for up to `seconds`.
+    func eventually(_ seconds: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(100_000)
+        }
+        return try condition()
+    }
+
+    func http(_ url: String) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "-sf", "--max-time", "2", url]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try? process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
+    }
+
+    @Test("serves, sends, stops gracefully on SIGTERM with exit 0, and a restart repeats nothing")
+    func lifecycle() throws {
+        let smtp = try LoopbackServer.smtp()
+        defer { smtp.stop() }
+        let (folder, port) = try setUp(smtp: smtp)
+        let imported = try runNurture(["leads", "import", "leads.csv", "--config", folder.appendingPathComponent("nurture.yaml").path], directory: folder)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("imported 12 leads (12 new, 0 updated)"))
+
+        let serve = try start(folder)
+        #expect(eventually { http("http://127.0.0.1:\(port)/healthz") == "ok\n" })
+        #expect(try eventually { try smtp.records("messages.jsonl").count == 12 })
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("nurture.pid").path))
+
+        // SIGHUP with a broken template folder would be refused; with the same files it reloads. Either way it keeps running.
+        let reload = try runNurture(["reload", "--config", folder.appendingPathComponent("nurture.yaml").path], directory: folder)
+        #expect(reload.status == 0, "\(reload.stderr)")
+        usleep(300_000)
+        #expect(serve.isRunning)
+
+        serve.terminate() // SIGTERM
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0)
+        #expect(serve.terminationReason == .exit)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("nurture.pid").path))
+
+        // After kill -9 and a restart, nothing is lost and nothing repeats (nothing was in flight).
+        let again = try start(folder)
+        #expect(eventually { http("http://127.0.0.1:\(port)/healthz") == "ok\n" })
+        kill(again.processIdentifier, SIGKILL)
+        again.waitUntilExit()
+        let third = try start(folder)
+        #expect(eventually { http("http://127.0.0.1:\(port)/healthz") == "ok\n" })
+        usleep(1_500_000) // a poll interval and a half: any due work would have gone out
+        third.terminate()
+        third.waitUntilExit()
+        let messages = try smtp.records("messages.jsonl")
+        #expect(messages.count == 12)
+
+        let show = try runNurture(["leads", "show", "lead1@example.com", "--config", folder.appendingPathComponent("nurture.yaml").path], directory: folder)
+        #expect(show.stdout.contains("stage: lead"))
+        #expect(show.stdout.contains("sent    lead-welcome/welcome (welcome)"))
+        #expect(show.stdout.contains("enrollment: lead-welcome #1, at step 'wait-2'"))
+    }
+
+    @Test("a bad configuration is refused at start-up with the reason, exit 78")
+    func badConfiguration() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-badconf-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try "relay: { url: gopher://x, conections: 4 }\nsender: { from: not-an-address }\n".write(to: folder.appendingPathComponent("nurture.yaml"), atomically: true, encoding: .utf8)
+        let result = try runNurture(["serve", "--config", folder.appendingPathComponent("nurture.yaml").path], directory: folder, environment: ["NURTURE_SECRET": "a-secret-long-enough-for-this"])
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("unknown key 'conections' in relay; did you mean 'connections'?"))
+        #expect(result.stderr.contains("sender.from 'not-an-address' is not an email address"))
+        #expect(result.stderr.contains("relay scheme 'gopher' is not supported"))
+        let noSecret = try runNurture(["run"], directory: folder)
+        #expect(noSecret.status == 78)
+        #expect(noSecret.stderr.contains("tracking.secret is missing"))
+    }
+}
