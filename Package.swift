@@ -99,8 +99,9 @@ let package = Package(
         .executableTarget(
             name: "NurtureBench",
             dependencies: [
-                "NurtureCore", "NurtureContent", "NurtureDelivery",
+                "NurtureCore", "NurtureContent", "NurtureDelivery", "NurtureService", "NurtureSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

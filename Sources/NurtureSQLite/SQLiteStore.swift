@@ -156,29 +156,42 @@ public final class SQLiteStore: NurtureStore {
                 WHERE id IN (SELECT id FROM sends WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
                 RETURNING id, lead_id, sequence, step, enrollment, template, subject, tracking, planned_at, attempts
                 """, arguments: [leaseUntil.timeIntervalSince1970, t, limit])
-            return rows.map { row in
-                OutboxSend(
+            // The leads and their suppressions, read in the same transaction as the claim.
+            let leadStatement = try db.cachedStatement(sql: "SELECT l.state, s.reason FROM leads l LEFT JOIN suppressions s ON s.email = l.email WHERE l.id = ?")
+            return try rows.map { row in
+                let leadID: Int64 = row["lead_id"]
+                let lead = try Row.fetchOne(leadStatement, arguments: [leadID])
+                return OutboxSend(
                     id: row["id"],
                     request: SendRequest(
-                        key: SendKey(leadID: String(row["lead_id"] as Int64), sequence: row["sequence"], step: row["step"], enrollment: row["enrollment"]),
+                        key: SendKey(leadID: String(leadID), sequence: row["sequence"], step: row["step"], enrollment: row["enrollment"]),
                         template: row["template"], subject: row["subject"], tracking: row["tracking"]),
-                    plannedAt: Date(timeIntervalSince1970: row["planned_at"]), attempts: row["attempts"])
+                    plannedAt: Date(timeIntervalSince1970: row["planned_at"]), attempts: row["attempts"],
+                    lead: try lead.map { try self.decode($0["state"]) },
+                    addressSuppression: (lead?["reason"] as String?).flatMap(Suppression.init(rawValue:)))
             }.sorted { $0.id < $1.id }
         }
     }
 
-    public func completeSend(_ id: Int64, _ result: SendResult, now: Date) async throws {
+    public func completeSends(_ results: [(id: Int64, result: SendResult)], now: Date) async throws {
+        guard !results.isEmpty else { return }
         try await pool.write { db in
             let t = now.timeIntervalSince1970
-            switch result {
-            case .sent(let messageID, let reply):
-                try db.execute(sql: "UPDATE sends SET status = 'sent', attempts = attempts + 1, sent_at = ?, message_id = ?, reply = ?, lease_until = NULL WHERE id = ?", arguments: [t, messageID, reply, id])
-            case .retry(let at, let reply):
-                try db.execute(sql: "UPDATE sends SET status = 'queued', attempts = attempts + 1, next_attempt_at = ?, reply = ?, lease_until = NULL WHERE id = ?", arguments: [at.timeIntervalSince1970, reply, id])
-            case .failed(let reply):
-                try db.execute(sql: "UPDATE sends SET status = 'failed', attempts = attempts + 1, reply = ?, lease_until = NULL WHERE id = ?", arguments: [reply, id])
-            case .skipped(let reason):
-                try db.execute(sql: "UPDATE sends SET status = 'skipped', reply = ?, lease_until = NULL WHERE id = ?", arguments: [reason, id])
+            for (id, result) in results {
+                switch result {
+                case .sent(let messageID, let reply):
+                    try db.cachedStatement(sql: "UPDATE sends SET status = 'sent', attempts = attempts + 1, sent_at = ?, message_id = ?, reply = ?, lease_until = NULL WHERE id = ?")
+                        .execute(arguments: [t, messageID, reply, id])
+                case .retry(let at, let reply):
+                    try db.cachedStatement(sql: "UPDATE sends SET status = 'queued', attempts = attempts + 1, next_attempt_at = ?, reply = ?, lease_until = NULL WHERE id = ?")
+                        .execute(arguments: [at.timeIntervalSince1970, reply, id])
+                case .failed(let reply):
+                    try db.cachedStatement(sql: "UPDATE sends SET status = 'failed', attempts = attempts + 1, reply = ?, lease_until = NULL WHERE id = ?")
+                        .execute(arguments: [reply, id])
+                case .skipped(let reason):
+                    try db.cachedStatement(sql: "UPDATE sends SET status = 'skipped', reply = ?, lease_until = NULL WHERE id = ?")
+                        .execute(arguments: [reason, id])
+                }
             }
         }
     }
@@ -213,6 +226,12 @@ public final class SQLiteStore: NurtureStore {
         try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT reason FROM suppressions WHERE email = ?", arguments: [email]).flatMap(Suppression.init(rawValue:))
         }
+    }
+
+    /// Runs raw SQL in a write transaction. For benchmarks and maintenance tools inside this
+    /// package; the service never needs it.
+    package func execute(sql: String) async throws {
+        try await pool.write { db in try db.execute(sql: sql) }
     }
 
     // MARK: Reading

@@ -50,35 +50,37 @@ public struct DeliveryWorker: Sendable {
         while true {
             let batch = try await store.claimSends(now: now, limit: max(64, concurrency * 16), leaseUntil: now + lease)
             if batch.isEmpty { return tally }
-            let results = try await withThrowingTaskGroup(of: SendResult.self) { group in
-                var results: [SendResult] = []
+            try await withThrowingTaskGroup(of: (Int64, SendResult).self) { group in
                 var next = batch.makeIterator()
                 for _ in 0..<concurrency {
                     guard let send = next.next() else { break }
-                    group.addTask { try await deliver(send, now: now) }
+                    group.addTask { (send.id, try await attempt(send, now: now)) }
                 }
-                while let result = try await group.next() {
-                    results.append(result)
-                    if let send = next.next() { group.addTask { try await deliver(send, now: now) } }
+                // Outcomes are written in small groups: few transactions, and few sends whose
+                // outcome a crash could lose (those go out again, with the same Message-ID).
+                var done: [(id: Int64, result: SendResult)] = []
+                while let (id, result) = try await group.next() {
+                    done.append((id, result))
+                    tally.count(result)
+                    if done.count >= Self.recordEvery {
+                        try await store.completeSends(done, now: now)
+                        done.removeAll(keepingCapacity: true)
+                    }
+                    if let send = next.next() { group.addTask { (send.id, try await attempt(send, now: now)) } }
                 }
-                return results
+                try await store.completeSends(done, now: now)
             }
-            for result in results { tally.count(result) }
         }
     }
 
-    /// One send: render, deliver, record. Returns what was recorded.
-    func deliver(_ send: OutboxSend, now: Date) async throws -> SendResult {
-        let result = try await attempt(send, now: now)
-        try await store.completeSend(send.id, result, now: now)
-        return result
-    }
+    /// Outcomes written per transaction.
+    static let recordEvery = 16
 
     private func attempt(_ send: OutboxSend, now: Date) async throws -> SendResult {
         let key = send.request.key
-        guard let state = try await store.lead(.id(key.leadID)) else { return .skipped(reason: "the lead no longer exists") }
+        guard let state = send.lead else { return .skipped(reason: "the lead no longer exists") }
         if let suppression = state.suppression { return .skipped(reason: "lead \(suppression.rawValue)") }
-        if let suppression = try await store.suppression(email: state.lead.email) { return .skipped(reason: "address \(suppression.rawValue)") }
+        if let suppression = send.addressSuppression { return .skipped(reason: "address \(suppression.rawValue)") }
 
         let rendered: EmailRenderer.Rendered
         do {

@@ -30,8 +30,8 @@ public protocol NurtureStore: Sendable {
     /// (after which another worker may take them again), and returns them.
     func claimSends(now: Date, limit: Int, leaseUntil: Date) async throws -> [OutboxSend]
 
-    /// Records what happened to a claimed send.
-    func completeSend(_ id: Int64, _ result: SendResult, now: Date) async throws
+    /// Records what happened to claimed sends, in one transaction.
+    func completeSends(_ results: [(id: Int64, result: SendResult)], now: Date) async throws
 
     /// The soonest time a queued send becomes due.
     func nextSendDue() async throws -> Date?
@@ -90,12 +90,18 @@ public struct OutboxSend: Sendable, Equatable {
     public var plannedAt: Date
     /// Attempts before this one.
     public var attempts: Int
+    /// The lead as it is now (`nil` if it was deleted), read with the claim.
+    public var lead: LeadState?
+    /// Set when the lead's address is on the suppression list.
+    public var addressSuppression: Suppression?
 
-    public init(id: Int64, request: SendRequest, plannedAt: Date, attempts: Int) {
+    public init(id: Int64, request: SendRequest, plannedAt: Date, attempts: Int, lead: LeadState? = nil, addressSuppression: Suppression? = nil) {
         self.id = id
         self.request = request
         self.plannedAt = plannedAt
         self.attempts = attempts
+        self.lead = lead
+        self.addressSuppression = addressSuppression
     }
 }
 
