@@ -158,6 +158,7 @@ public struct NurtureEngine: Sendable {
 
     private func changeStage(_ state: inout LeadState, to stage: String, reason: String, now: Date, effects: inout [Effect]) {
         let change = StageChange(from: state.lead.stage, to: stage, at: now, reason: reason)
+        effects.append(.stageChanged(change))
         if let enrollment = state.enrollment {
             effects.append(.enrollmentEnded(sequence: enrollment.sequence, reason: "moved to stage \(stage)"))
             state.endEnrollment(now: now)
@@ -165,7 +166,6 @@ public struct NurtureEngine: Sendable {
         state.lead.stage = stage
         state.enteredStageAt = now
         state.stageHistory.append(change)
-        effects.append(.stageChanged(change))
     }
 
     /// Enrolls the lead in the first sequence of its stage that accepts it.

@@ -12,6 +12,8 @@ public struct Simulation: Sendable {
         public var effect: Effect
         /// The scripted event that caused it, if any (`nil` for the passage of time).
         public var cause: Event?
+        /// For sends: the lead as it was at that moment (what the email is rendered with).
+        public var lead: Lead?
     }
 
     public let engine: NurtureEngine
@@ -28,7 +30,15 @@ public struct Simulation: Sendable {
     /// - Returns: the lead's state at `until`, and every effect with its time.
     public func run(_ lead: Lead, from start: Date, until end: Date, events: [Event] = []) -> (LeadState, [Entry]) {
         var (state, startEffects) = engine.start(lead, now: start)
-        var timeline = startEffects.map { Entry(at: start, effect: $0, cause: nil) }
+        var timeline: [Entry] = []
+        func record(_ effects: [Effect], at time: Date, cause: Event?) {
+            for effect in effects {
+                var entry = Entry(at: time, effect: effect, cause: cause)
+                if case .send = effect { entry.lead = state.lead }
+                timeline.append(entry)
+            }
+        }
+        record(startEffects, at: start, cause: nil)
         var pending = events.filter { $0.at <= end }.sorted { $0.at < $1.at }[...]
         var now = start
         for _ in 0..<Self.callLimit {
@@ -36,10 +46,10 @@ public struct Simulation: Sendable {
             if let event = pending.first, wake.map({ event.at <= $0 }) ?? true {
                 pending.removeFirst()
                 now = max(now, event.at)
-                timeline += engine.handle(event, state: &state, now: now).map { Entry(at: now, effect: $0, cause: event) }
+                record(engine.handle(event, state: &state, now: now), at: now, cause: event)
             } else if let wake, wake <= end {
                 now = wake
-                timeline += engine.tick(&state, now: now).map { Entry(at: now, effect: $0, cause: nil) }
+                record(engine.tick(&state, now: now), at: now, cause: nil)
             } else {
                 break
             }

@@ -1,0 +1,146 @@
+import Foundation
+import NurtureContent
+import NurtureCore
+
+/// Simulates the funnel for leads on a virtual clock — the scheduler's own engine, an
+/// in-memory state and no transport: nothing is sent and nothing is written.
+public struct DryRun: Sendable {
+    public let engine: NurtureEngine
+    public let renderer: EmailRenderer?
+
+    /// - Parameters:
+    ///   - sequence: simulate only this sequence (the lead starts in its stage).
+    ///   - stage: start the lead in this stage.
+    public init(workflow: Workflow, renderer: EmailRenderer?, sequence: String? = nil) {
+        var workflow = workflow
+        if let id = sequence, let chosen = workflow.sequence(id) {
+            // The chosen sequence is the only one its stage offers, and it accepts everyone.
+            workflow.sequences = workflow.sequences.filter { $0.stage != chosen.stage || $0.id == id }
+            if let i = workflow.sequences.firstIndex(where: { $0.id == id }) { workflow.sequences[i].audience = nil }
+        }
+        engine = NurtureEngine(workflow: workflow)
+        self.renderer = renderer
+    }
+
+    /// One lead's timeline.
+    public struct Timeline: Sendable {
+        public var lead: Lead
+        public var start: Date
+        public var end: Date
+        public var whatIfs: [WhatIf]
+        public var entries: [Simulation.Entry]
+        public var final: LeadState
+        /// Rendered emails, by index into `entries`.
+        public var emails: [Int: EmailRenderer.Rendered]
+        public var renderErrors: [Int: String]
+    }
+
+    public func timeline(for lead: Lead, from start: Date, days: Int, whatIfs: [WhatIf] = [], render: Bool = true) -> Timeline {
+        let end = start + .days(days)
+        let (state, entries) = Simulation(engine: engine).run(lead, from: start, until: end, events: whatIfs.map { $0.event(from: start) })
+        var emails: [Int: EmailRenderer.Rendered] = [:]
+        var errors: [Int: String] = [:]
+        if render, let renderer {
+            for (index, entry) in entries.enumerated() {
+                guard case .send(let request) = entry.effect else { continue }
+                do {
+                    emails[index] = try renderer.render(
+                        template: request.template, lead: entry.lead ?? state.lead, key: request.key,
+                        date: Int64(entry.at.timeIntervalSince1970), tracking: request.tracking, subject: request.subject)
+                } catch {
+                    errors[index] = "\(error)"
+                }
+            }
+        }
+        return Timeline(lead: lead, start: start, end: end, whatIfs: whatIfs, entries: entries, final: state, emails: emails, renderErrors: errors)
+    }
+
+    /// What a file of leads would get: per email, per stage, and when.
+    public struct Summary: Sendable {
+        public var leads = 0
+        public var days = 0
+        /// `sequence/step` → leads that get it.
+        public var emails: [String: Int] = [:]
+        /// `sequence/step` → days after the start at which it goes out, for percentiles.
+        public var emailDays: [String: [Double]] = [:]
+        /// Stage → leads that reach it (beyond where they started).
+        public var stages: [String: Int] = [:]
+        public var stageDays: [String: [Double]] = [:]
+        public var finalStages: [String: Int] = [:]
+        public var suppressed = 0
+        public var totalSends = 0
+
+        public init() {}
+
+        mutating func add(_ timeline: Timeline) {
+            leads += 1
+            let start = timeline.start
+            var seenEmails = Set<String>()
+            var seenStages = Set<String>()
+            for entry in timeline.entries {
+                let day = entry.at.timeIntervalSince(start) / 86_400
+                switch entry.effect {
+                case .send(let request):
+                    totalSends += 1
+                    let key = "\(request.key.sequence)/\(request.key.step)"
+                    if seenEmails.insert(key).inserted {
+                        emails[key, default: 0] += 1
+                        emailDays[key, default: []].append(day)
+                    }
+                case .stageChanged(let change):
+                    if seenStages.insert(change.to).inserted {
+                        stages[change.to, default: 0] += 1
+                        stageDays[change.to, default: []].append(day)
+                    }
+                default:
+                    break
+                }
+            }
+            finalStages[timeline.final.lead.stage, default: 0] += 1
+            if timeline.final.suppression != nil { suppressed += 1 }
+        }
+
+        mutating func merge(_ other: Summary) {
+            leads += other.leads
+            totalSends += other.totalSends
+            suppressed += other.suppressed
+            for (k, v) in other.emails { emails[k, default: 0] += v }
+            for (k, v) in other.emailDays { emailDays[k, default: []] += v }
+            for (k, v) in other.stages { stages[k, default: 0] += v }
+            for (k, v) in other.stageDays { stageDays[k, default: []] += v }
+            for (k, v) in other.finalStages { finalStages[k, default: 0] += v }
+        }
+    }
+
+    /// Simulates every lead (in parallel, without rendering) and summarises.
+    /// - Parameter progress: called with the number of leads done, now and then.
+    public func summary(for leads: [Lead], from start: Date, days: Int, whatIfs: [WhatIf], progress: (@Sendable (Int) -> Void)? = nil) async -> Summary {
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let chunk = max(1, (leads.count + workers * 8 - 1) / (workers * 8))
+        let counter = Counter()
+        var total = Summary()
+        total.days = days
+        await withTaskGroup(of: Summary.self) { group in
+            for from in stride(from: 0, to: leads.count, by: chunk) {
+                let slice = leads[from..<min(leads.count, from + chunk)]
+                group.addTask {
+                    var part = Summary()
+                    for lead in slice {
+                        part.add(timeline(for: lead, from: start, days: days, whatIfs: whatIfs, render: false))
+                    }
+                    progress?(counter.add(slice.count))
+                    return part
+                }
+            }
+            for await part in group { total.merge(part) }
+        }
+        return total
+    }
+}
+
+import Synchronization
+
+private final class Counter: Sendable {
+    private let value = Mutex(0)
+    func add(_ n: Int) -> Int { value.withLock { $0 += n; return $0 } }
+}
