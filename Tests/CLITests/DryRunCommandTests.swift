@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("nurture dry-run, run as a marketer would")
+struct DryRunCommandTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+    var base: [String] {
+        ["--workflows", Self.repository.appendingPathComponent("Workflows").path, "--templates", Self.repository.appendingPathComponent("Templates").path]
+    }
+
+    func temp(_ name: String, _ content: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(UUID())-\(name)")
+        try content.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    var ada: String { get throws { try temp("ada.json", #"{"email": "ada@example.com", "first_name": "Ada", "job_title": "CTO", "employees": 300, "timezone": "America/New_York"}"#) } }
+
+    @Test("a 30-day plan as text: rendered subjects, waits, branch reasons, score and stage changes")
+    func text() throws {
+        let result = try runNurture(["dry-run", "--lead", try ada, "--start", "2026-11-23 10:00", "--days", "30",
+                                     "--what-if", "clicked welcome +3h", "--what-if", "page_visited /pricing +4d"] + base)
+        #expect(result.status == 0, "\(result.stderr)")
+        let out = result.stdout
+        #expect(out.contains(#"Mon 23 Nov 10:00  +0d00h00   SEND lead-welcome/welcome (welcome): "Welcome to Acme Analytics, Ada""#))
+        #expect(out.contains("wait-2: wait 2d — until Wed 25 Nov 10:00"))
+        #expect(out.contains("score +10 clicked an email ← email_clicked"))
+        #expect(out.contains("STAGE lead → mql: qualified: score ≥ 40 and fit ≥ 10 (score 40, fit 25)")) // the click decayed a little in 4 days (30-day half-life)
+        #expect(out.contains("branch-4: until 'getting-started' is opened"))
+        #expect(out.contains("nothing is sent, nothing is written"))
+    }
+
+    @Test("JSON output, and a scenario file")
+    func json() throws {
+        let scenario = try temp("scenario.yaml", "what_if:\n  - opened getting-started +2d1h\n  - replied +3d\n")
+        let result = try runNurture(["dry-run", "--lead", try ada, "--start", "2026-11-23 10:00", "--days", "10", "--scenario", scenario, "--format", "json"] + base)
+        #expect(result.status == 0, "\(result.stderr)")
+        let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        let timeline = document["timeline"] as! [[String: Any]]
+        let sends = timeline.filter { $0["kind"] as? String == "send" }
+        #expect(sends.map { $0["step"] as? String } == ["welcome", "getting-started", "data-guide", "case-study", "webinar-invite"])
+        #expect(sends.first?["subject"] as? String == "Welcome to Acme Analytics, Ada")
+        #expect((document["what_if"] as? [String])?.count == 2)
+        #expect(timeline.contains { ($0["text"] as? String)?.contains("opened 'getting-started' within 3d: yes → data-guide") == true })
+    }
+
+    @Test("--out writes every email and a review page linking them")
+    func reviewPage() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("review-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try runNurture(["dry-run", "--lead", try ada, "--start", "2026-11-23 10:00", "--days", "14", "--out", folder.path] + base)
+        #expect(result.status == 0, "\(result.stderr)")
+        let emails = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("emails").path).sorted()
+        #expect(emails.contains("01-welcome.eml") && emails.contains("01-welcome.html") && emails.contains("01-welcome.txt"))
+        let index = try String(contentsOf: folder.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(index.contains(#"<a href="emails/01-welcome.html" target="preview">view</a>"#))
+        #expect(index.contains("Welcome to Acme Analytics, Ada"))
+        let parsed = try ParsedMessage.parse(Array(try Data(contentsOf: folder.appendingPathComponent("emails/01-welcome.eml"))))
+        #expect(parsed.subject == "Welcome to Acme Analytics, Ada")
+    }
+
+    @Test("a file of leads gives a summary")
+    func leadsFile() throws {
+        let csv = "email,first_name,job_title,employees,timezone\n" + (0..<50).map { "l\($0)@example.com,L\($0),\($0 % 2 == 0 ? "CTO" : "Intern"),300,America/New_York" }.joined(separator: "\n") + "\n"
+        let result = try runNurture(["dry-run", "--leads", try temp("leads.csv", csv), "--start", "2026-11-23 10:00", "--days", "30",
+                                     "--what-if", "clicked welcome +1h", "--what-if", "page_visited /pricing +1d"] + base)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("dry run of 50 leads"))
+        #expect(result.stdout.contains("lead-welcome/welcome"))
+        #expect(result.stdout.range(of: #"mql\s+25\s+50\.0%"#, options: .regularExpression) != nil)
+    }
+
+    @Test("bad what-ifs and invalid workflows are refused, as validate would")
+    func errors() throws {
+        let unknown = try runNurture(["dry-run", "--lead", try ada, "--what-if", "opened welcom +2d"] + base)
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("what-if 'opened welcom +2d': unknown email 'welcom'"))
+
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID())")
+        try FileManager.default.createDirectory(at: broken.appendingPathComponent("sequences"), withIntermediateDirectories: true)
+        try "stages: [ { name: lead } ]\n".write(to: broken.appendingPathComponent("funnel.yaml"), atomically: true, encoding: .utf8)
+        try "stage: lead\nsteps:\n  - send: nope\n".write(to: broken.appendingPathComponent("sequences/s.yaml"), atomically: true, encoding: .utf8)
+        let invalid = try runNurture(["dry-run", "--lead", try ada, "--workflows", broken.path, "--templates", Self.repository.appendingPathComponent("Templates").path])
+        #expect(invalid.status == 65)
+        #expect(invalid.stderr.contains("\(broken.path)/sequences/s.yaml:3:5: error: unknown template 'nope'"))
+    }
+}
