@@ -65,7 +65,7 @@ struct ServeCommandTests {
         process.standardError = FileHandle.nullDevice
         try? process.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        waitForExit(process)
         return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
     }
 
@@ -90,7 +90,7 @@ struct ServeCommandTests {
         #expect(serve.isRunning)
 
         serve.terminate() // SIGTERM
-        serve.waitUntilExit()
+        waitForExit(serve)
         #expect(serve.terminationStatus == 0)
         #expect(serve.terminationReason == .exit)
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("nurture.pid").path))
@@ -99,12 +99,12 @@ struct ServeCommandTests {
         let again = try start(folder)
         #expect(eventually { http("http://127.0.0.1:\(port)/healthz") == "ok\n" })
         kill(again.processIdentifier, SIGKILL)
-        again.waitUntilExit()
+        waitForExit(again)
         let third = try start(folder)
         #expect(eventually { http("http://127.0.0.1:\(port)/healthz") == "ok\n" })
         usleep(1_500_000) // a poll interval and a half: any due work would have gone out
         third.terminate()
-        third.waitUntilExit()
+        waitForExit(third)
         let messages = try smtp.records("messages.jsonl")
         #expect(messages.count == 12)
 

@@ -53,7 +53,7 @@ public final class LoopbackServer: @unchecked Sendable {
     /// Stops the server and waits for it to exit.
     public func stop() {
         try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        if !waitForExit(process, seconds: 5) { process.terminate() }
     }
 
     deinit {
@@ -92,6 +92,18 @@ public enum LoopbackServerError: Error, CustomStringConvertible {
     }
 }
 
+/// Waits for `process` to end, polling. (Foundation's `waitUntilExit()` runs a run loop,
+/// which is not safe from many tests at once.) Returns false on time-out.
+@discardableResult
+public func waitForExit(_ process: Process, seconds: Double = 60) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning {
+        if Date() > deadline { return false }
+        usleep(5_000)
+    }
+    return true
+}
+
 /// A self-signed certificate for 127.0.0.1 and localhost, made with openssl for a test.
 public struct TestCertificate: Sendable {
     public let certificate: String
@@ -109,7 +121,7 @@ public struct TestCertificate: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        waitForExit(process)
         guard process.terminationStatus == 0 else { throw LoopbackServerError.didNotStart(script: "openssl", output: "exit \(process.terminationStatus)") }
         return TestCertificate(certificate: cert, key: key)
     }

@@ -37,7 +37,7 @@ public struct ParsedMessage: Decodable, Sendable {
         input.fileHandleForWriting.write(Data(bytes))
         try input.fileHandleForWriting.close()
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        waitForExit(process)
         return try JSONDecoder().decode(ParsedMessage.self, from: data)
     }
 }

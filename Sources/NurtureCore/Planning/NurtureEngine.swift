@@ -10,12 +10,16 @@ public struct NurtureEngine: Sendable {
     public let workflow: Workflow
     public let scoring: ScoringEngine
     public let funnel: FunnelEvaluator
-    private var planner: Planner { Planner(workflow: workflow) }
+    private let planner: Planner
+    /// The funnel's required-event filters and their milestone keys, computed once.
+    private let milestoneFilters: [(filter: EventFilter, key: String)]
 
     public init(workflow: Workflow) {
         self.workflow = workflow
         self.scoring = ScoringEngine(model: workflow.scoring)
         self.funnel = FunnelEvaluator(funnel: workflow.funnel)
+        self.planner = Planner(workflow: workflow)
+        self.milestoneFilters = workflow.funnel.requiredEvents.map { ($0, $0.description) }
     }
 
     /// Stage moves per decision before the engine stops following them (guards against
@@ -29,7 +33,7 @@ public struct NurtureEngine: Sendable {
         if workflow.funnel.index(of: lead.stage) == nil { lead.stage = workflow.funnel.stages.first?.name ?? lead.stage }
         var state = LeadState(lead: lead, now: now)
         var effects: [Effect] = []
-        refreshScores(&state, now: now)
+        refreshScores(&state, now: now, fit: true)
         settle(&state, now: now, effects: &effects, enroll: true)
         return (state, effects)
     }
@@ -42,8 +46,8 @@ public struct NurtureEngine: Sendable {
             effects.append(.scored(event: event.type, change))
         }
         if !event.isMachine {
-            for filter in workflow.funnel.requiredEvents where filter.matches(event) {
-                state.milestones.insert(filter.description)
+            for (filter, key) in milestoneFilters where filter.matches(event) {
+                state.milestones.insert(key)
             }
             if event.isEngagement { state.awaitingReengagement = false }
         }
@@ -94,7 +98,7 @@ public struct NurtureEngine: Sendable {
     public func updateFields(_ fields: [String: String], state: inout LeadState, now: Date) -> [Effect] {
         var effects: [Effect] = []
         for (key, value) in fields { state.lead.fields[key] = value }
-        refreshScores(&state, now: now)
+        refreshScores(&state, now: now, fit: true)
         settle(&state, now: now, effects: &effects, enroll: false)
         return effects
     }
@@ -140,11 +144,15 @@ public struct NurtureEngine: Sendable {
                 enrollInStageSequence(&state, now: now, effects: &effects)
             }
             needsEnrollment = false
-            switch planner.advance(&state, now: now, effects: &effects) {
+            let before = effects.count
+            let stop = planner.advance(&state, now: now, effects: &effects)
+            let fieldsChanged = effects[before...].contains { if case .fieldSet = $0 { true } else { false } }
+            switch stop {
             case .waiting, .ended:
-                refreshScores(&state, now: now)
+                refreshScores(&state, now: now, fit: fieldsChanged)
                 if qualification(state) == nil { return }
             case .stage(let name, let step):
+                if fieldsChanged { refreshScores(&state, now: now, fit: true) }
                 let sequence = state.enrollment?.sequence ?? "?"
                 changeStage(&state, to: name, reason: "step '\(step)' of sequence '\(sequence)'", now: now, effects: &effects)
                 needsEnrollment = true
@@ -199,9 +207,13 @@ public struct NurtureEngine: Sendable {
         effects.append(.notEnrolled(stage: state.lead.stage, reason: refusals.joined(separator: "; ")))
     }
 
-    private func refreshScores(_ state: inout LeadState, now: Date) {
-        scoring.updateFit(of: state.lead, state: &state.score)
-        state.lead.fitScore = state.score.fit
+    /// Brings the lead's scores up to `now`. Fit depends only on the profile, so it is
+    /// recomputed only when fields may have changed (fit rules can be costly patterns).
+    private func refreshScores(_ state: inout LeadState, now: Date, fit: Bool = false) {
+        if fit {
+            scoring.updateFit(of: state.lead, state: &state.score)
+            state.lead.fitScore = state.score.fit
+        }
         state.lead.engagementScore = scoring.engagement(state.score, at: now)
     }
 

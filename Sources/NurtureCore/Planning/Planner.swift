@@ -233,12 +233,11 @@ struct Planner {
         case .duration(let span):
             return start + span
         case .until(let local, let zoneName):
-            let instant = local.instant(in: zoneName.flatMap(TimeZone.init(identifier:)) ?? zone)
+            let instant = local.instant(in: zoneName.flatMap(Calendars.zone) ?? zone)
             return max(instant, start)
         case .untilNext(let days, let hour, let minute):
             // The first of `days` at hour:minute local time strictly after `start`.
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = zone
+            let calendar = Calendars.gregorian(in: zone)
             var day = calendar.startOfDay(for: start)
             for _ in 0..<9 {
                 let weekday = calendar.component(.weekday, from: day)
@@ -251,8 +250,8 @@ struct Planner {
     }
 
     func timeZone(for lead: Lead) -> TimeZone {
-        lead.timeZone.flatMap(TimeZone.init(identifier:))
-            ?? TimeZone(identifier: workflow.settings.defaultTimeZone) ?? TimeZone(identifier: "UTC")!
+        lead.timeZone.flatMap(Calendars.zone)
+            ?? Calendars.zone(workflow.settings.defaultTimeZone) ?? TimeZone(identifier: "UTC")!
     }
 }
 

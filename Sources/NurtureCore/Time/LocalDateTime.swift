@@ -30,8 +30,7 @@ public struct LocalDateTime: Hashable, Sendable, CustomStringConvertible {
     /// The instant this wall-clock time names in `zone`. In a DST gap (a time that does not
     /// exist) it is the first valid instant after; in an overlap, the earlier one.
     public func instant(in zone: TimeZone) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = zone
+        let calendar = Calendars.gregorian(in: zone)
         let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute)
         return calendar.nextDate(
             after: calendar.date(from: DateComponents(year: year, month: month, day: day))!.addingTimeInterval(-1),

@@ -19,8 +19,7 @@ public struct SendWindow: Sendable, Equatable, CustomStringConvertible {
     /// The first instant at or after `date` inside the window, in `zone` (DST-correct: it
     /// steps through local days with the calendar, never by adding 24 hours).
     public func nextOpening(atOrAfter date: Date, in zone: TimeZone) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = zone
+        let calendar = Calendars.gregorian(in: zone)
         guard !days.isEmpty, start < end else { return date }
         var dayStart = calendar.startOfDay(for: date)
         for _ in 0..<8 {
