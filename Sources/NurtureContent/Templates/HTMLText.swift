@@ -24,12 +24,28 @@ enum HTMLText {
     /// The range of the next `http://` or `https://` URL in plain text, without trailing
     /// punctuation that belongs to the sentence.
     static func nextURL(in text: Substring) -> Range<Substring.Index>? {
-        guard let match = text.range(of: #"https?://[^\s<>"'()\[\]]+"#, options: [.regularExpression, .caseInsensitive]) else { return nil }
-        var end = match.upperBound
-        while end > match.lowerBound, ".,;:!?".contains(text[text.index(before: end)]) {
-            end = text.index(before: end)
+        var search = text[...]
+        while let h = search.firstIndex(where: { $0 == "h" || $0 == "H" }) {
+            let rest = search[h...]
+            let lower = rest.prefix(8).lowercased()
+            let schemeLength = lower.hasPrefix("https://") ? 8 : lower.hasPrefix("http://") ? 7 : 0
+            guard schemeLength > 0 else {
+                search = search[search.index(after: h)...]
+                continue
+            }
+            var end = rest.index(h, offsetBy: schemeLength)
+            while end < text.endIndex, !Self.urlStop(text[end]) { end = text.index(after: end) }
+            while end > rest.index(h, offsetBy: schemeLength), ".,;:!?".contains(text[text.index(before: end)]) {
+                end = text.index(before: end)
+            }
+            if end > rest.index(h, offsetBy: schemeLength) { return h..<end }
+            search = text[end...]
         }
-        return match.lowerBound..<end
+        return nil
+    }
+
+    private static func urlStop(_ c: Character) -> Bool {
+        c.isWhitespace || "<>\"'()[]".contains(c)
     }
 
     private static let named: [String: String] = [
@@ -181,9 +197,6 @@ enum HTMLText {
 
     /// The decoded value of attribute `name` in a tag's inner text.
     static func attribute(_ name: String, in tag: Substring) -> String? {
-        guard let range = tag.range(of: #"\b\#(name)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)"#, options: [.regularExpression, .caseInsensitive]) else { return nil }
-        var value = tag[range].drop(while: { $0 != "=" }).dropFirst().trimmingCharacters(in: .whitespaces)
-        if value.hasPrefix("\"") || value.hasPrefix("'") { value = String(value.dropFirst().dropLast()) }
-        return decodeEntities(value)
+        HTMLAttribute.parse(tag).first { $0.name == name }?.value.map { decodeEntities(String($0)) }
     }
 }

@@ -64,23 +64,20 @@ public struct TrackingInstrumenter: Sendable {
     }
 
     private func rewriteAnchor(_ tag: String, send id: SendID, untracked: inout Set<String>) -> String {
-        if let optOut = tag.range(of: #"\s+data-nurture-notrack(\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?"#, options: [.regularExpression, .caseInsensitive]) {
+        let attributes = HTMLAttribute.parse(tag[...])
+        let href = attributes.first { $0.name == "href" }
+        let target = href?.value.map { HTMLText.decodeEntities(String($0)).trimmingCharacters(in: .whitespaces) }
+        if let optOut = attributes.first(where: { $0.name == "data-nurture-notrack" }) {
             var kept = tag
-            kept.removeSubrange(optOut)
-            if let href = HTMLText.attribute("href", in: kept[...]) { untracked.insert(href.trimmingCharacters(in: .whitespaces)) }
+            kept.removeSubrange(optOut.range)
+            if let target { untracked.insert(target) }
             return kept
         }
-        guard let href = tag.range(of: #"\bhref\s*=\s*("[^"]*"|'[^']*')"#, options: [.regularExpression, .caseInsensitive]) else {
-            return tag
-        }
-        let attribute = tag[href]
-        guard let quoteIndex = attribute.firstIndex(where: { $0 == "\"" || $0 == "'" }) else { return tag }
-        let rawValue = attribute[attribute.index(after: quoteIndex)..<attribute.index(before: attribute.endIndex)]
-        let target = HTMLText.decodeEntities(String(rawValue)).trimmingCharacters(in: .whitespaces)
+        guard let href, let target else { return tag }
         let lower = target.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), !links.isOwn(target) else { return tag }
         var rewritten = tag
-        rewritten.replaceSubrange(href, with: "href=\"\(links.clickURL(id, target: target))\"")
+        rewritten.replaceSubrange(href.range, with: " href=\"\(links.clickURL(id, target: target))\"")
         return rewritten
     }
 }
