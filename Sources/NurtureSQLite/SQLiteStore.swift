@@ -191,6 +191,9 @@ public final class SQLiteStore: NurtureStore {
                 case .skipped(let reason):
                     try db.cachedStatement(sql: "UPDATE sends SET status = 'skipped', reply = ?, lease_until = NULL WHERE id = ?")
                         .execute(arguments: [reason, id])
+                case .deferred(let until, let reason):
+                    try db.cachedStatement(sql: "UPDATE sends SET status = 'queued', next_attempt_at = ?, reply = ?, lease_until = NULL WHERE id = ?")
+                        .execute(arguments: [until.timeIntervalSince1970, reason, id])
                 }
             }
         }

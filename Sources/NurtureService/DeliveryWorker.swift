@@ -81,6 +81,13 @@ public struct DeliveryWorker: Sendable {
         guard let state = send.lead else { return .skipped(reason: "the lead no longer exists") }
         if let suppression = state.suppression { return .skipped(reason: "lead \(suppression.rawValue)") }
         if let suppression = send.addressSuppression { return .skipped(reason: "address \(suppression.rawValue)") }
+        // The window was checked when the send was planned; a retry hours later may fall at night.
+        let engine = scheduler.workflows.engine
+        if let window = engine.workflow.sequence(key.sequence)?.sendWindow ?? engine.workflow.settings.sendWindow {
+            let zone = engine.timeZone(for: state.lead)
+            let opening = window.nextOpening(atOrAfter: now, in: zone)
+            if opening > now { return .deferred(until: opening, reason: "outside the send window (\(window), \(zone.identifier))") }
+        }
 
         let rendered: EmailRenderer.Rendered
         do {
@@ -137,6 +144,7 @@ public struct DeliveryTally: Sendable, Equatable {
     public var retried = 0
     public var failed = 0
     public var skipped = 0
+    public var deferred = 0
 
     public init() {}
 
@@ -146,8 +154,9 @@ public struct DeliveryTally: Sendable, Equatable {
         case .retry: retried += 1
         case .failed: failed += 1
         case .skipped: skipped += 1
+        case .deferred: deferred += 1
         }
     }
 
-    public var total: Int { sent + retried + failed + skipped }
+    public var total: Int { sent + retried + failed + skipped + deferred }
 }

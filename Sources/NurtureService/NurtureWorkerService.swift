@@ -42,7 +42,7 @@ public struct NurtureWorkerService: Service {
                     "failed": "\(tally.failed)", "skipped": "\(tally.skipped)",
                 ])
             }
-            return tally.total > 0 && tally.retried < tally.total
+            return tally.sent + tally.failed + tally.skipped > 0
         } catch {
             logger.error("pass failed; retrying", metadata: ["error": "\(error)"])
             return false

@@ -75,6 +75,7 @@ public struct Runtime: Sendable {
             tally.failed += delivered.failed
             tally.skipped += delivered.skipped
             tally.retried += delivered.retried
+            tally.deferred += delivered.deferred
             if processed == 0 && delivered.total == 0 { return (leads, tally) }
         }
     }

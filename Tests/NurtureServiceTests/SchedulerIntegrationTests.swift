@@ -93,6 +93,24 @@ struct SchedulerIntegrationTests {
         #expect(sends.first?.attempts == 2)
     }
 
+    @Test("a send that comes due outside the send window waits for it, without using an attempt")
+    func windowAtSendTime() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let runtime = try harness.runtime()
+        _ = try await runtime.scheduler.upsert([lead("ada@example.com")], now: monday)
+        // The worker only gets to it at 20:00 New York time.
+        let evening = try await runtime.delivery.deliverDue(now: monday + .hours(10))
+        #expect(evening.deferred == 1)
+        let send = try #require(try await runtime.store.details(.email("ada@example.com"), recent: 5)?.sends.first)
+        #expect(send.status == "queued")
+        #expect(send.attempts == 0)
+        #expect(try harness.received().isEmpty)
+        #expect(try await runtime.store.nextSendDue() == LocalDateTime(parsing: "2026-11-24 09:00")!.instant(in: TimeZone(identifier: "America/New_York")!))
+        _ = try await runtime.delivery.deliverDue(now: monday + .hours(23))
+        #expect(try harness.received().count == 1)
+    }
+
     @Test("transient failures stop after max_attempts")
     func gaveUp() async throws {
         let harness = try Harness()

@@ -115,6 +115,9 @@ public struct NurtureEngine: Sendable {
         return [state.enrollment?.resumeAt, recycle].compactMap { $0 }.filter { $0 > now }.min()
     }
 
+    /// The lead's time zone, or the workflow's default.
+    public func timeZone(for lead: Lead) -> TimeZone { planner.timeZone(for: lead) }
+
     /// The lead's score breakdown: fit rules that apply, engagement points per rule.
     public func breakdown(_ state: LeadState, at now: Date) -> (fit: [ScoreChange], engagement: [ScoreChange], engagementNow: Int) {
         let engagement = state.score.awarded.sorted { $0.key < $1.key }.map { ScoreChange(rule: $0.key, points: $0.value) }

@@ -114,6 +114,9 @@ public enum SendResult: Sendable, Equatable {
     case failed(reply: String)
     /// Not sent on purpose (the lead is suppressed).
     case skipped(reason: String)
+    /// Not tried now (e.g. a retry that fell outside the send window): queued again for
+    /// `until`, without counting an attempt.
+    case deferred(until: Date, reason: String)
 }
 
 /// Everything `nurture leads show` prints.
