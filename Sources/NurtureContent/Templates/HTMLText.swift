@@ -54,6 +54,17 @@ enum HTMLText {
         "bull": "•", "middot": "·", "trade": "™",
     ]
 
+    /// The text of one entity's name (`amp`, `#39`, `#x2014`), `nil` when unknown.
+    static func decodeEntity(_ name: String) -> String? {
+        if name.hasPrefix("#x") || name.hasPrefix("#X") {
+            return UInt32(name.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init).map { String(Character($0)) }
+        }
+        if name.hasPrefix("#") {
+            return UInt32(name.dropFirst()).flatMap(Unicode.Scalar.init).map { String(Character($0)) }
+        }
+        return named[name]
+    }
+
     /// Replaces `&amp;`, `&#39;`, `&#x2014;` and the common named entities.
     static func decodeEntities(_ text: String) -> String {
         guard text.contains("&") else { return text }
@@ -64,15 +75,7 @@ enum HTMLText {
             let after = rest[rest.index(after: amp)...]
             if let semicolon = after.prefix(10).firstIndex(of: ";") {
                 let name = after[..<semicolon]
-                var decoded: String?
-                if name.hasPrefix("#x") || name.hasPrefix("#X") {
-                    decoded = UInt32(name.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init).map { String(Character($0)) }
-                } else if name.hasPrefix("#") {
-                    decoded = UInt32(name.dropFirst()).flatMap(Unicode.Scalar.init).map { String(Character($0)) }
-                } else {
-                    decoded = named[String(name)]
-                }
-                if let decoded {
+                if let decoded = decodeEntity(String(name)) {
                     out += decoded
                     rest = after[after.index(after: semicolon)...]
                     continue
@@ -85,76 +88,10 @@ enum HTMLText {
     }
 
     /// A readable plain-text version of an HTML email: paragraphs and line breaks kept,
-    /// links as `text (url)`, list items as `- item`, head, styles, scripts and comments dropped.
+    /// links as `text (url)`, list items as `- item`, head, styles, scripts, comments and
+    /// hidden preheaders dropped, lines wrapped at 76.
     static func plainText(fromHTML html: String) -> String {
-        var out = ""
-        var rest = html[...]
-        var pendingLink: String?
-        var linkTextStart = out.endIndex
-        while let lt = rest.firstIndex(of: "<") {
-            out += collapse(rest[..<lt])
-            let tagText = rest[lt...]
-            if tagText.hasPrefix("<!--") {
-                rest = tagText.range(of: "-->").map { tagText[$0.upperBound...] } ?? ""
-                continue
-            }
-            guard let gt = endOfTag(tagText) else { rest = ""; break }
-            let tag = tagText[tagText.index(after: lt)..<gt]
-            rest = tagText[tagText.index(after: gt)...]
-            let closing = tag.hasPrefix("/")
-            let name = tag.drop(while: { $0 == "/" }).prefix(while: { $0.isLetter || $0.isNumber }).lowercased()
-            // Hidden content (the preheader) is for inbox previews, not for readers.
-            if !closing, let style = attribute("style", in: tag),
-               style.replacingOccurrences(of: " ", with: "").lowercased().contains("display:none"),
-               let end = rest.range(of: "</\(name)", options: .caseInsensitive) {
-                rest = rest[end.lowerBound...]
-                if let gt = rest.firstIndex(of: ">") { rest = rest[rest.index(after: gt)...] }
-                continue
-            }
-            switch name {
-            case "head", "style", "script", "title":
-                if !closing, let end = rest.range(of: "</\(name)", options: .caseInsensitive) {
-                    rest = rest[end.lowerBound...]
-                    if let gt = rest.firstIndex(of: ">") { rest = rest[rest.index(after: gt)...] }
-                }
-            case "br":
-                out += "\n"
-            case "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "ul", "ol", "blockquote", "section", "header", "footer":
-                out += "\n\n"
-            case "hr":
-                out += "\n\n----\n\n"
-            case "li":
-                if !closing { out += "\n- " }
-            case "td", "th":
-                if closing { out += " " }
-            case "a":
-                if closing {
-                    if let url = pendingLink {
-                        let label = out[linkTextStart...].trimmingCharacters(in: .whitespacesAndNewlines)
-                        if label != url && !label.isEmpty { out += " (\(url))" } else if label.isEmpty { out += url }
-                    }
-                    pendingLink = nil
-                } else if let href = attribute("href", in: tag) {
-                    let lower = href.lowercased()
-                    pendingLink = lower.hasPrefix("http://") || lower.hasPrefix("https://") ? href : nil
-                    linkTextStart = out.endIndex
-                }
-            case "img":
-                if let alt = attribute("alt", in: tag), !alt.isEmpty { out += alt }
-            default:
-                break
-            }
-        }
-        out += collapse(rest)
-        // Tidy: trim each line, at most one blank line in a row, no leading/trailing blanks.
-        var lines: [String] = []
-        for line in out.split(separator: "\n", omittingEmptySubsequences: false) {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty, lines.last?.isEmpty ?? true { continue }
-            lines.append(trimmed)
-        }
-        while lines.last?.isEmpty == true { lines.removeLast() }
-        return lines.map { wrap($0, width: 76) }.joined(separator: "\n") + "\n"
+        HTMLPlainText.render(html)
     }
 
     /// Breaks a line at spaces so it stays within `width` characters where possible;
@@ -176,23 +113,6 @@ enum HTMLText {
         }
         if !current.isEmpty { out.append(current) }
         return out.joined(separator: "\n")
-    }
-
-    /// Text between tags: entities decoded, whitespace runs (newlines included) as one space.
-    private static func collapse(_ text: Substring) -> String {
-        guard !text.isEmpty else { return "" }
-        var out = ""
-        var lastWasSpace = false
-        for c in decodeEntities(String(text)) {
-            if c.isWhitespace && c != "\u{00A0}" {
-                if !lastWasSpace { out.append(" ") }
-                lastWasSpace = true
-            } else {
-                out.append(c == "\u{00A0}" ? " " : c)
-                lastWasSpace = false
-            }
-        }
-        return out
     }
 
     /// The decoded value of attribute `name` in a tag's inner text.
