@@ -82,7 +82,7 @@ enum HTMLPlainText {
                     k += 1
                 }
                 // Hidden content (the preheader) is for inbox previews, not for readers.
-                if !closing, let style = attribute("style", in: tag),
+                if !closing, contains(tag, "none"), let style = attribute("style", in: tag),
                    style.replacingOccurrences(of: " ", with: "").lowercased().contains("display:none"),
                    let after = skipPast(closing: name, from: i) {
                     i = after
@@ -175,7 +175,21 @@ enum HTMLPlainText {
 
     /// The decoded value of attribute `name` in a tag's bytes (after `<`, before `>`).
     static func attribute(_ name: String, in tag: ArraySlice<UInt8>) -> String? {
-        HTMLAttribute.parse(Substring(String(decoding: tag, as: UTF8.self)))
-            .first { $0.name == name }?.value.map { HTMLText.decodeEntities(String($0)) }
+        let text = tag.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+        return HTMLAttribute.parse(text[...]).first { $0.name == name }?.value.map { HTMLText.decodeEntities(String($0)) }
+    }
+
+    /// Whether `bytes` contain `word` (ASCII, any case).
+    static func contains(_ bytes: ArraySlice<UInt8>, _ word: String) -> Bool {
+        let w = Array(word.lowercased().utf8)
+        guard bytes.count >= w.count else { return false }
+        var i = bytes.startIndex
+        while i + w.count <= bytes.endIndex {
+            var k = 0
+            while k < w.count, (bytes[i + k] | 0x20) == w[k] { k += 1 }
+            if k == w.count { return true }
+            i += 1
+        }
+        return false
     }
 }

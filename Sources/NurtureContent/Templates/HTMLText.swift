@@ -97,18 +97,23 @@ enum HTMLText {
     /// Breaks a line at spaces so it stays within `width` characters where possible;
     /// a word longer than that (a URL) stays whole. List items keep their indent.
     static func wrap(_ line: String, width: Int) -> String {
-        guard line.count > width else { return line }
+        guard line.utf8.count > width, line.count > width else { return line }
         let indent = line.hasPrefix("- ") ? "  " : ""
         var out: [String] = []
         var current = ""
+        var length = 0 // characters in `current`, kept as words are added
         for word in line.split(separator: " ") {
+            let size = word.count
             if current.isEmpty {
                 current = out.isEmpty ? String(word) : indent + word
-            } else if current.count + 1 + word.count <= width {
+                length = (out.isEmpty ? 0 : indent.count) + size
+            } else if length + 1 + size <= width {
                 current += " " + word
+                length += 1 + size
             } else {
                 out.append(current)
                 current = indent + word
+                length = indent.count + size
             }
         }
         if !current.isEmpty { out.append(current) }

@@ -23,31 +23,60 @@ public struct TrackingInstrumenter: Sendable {
     /// The HTML with links rewritten and the open pixel added.
     public func instrumentHTML(_ html: String, send id: SendID) -> InstrumentedHTML {
         var untracked: Set<String> = []
-        var out = ""
-        out.reserveCapacity(html.utf8.count + 512)
-        var rest = html[...]
-        while let open = rest.range(of: "<a", options: .caseInsensitive) {
-            let afterName = rest[open.upperBound...]
-            guard let next = afterName.first, next == " " || next == "\t" || next == "\n" || next == "\r",
-                  let close = HTMLText.endOfTag(afterName)
+        // Scanned as UTF-8 bytes: only ASCII is compared, so characters are never split.
+        let b = Array(html.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count + 1024)
+        var copied = 0
+        var i = 0
+        while i + 2 < b.count {
+            guard b[i] == UInt8(ascii: "<"), b[i + 1] | 0x20 == UInt8(ascii: "a"),
+                  b[i + 2] == 0x20 || b[i + 2] == 0x09 || b[i + 2] == 0x0A || b[i + 2] == 0x0D
             else {
-                out += rest[..<open.upperBound]
-                rest = afterName
+                i += 1
                 continue
             }
-            out += rest[..<open.lowerBound]
-            let tag = rest[open.lowerBound...close]
-            out += rewriteAnchor(String(tag), send: id, untracked: &untracked)
-            rest = rest[rest.index(after: close)...]
+            var j = i + 2
+            var quote: UInt8 = 0
+            while j < b.count {
+                let d = b[j]
+                if quote != 0 {
+                    if d == quote { quote = 0 }
+                } else if d == UInt8(ascii: "\"") || d == UInt8(ascii: "'") {
+                    quote = d
+                } else if d == UInt8(ascii: ">") {
+                    break
+                }
+                j += 1
+            }
+            guard j < b.count else { break }
+            out += b[copied..<i]
+            let tag = b[i...j].withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+            out += rewriteAnchor(tag, send: id, untracked: &untracked).utf8
+            i = j + 1
+            copied = i
         }
-        out += rest
-        let pixel = "<img src=\"\(links.openURL(id))\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0;width:1px;height:1px\">"
-        if let body = out.range(of: "</body>", options: [.caseInsensitive, .backwards]) {
-            out.insert(contentsOf: pixel, at: body.lowerBound)
+        out += b[copied...]
+        let pixel = Array("<img src=\"\(links.openURL(id))\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0;width:1px;height:1px\">".utf8)
+        if let body = Self.lastBodyClose(out) {
+            out.insert(contentsOf: pixel, at: body)
         } else {
             out += pixel
         }
-        return InstrumentedHTML(html: out, untracked: untracked)
+        return InstrumentedHTML(html: String(decoding: out, as: UTF8.self), untracked: untracked)
+    }
+
+    /// Where the last `</body>` (any case) starts.
+    private static func lastBodyClose(_ b: [UInt8]) -> Int? {
+        let close = Array("</body>".utf8)
+        var i = b.count - close.count
+        while i >= 0 {
+            var k = 0
+            while k < close.count, (k < 2 ? b[i + k] : b[i + k] | 0x20) == close[k] { k += 1 }
+            if k == close.count { return i }
+            i -= 1
+        }
+        return nil
     }
 
     /// The plain text with each bare http(s) URL replaced by its click URL, except `untracked` ones.
