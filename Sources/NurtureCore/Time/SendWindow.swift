@@ -16,21 +16,22 @@ public struct SendWindow: Sendable, Equatable, CustomStringConvertible {
     /// Every day, all day.
     public static let always = SendWindow(days: Set(Weekday.allCases), start: 0, end: 24 * 60)
 
-    /// The first instant at or after `date` inside the window, in `zone` (DST-correct: it
-    /// steps through local days with the calendar, never by adding 24 hours).
+    /// The first instant at or after `date` inside the window, in `zone`. DST-correct: local
+    /// days are stepped through as wall-clock dates, and each opening is placed with the
+    /// zone's offset at that moment (a time that does not exist opens at the first valid one).
     public func nextOpening(atOrAfter date: Date, in zone: TimeZone) -> Date {
-        let calendar = Calendars.gregorian(in: zone)
         guard !days.isEmpty, start < end else { return date }
-        var dayStart = calendar.startOfDay(for: date)
+        let t = Int64(date.timeIntervalSince1970.rounded(.down))
+        let local = t + Int64(zone.secondsFromGMT(for: date))
+        var day = Self.floorDiv(local, 86_400)
         for _ in 0..<8 {
-            let components = calendar.dateComponents([.weekday], from: dayStart)
-            if let weekday = components.weekday.flatMap(Weekday.init(calendarWeekday:)), days.contains(weekday) {
-                let open = Self.instant(dayStart, minutes: start, calendar: calendar)
-                let close = Self.instant(dayStart, minutes: end, calendar: calendar)
+            if days.contains(Self.weekday(ofDay: day)) {
+                let open = Self.instant(localSeconds: day * 86_400 + Int64(start) * 60, in: zone)
+                let close = Self.instant(localSeconds: day * 86_400 + Int64(end) * 60, in: zone)
                 if date < open { return open }
                 if date < close { return date }
             }
-            dayStart = calendar.date(byAdding: .day, value: 1, to: dayStart)!
+            day += 1
         }
         return date
     }
@@ -40,13 +41,32 @@ public struct SendWindow: Sendable, Equatable, CustomStringConvertible {
         nextOpening(atOrAfter: date, in: zone) == date
     }
 
-    /// The local time `minutes` after the start of `day` (midnight). In a DST gap, the first valid instant after.
-    static func instant(_ day: Date, minutes: Int, calendar: Calendar) -> Date {
-        if minutes >= 24 * 60 { return calendar.date(byAdding: .day, value: 1, to: day)! }
-        return calendar.nextDate(
-            after: day.addingTimeInterval(-1), matching: DateComponents(hour: minutes / 60, minute: minutes % 60),
-            matchingPolicy: .nextTime, repeatedTimePolicy: .first, direction: .forward) ?? day
+    /// The instant a wall-clock time (seconds since 1970-01-01 00:00 local) names in `zone`:
+    /// the earlier one in a DST overlap, the end of the gap for a time that does not exist.
+    static func instant(localSeconds: Int64, in zone: TimeZone) -> Date {
+        func offset(_ seconds: Int64) -> Int64 { Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds)))) }
+        let before = offset(localSeconds - 43_200), after = offset(localSeconds + 43_200)
+        let candidates = Set([localSeconds - before, localSeconds - after]).filter { $0 + offset($0) == localSeconds }
+        if let earliest = candidates.min() { return Date(timeIntervalSince1970: TimeInterval(earliest)) }
+        // In a gap (clocks jumped forward): the first valid instant is the transition.
+        let guess = Date(timeIntervalSince1970: TimeInterval(localSeconds - max(before, after)))
+        return zone.nextDaylightSavingTimeTransition(after: guess.addingTimeInterval(-86_400)) ?? guess
     }
+
+    /// The local time `minutes` after the start of `day` (a local midnight instant).
+    static func instant(_ day: Date, minutes: Int, calendar: Calendar) -> Date {
+        let zone = calendar.timeZone
+        let local = Int64(day.timeIntervalSince1970.rounded(.down)) + Int64(zone.secondsFromGMT(for: day))
+        return instant(localSeconds: floorDiv(local, 86_400) * 86_400 + Int64(minutes) * 60, in: zone)
+    }
+
+    /// 1970-01-01 was a Thursday.
+    static func weekday(ofDay day: Int64) -> Weekday {
+        let all: [Weekday] = [.thu, .fri, .sat, .sun, .mon, .tue, .wed]
+        return all[Int(((day % 7) + 7) % 7)]
+    }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : (a - b + 1) / b }
 
     public var description: String {
         let names = Weekday.allCases.filter(days.contains).map(\.rawValue).joined(separator: ",")
