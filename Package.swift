@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure domain: no I/O, time passed in as a value. Depends on nothing.
@@ -80,6 +81,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "CSV", package: "CSV.swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),
@@ -116,7 +118,10 @@ let package = Package(
         ),
         .testTarget(
             name: "NurtureServiceTests",
-            dependencies: ["NurtureService", "NurtureSQLite", "NurtureContent", "TestSupport"],
+            dependencies: [
+                "NurtureService", "NurtureSQLite", "NurtureContent", "NurtureServer", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         // Runs the built `nurture` binary as a user would.

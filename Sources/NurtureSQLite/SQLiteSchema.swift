@@ -87,6 +87,16 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2: tracking") { db in
+            try db.execute(sql: """
+                ALTER TABLE sends ADD COLUMN token_id TEXT;
+                ALTER TABLE sends ADD COLUMN links INTEGER NOT NULL DEFAULT 0;
+                CREATE UNIQUE INDEX sends_token ON sends(token_id) WHERE token_id IS NOT NULL;
+                CREATE INDEX sends_message ON sends(message_id) WHERE message_id IS NOT NULL;
+                ALTER TABLE events ADD COLUMN send_id INTEGER;
+                CREATE INDEX events_send ON events(send_id, at) WHERE send_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

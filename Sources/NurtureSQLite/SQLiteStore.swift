@@ -179,9 +179,9 @@ public final class SQLiteStore: NurtureStore {
             let t = now.timeIntervalSince1970
             for (id, result) in results {
                 switch result {
-                case .sent(let messageID, let reply):
-                    try db.cachedStatement(sql: "UPDATE sends SET status = 'sent', attempts = attempts + 1, sent_at = ?, message_id = ?, reply = ?, lease_until = NULL WHERE id = ?")
-                        .execute(arguments: [t, messageID, reply, id])
+                case .sent(let messageID, let reply, let tokenID, let links):
+                    try db.cachedStatement(sql: "UPDATE sends SET status = 'sent', attempts = attempts + 1, sent_at = ?, message_id = ?, reply = ?, token_id = ?, links = ?, lease_until = NULL WHERE id = ?")
+                        .execute(arguments: [t, messageID, reply, tokenID, links, id])
                 case .retry(let at, let reply):
                     try db.cachedStatement(sql: "UPDATE sends SET status = 'queued', attempts = attempts + 1, next_attempt_at = ?, reply = ?, lease_until = NULL WHERE id = ?")
                         .execute(arguments: [at.timeIntervalSince1970, reply, id])
@@ -209,13 +209,41 @@ public final class SQLiteStore: NurtureStore {
 
     // MARK: Events and suppressions
 
-    public func recordEvent(_ event: Event, leadID: String, clientID: String?) async throws -> Bool {
+    public func recordEvent(_ event: Event, leadID: String, clientID: String?, sendID: Int64?) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO events (lead_id, type, at, properties, machine, client_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [Int64(leadID) ?? -1, event.type, event.at.timeIntervalSince1970,
-                                 String(decoding: try self.encoder.encode(event.properties), as: UTF8.self), event.isMachine, clientID, Date().timeIntervalSince1970])
+            try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [Int64(leadID) ?? -1, event.type, event.at.timeIntervalSince1970,
+                                 String(decoding: try self.encoder.encode(event.properties), as: UTF8.self), event.isMachine, clientID, Date().timeIntervalSince1970, sendID])
             return db.changesCount > 0
+        }
+    }
+
+    public func sentEmail(tokenID: String) async throws -> SentEmail? {
+        try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM sends WHERE token_id = ?"), arguments: [tokenID]).map(Self.sentEmail)
+        }
+    }
+
+    public func sentEmail(messageID: String) async throws -> SentEmail? {
+        try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM sends WHERE message_id = ?"), arguments: [messageID]).map(Self.sentEmail)
+        }
+    }
+
+    private static func sentEmail(_ row: Row) -> SentEmail {
+        let lead: Int64 = row["lead_id"]
+        return SentEmail(
+            id: row["id"], leadID: String(lead),
+            key: SendKey(leadID: String(lead), sequence: row["sequence"], step: row["step"], enrollment: row["enrollment"]),
+            sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)), links: row["links"], messageID: row["message_id"])
+    }
+
+    public func clickedURLs(sendID: Int64, since: Date) async throws -> Set<String> {
+        try await pool.read { db in
+            let rows = try String.fetchAll(db.cachedStatement(sql: "SELECT properties FROM events WHERE send_id = ? AND type = 'email_clicked' AND at >= ?"),
+                                           arguments: [sendID, since.timeIntervalSince1970])
+            return Set(rows.compactMap { (try? self.decoder.decode([String: String].self, from: Data($0.utf8)))?["url"] })
         }
     }
 

@@ -1,19 +1,109 @@
+import Foundation
 import Hummingbird
 import Logging
+import NurtureContent
 import NurtureCore
 
-/// Builds Nurture's HTTP application: health now; the tracking and API routes join it.
+/// Nurture's HTTP application: tracking (`/o`, `/c`, `/u`), the event and lead API (`/v1`,
+/// bearer key), relay webhooks, health and metrics.
 public enum HTTPServer {
-    /// The Hummingbird application, a `Service` for the service group.
-    public static func application(host: String, port: Int, store: any NurtureStore, logger: Logger) -> some ApplicationProtocol {
+    /// Bodies larger than this are refused with 413 before they are read.
+    public static let maxBody = 1 << 20
+
+    /// The 43-byte transparent 1×1 GIF.
+    static let pixel: [UInt8] = [
+        0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0xFF, 0xFF, 0xFF, 0x21, 0xF9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2C, 0x00, 0x00, 0x00, 0x00,
+        0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3B,
+    ]
+
+    public static func router(backend: any TrackingBackend, apiKey: Secret?, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("/healthz") { _, _ -> String in
-            _ = try await store.counts()
-            return "ok\n"
+        router.get("/healthz") { _, _ -> String in "ok\n" }
+        router.get("/metrics") { _, _ -> Response in
+            let text = try await backend.metrics()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        return Application(
-            router: router,
+
+        // Tracking: public, token-signed.
+        router.get("/o/:token") { request, context -> Response in
+            let token = try context.parameters.require("token")
+            guard try await backend.open(token: token, userAgent: request.headers[.userAgent], now: Date()) else {
+                throw HTTPError(.notFound, message: "unknown tracking link")
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "image/gif", .cacheControl: "no-store, no-cache, must-revalidate, max-age=0"],
+                body: .init(byteBuffer: ByteBuffer(bytes: pixel)))
+        }
+        router.get("/c/:token") { request, context -> Response in
+            let token = try context.parameters.require("token")
+            guard let target = try await backend.click(token: token, userAgent: request.headers[.userAgent], now: Date()) else {
+                throw HTTPError(.notFound, message: "unknown tracking link")
+            }
+            return Response(status: .found, headers: [.location: target, .cacheControl: "no-store"])
+        }
+        router.get("/u/:token") { _, context -> Response in
+            let token = try context.parameters.require("token")
+            guard try await backend.canUnsubscribe(token: token) else { throw HTTPError(.notFound, message: "unknown unsubscribe link") }
+            return html(UnsubscribePage.confirm(action: "/u/\(token)"))
+        }
+        // RFC 8058 one-click (List-Unsubscribe-Post) and the confirmation page's button: POST only,
+        // so link scanners that follow every GET never unsubscribe anyone.
+        router.post("/u/:token") { _, context -> Response in
+            let token = try context.parameters.require("token")
+            guard try await backend.unsubscribe(token: token, now: Date()) else { throw HTTPError(.notFound, message: "unknown unsubscribe link") }
+            return html(UnsubscribePage.done)
+        }
+
+        // The API: bearer key.
+        let api = router.group("/v1").add(middleware: BearerKeyMiddleware(key: apiKey))
+        api.post("/events") { request, context -> Response in
+            let json = try await APIInput.json(request, context: context)
+            let events = try APIInput.events(json, now: Date())
+            let result = try await backend.ingest(events, now: Date())
+            return try jsonResponse(.accepted, ["recorded": result.recorded, "duplicates": result.duplicates, "unknown_leads": result.unknownLeads])
+        }
+        api.post("/leads") { request, context -> Response in
+            let body = try await request.body.collect(upTo: maxBody)
+            let lead: Lead
+            do {
+                lead = try LeadJSON.decodeForAPI(Data(buffer: body))
+            } catch {
+                throw HTTPError(.badRequest, message: "\(error)")
+            }
+            let created = try await backend.upsert(lead, now: Date())
+            return try jsonResponse(created ? .created : .ok, ["email": lead.email, "created": created])
+        }
+        api.get("/leads/:email") { _, context -> Response in
+            let email = try context.parameters.require("email")
+            guard let report = try await backend.leadReport(email: email, now: Date()) else { throw HTTPError(.notFound, message: "no lead \(email)") }
+            return try jsonResponse(.ok, report)
+        }
+        api.post("/webhooks/relay") { request, context -> Response in
+            let json = try await APIInput.json(request, context: context)
+            let reports = try APIInput.relayReports(json)
+            var unknown = 0
+            for report in reports where try await !backend.relayReport(report, now: Date()) { unknown += 1 }
+            return try jsonResponse(.accepted, ["applied": reports.count - unknown, "unknown": unknown])
+        }
+        return router
+    }
+
+    /// The Hummingbird application, a `Service` for the service group.
+    public static func application(host: String, port: Int, backend: any TrackingBackend, apiKey: Secret?, logger: Logger) -> some ApplicationProtocol {
+        Application(
+            router: router(backend: backend, apiKey: apiKey, logger: logger),
             configuration: .init(address: .hostname(host, port: port), serverName: "nurture"),
             logger: logger)
+    }
+
+    static func html(_ page: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: page)))
+    }
+
+    static func jsonResponse(_ status: HTTPResponse.Status, _ value: [String: any Sendable]) throws -> Response {
+        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

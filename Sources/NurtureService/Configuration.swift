@@ -35,6 +35,8 @@ public struct Configuration: Sendable {
     public var batchSize = 500
     /// Where `serve` writes its process id, for `nurture reload`.
     public var pidFile: String?
+    /// How machine opens and clicks are recognised.
+    public var machineRules = MachineRules()
 
     public init(from: EmailAddress, secret: Secret, relay: RelayURL) {
         self.from = from
@@ -147,6 +149,13 @@ public struct Configuration: Sendable {
         configuration.retryMax = span("relay.retry_max") ?? configuration.retryMax
         configuration.pollInterval = span("scheduler.poll_interval") ?? configuration.pollInterval
         configuration.batchSize = number("scheduler.batch_size", "a number from 1 to 10000") { (n: Int) in (1...10_000).contains(n) } ?? configuration.batchSize
+        if let n = number("tracking.machine_open_seconds", "a number of seconds from 0 to 3600", { (n: Int) in (0...3600).contains(n) }) { configuration.machineRules.openWithin = TimeSpan(seconds: n) }
+        if let n = number("tracking.scanner_click_seconds", "a number of seconds from 0 to 3600", { (n: Int) in (0...3600).contains(n) }) { configuration.machineRules.clickWithin = TimeSpan(seconds: n) }
+        if let n = number("tracking.scanner_links", "a number of links from 0 (off) to 100", { (n: Int) in (0...100).contains(n) }) { configuration.machineRules.burstLinks = n }
+        if let n = number("tracking.scanner_window_seconds", "a number of seconds from 1 to 3600", { (n: Int) in (1...3600).contains(n) }) { configuration.machineRules.burstWindow = TimeSpan(seconds: n) }
+        if let agents = value("tracking.scanner_user_agents") {
+            configuration.machineRules.userAgents = agents.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
     }
@@ -154,7 +163,7 @@ public struct Configuration: Sendable {
     static let known: [String: [String]] = [
         "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler"],
         "sender.": ["from", "reply_to", "bounce_address", "unsubscribe_mailto"],
-        "tracking.": ["base_url", "secret"],
+        "tracking.": ["base_url", "secret", "machine_open_seconds", "scanner_click_seconds", "scanner_links", "scanner_window_seconds", "scanner_user_agents"],
         "http.": ["listen", "api_key"],
         "relay.": ["url", "username", "password", "starttls", "verify_tls", "ca_file", "connections", "rate_limit", "max_attempts", "retry_after", "retry_max", "format", "headers"],
         "scheduler.": ["poll_interval", "batch_size"],

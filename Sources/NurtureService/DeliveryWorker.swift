@@ -25,13 +25,15 @@ public struct DeliveryWorker: Sendable {
     public let retryMax: TimeSpan
     public let rateLimiter: RateLimiter?
     public let logger: Logger
+    public let metrics: NurtureMetrics?
     /// How long a claimed send stays reserved for this worker.
     public var lease = TimeSpan.minutes(5)
 
     public init(
         store: any NurtureStore, scheduler: Scheduler, transport: any MailTransport, concurrency: Int, maxAttempts: Int,
-        retryBase: TimeSpan, retryMax: TimeSpan, rateLimiter: RateLimiter?, logger: Logger
+        retryBase: TimeSpan, retryMax: TimeSpan, rateLimiter: RateLimiter?, logger: Logger, metrics: NurtureMetrics? = nil
     ) {
+        self.metrics = metrics
         self.store = store
         self.scheduler = scheduler
         self.transport = transport
@@ -62,6 +64,7 @@ public struct DeliveryWorker: Sendable {
                 while let (id, result) = try await group.next() {
                     done.append((id, result))
                     tally.count(result)
+                    metrics?.send(result.outcome)
                     if done.count >= Self.recordEvery {
                         try await store.completeSends(done, now: now)
                         done.removeAll(keepingCapacity: true)
@@ -99,10 +102,13 @@ public struct DeliveryWorker: Sendable {
             return .failed(reply: "not rendered: \(error)")
         }
         if let rateLimiter { await rateLimiter.acquire() }
+        let clock = ContinuousClock()
+        let started = clock.now
         let outcome = await transport.deliver(rendered.message)
+        metrics?.relayLatency.record(started.duration(to: clock.now))
         switch outcome {
         case .accepted(let reply):
-            return .sent(messageID: rendered.message.messageID, reply: reply)
+            return .sent(messageID: rendered.message.messageID, reply: reply, tokenID: rendered.sendID.description, links: rendered.trackedLinks)
         case .transientFailure(let failure):
             return retryOrGiveUp(send, failure, now: now)
         case .permanentFailure(let failure):
@@ -112,7 +118,7 @@ public struct DeliveryWorker: Sendable {
                 let bounce = Event(Event.Kind.bounced, at: now, properties: [
                     "type": "hard", "reason": failure.reply, "sequence": key.sequence, "step": key.step, "enrollment": "\(key.enrollment)",
                 ])
-                _ = try await store.recordEvent(bounce, leadID: key.leadID, clientID: "bounce-\(send.id)")
+                _ = try await store.recordEvent(bounce, leadID: key.leadID, clientID: "bounce-\(send.id)", sendID: send.id)
                 try await store.suppress(email: state.lead.email, reason: .bounced, now: now)
                 try await scheduler.handle(bounce, lead: .id(key.leadID), now: now)
                 return .failed(reply: failure.reply)
@@ -135,6 +141,19 @@ public struct DeliveryWorker: Sendable {
         var delay = exponential * Double.random(in: 0.5...1.0) // jitter: retries from many sends spread out
         if let asked = failure.retryAfter { delay = max(delay, Double(asked.components.seconds)) }
         return .retry(at: now.addingTimeInterval(delay), reply: failure.description)
+    }
+}
+
+extension SendResult {
+    /// The metric label for this result.
+    var outcome: String {
+        switch self {
+        case .sent: "sent"
+        case .retry: "retry"
+        case .failed: "failed"
+        case .skipped: "skipped"
+        case .deferred: "deferred"
+        }
     }
 }
 

@@ -10,12 +10,15 @@ public struct NurtureWorkerService: Service {
     public let scheduler: Scheduler
     public let delivery: DeliveryWorker
     public let pollInterval: TimeSpan
+    /// Rung by the tracking server when an event queued an email: no waiting for the poll.
+    public let doorbell: Doorbell
     public let logger: Logger
 
-    public init(scheduler: Scheduler, delivery: DeliveryWorker, pollInterval: TimeSpan, logger: Logger) {
+    public init(scheduler: Scheduler, delivery: DeliveryWorker, pollInterval: TimeSpan, doorbell: Doorbell = Doorbell(), logger: Logger) {
         self.scheduler = scheduler
         self.delivery = delivery
         self.pollInterval = pollInterval
+        self.doorbell = doorbell
         self.logger = logger
     }
 
@@ -25,7 +28,13 @@ public struct NurtureWorkerService: Service {
             let busy = await pass(now: Date())
             if busy { continue } // more may be due already
             try? await cancelWhenGracefulShutdown {
-                try await Task.sleep(for: .seconds(pollInterval.seconds))
+                // Whichever comes first: the poll interval, or the doorbell.
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { try? await Task.sleep(for: .seconds(pollInterval.seconds)) }
+                    group.addTask { await doorbell.wait() }
+                    _ = await group.next()
+                    group.cancelAll()
+                }
             }
         }
         logger.info("scheduler stopped")

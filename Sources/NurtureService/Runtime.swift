@@ -13,6 +13,9 @@ public struct Runtime: Sendable {
     public let workflows: WorkflowSet
     public let scheduler: Scheduler
     public let delivery: DeliveryWorker
+    public let tracking: TrackingService
+    public let metrics: NurtureMetrics
+    public let doorbell: Doorbell
     public let logger: Logger
 
     /// Opens the database and loads (and validates) the campaign files.
@@ -33,11 +36,16 @@ public struct Runtime: Sendable {
         }
         workflows = WorkflowSet(loaded)
         scheduler = Scheduler(store: store, workflows: workflows, batchSize: configuration.batchSize)
+        metrics = NurtureMetrics()
+        doorbell = Doorbell()
         delivery = DeliveryWorker(
             store: store, scheduler: scheduler, transport: configuration.relay.makeTransport(),
             concurrency: configuration.relay.connections, maxAttempts: configuration.maxAttempts,
             retryBase: configuration.retryBase, retryMax: configuration.retryMax,
-            rateLimiter: configuration.rateLimit.map { RateLimiter(perSecond: $0) }, logger: logger)
+            rateLimiter: configuration.rateLimit.map { RateLimiter(perSecond: $0) }, logger: logger, metrics: metrics)
+        tracking = TrackingService(
+            store: store, scheduler: scheduler, secret: configuration.secret, rules: configuration.machineRules,
+            doorbell: doorbell, metrics: metrics, logger: logger)
     }
 
     /// Runs the HTTP server, the scheduler and the reload listener until SIGTERM or SIGINT,
@@ -47,8 +55,8 @@ public struct Runtime: Sendable {
             try? "\(ProcessInfo.processInfo.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }
         defer { if let pidFile = configuration.pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
-        let http = HTTPServer.application(host: configuration.listenHost, port: configuration.listenPort, store: store, logger: logger)
-        let worker = NurtureWorkerService(scheduler: scheduler, delivery: delivery, pollInterval: configuration.pollInterval, logger: logger)
+        let http = HTTPServer.application(host: configuration.listenHost, port: configuration.listenPort, backend: tracking, apiKey: configuration.apiKey, logger: logger)
+        let worker = NurtureWorkerService(scheduler: scheduler, delivery: delivery, pollInterval: configuration.pollInterval, doorbell: doorbell, logger: logger)
         let reload = ReloadService(configuration: configuration, workflows: workflows, logger: logger)
         // Started in order, stopped in reverse: the worker stops first, the HTTP server last.
         let group = ServiceGroup(configuration: .init(

@@ -56,6 +56,18 @@ public enum LeadJSON {
     }
 }
 
+extension LeadJSON {
+    /// A lead posted to the API: the same flat object; `stage` and scores are not accepted
+    /// from outside (stages move by the funnel, or `nurture leads stage`).
+    public static func decodeForAPI(_ data: Data) throws(LeadJSONError) -> Lead {
+        var lead = try decode(data, source: "body")
+        lead.stage = ""
+        lead.fitScore = 0
+        lead.engagementScore = 0
+        return lead
+    }
+}
+
 /// One JSON value of a flat lead object.
 private enum Value: Decodable {
     case null

@@ -34,6 +34,8 @@ public struct EmailRenderer: Sendable {
     public struct Rendered: Sendable {
         public var message: OutgoingMessage
         public var sendID: SendID
+        /// Distinct links rewritten for click tracking.
+        public var trackedLinks: Int = 0
     }
 
     public let library: TemplateLibrary
@@ -83,9 +85,11 @@ public struct EmailRenderer: Sendable {
             ? library.render(template, part: "text", context: context) ?? ""
             : HTMLText.plainText(fromHTML: html)
         var body = html
+        var tracked = 0
         if tracking {
             let instrumenter = TrackingInstrumenter(links: links)
             let instrumented = instrumenter.instrumentHTML(html, send: id)
+            tracked = instrumented.tracked.count
             body = instrumented.html
             text = instrumenter.instrumentText(text, send: id, untracked: instrumented.untracked)
         }
@@ -106,7 +110,7 @@ public struct EmailRenderer: Sendable {
             ],
             envelopeSender: settings.envelopeSender
         ))
-        return Rendered(message: message, sendID: id)
+        return Rendered(message: message, sendID: id, trackedLinks: tracked)
     }
 
     /// What templates see: every lead field (with defaults for missing or empty ones),

@@ -18,11 +18,14 @@ public struct TrackingInstrumenter: Sendable {
         public var html: String
         /// Targets of links marked `data-nurture-notrack`: the text part leaves them alone too.
         public var untracked: Set<String>
+        /// Targets rewritten for click tracking.
+        public var tracked: Set<String> = []
     }
 
     /// The HTML with links rewritten and the open pixel added.
     public func instrumentHTML(_ html: String, send id: SendID) -> InstrumentedHTML {
         var untracked: Set<String> = []
+        var tracked: Set<String> = []
         // Scanned as UTF-8 bytes: only ASCII is compared, so characters are never split.
         let b = Array(html.utf8)
         var out: [UInt8] = []
@@ -52,7 +55,7 @@ public struct TrackingInstrumenter: Sendable {
             guard j < b.count else { break }
             out += b[copied..<i]
             let tag = b[i...j].withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
-            out += rewriteAnchor(tag, send: id, untracked: &untracked).utf8
+            out += rewriteAnchor(tag, send: id, untracked: &untracked, tracked: &tracked).utf8
             i = j + 1
             copied = i
         }
@@ -63,7 +66,7 @@ public struct TrackingInstrumenter: Sendable {
         } else {
             out += pixel
         }
-        return InstrumentedHTML(html: String(decoding: out, as: UTF8.self), untracked: untracked)
+        return InstrumentedHTML(html: String(decoding: out, as: UTF8.self), untracked: untracked, tracked: tracked)
     }
 
     /// Where the last `</body>` (any case) starts.
@@ -92,7 +95,7 @@ public struct TrackingInstrumenter: Sendable {
         return out + rest
     }
 
-    private func rewriteAnchor(_ tag: String, send id: SendID, untracked: inout Set<String>) -> String {
+    private func rewriteAnchor(_ tag: String, send id: SendID, untracked: inout Set<String>, tracked: inout Set<String>) -> String {
         let attributes = HTMLAttribute.parse(tag[...])
         let href = attributes.first { $0.name == "href" }
         let target = href?.value.map { HTMLText.decodeEntities(String($0)).trimmingCharacters(in: .whitespaces) }
@@ -106,6 +109,7 @@ public struct TrackingInstrumenter: Sendable {
         let lower = target.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), !links.isOwn(target) else { return tag }
         var rewritten = tag
+        tracked.insert(target)
         rewritten.replaceSubrange(href.range, with: " href=\"\(links.clickURL(id, target: target))\"")
         return rewritten
     }

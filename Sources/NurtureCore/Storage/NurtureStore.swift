@@ -39,8 +39,15 @@ public protocol NurtureStore: Sendable {
     // MARK: Events and suppressions
 
     /// Stores an event durably. `clientID` makes it idempotent: a second event with the same
-    /// id is not stored and `false` is returned.
-    func recordEvent(_ event: Event, leadID: String, clientID: String?) async throws -> Bool
+    /// id is not stored and `false` is returned. `sendID` ties tracking events to their email.
+    func recordEvent(_ event: Event, leadID: String, clientID: String?, sendID: Int64?) async throws -> Bool
+
+    /// A sent email, by the send id in its tracking tokens or by its Message-ID.
+    func sentEmail(tokenID: String) async throws -> SentEmail?
+    func sentEmail(messageID: String) async throws -> SentEmail?
+
+    /// Distinct URLs clicked in one email since `since` (for link-scanner detection).
+    func clickedURLs(sendID: Int64, since: Date) async throws -> Set<String>
 
     /// Marks an address as never to receive marketing email again (survives re-imports).
     func suppress(email: String, reason: Suppression, now: Date) async throws
@@ -50,6 +57,25 @@ public protocol NurtureStore: Sendable {
 
     func details(_ reference: LeadReference, recent: Int) async throws -> LeadDetails?
     func counts() async throws -> StoreCounts
+}
+
+/// An email that went out, as the tracking server needs it.
+public struct SentEmail: Sendable, Equatable {
+    public var id: Int64
+    public var leadID: String
+    public var key: SendKey
+    public var sentAt: Date?
+    public var links: Int
+    public var messageID: String?
+
+    public init(id: Int64, leadID: String, key: SendKey, sentAt: Date?, links: Int, messageID: String?) {
+        self.id = id
+        self.leadID = leadID
+        self.key = key
+        self.sentAt = sentAt
+        self.links = links
+        self.messageID = messageID
+    }
 }
 
 /// A lead by store id or by email address.
@@ -107,7 +133,9 @@ public struct OutboxSend: Sendable, Equatable {
 
 /// The end of one delivery attempt.
 public enum SendResult: Sendable, Equatable {
-    case sent(messageID: String, reply: String)
+    /// Accepted by the relay. `tokenID` is the send id its tracking tokens carry (hex) and
+    /// `links` how many tracked links it has, for the tracking server.
+    case sent(messageID: String, reply: String, tokenID: String? = nil, links: Int = 0)
     /// Try again at this time.
     case retry(at: Date, reply: String)
     /// Given up: a permanent refusal, or too many attempts.

@@ -1,0 +1,72 @@
+import Foundation
+import NurtureCore
+
+/// What the HTTP layer needs from the engine side; `NurtureService` implements it.
+/// Every method validates nothing about HTTP and trusts nothing about its input but types.
+public protocol TrackingBackend: Sendable {
+    /// Records an open for a valid open token. Returns false for an invalid token.
+    func open(token: String, userAgent: String?, now: Date) async throws -> Bool
+    /// Records a click for a valid click token and returns its target; `nil` for an invalid token.
+    func click(token: String, userAgent: String?, now: Date) async throws -> String?
+    /// Whether the unsubscribe token is valid (the confirmation page is shown only then).
+    func canUnsubscribe(token: String) async throws -> Bool
+    /// Unsubscribes the lead of a valid unsubscribe token. Returns false for an invalid token.
+    func unsubscribe(token: String, now: Date) async throws -> Bool
+
+    /// Stores and applies API events, all or nothing for validation (each is idempotent by id).
+    func ingest(_ events: [IncomingEvent], now: Date) async throws -> IngestResult
+    /// Creates or updates a lead; true when it was created.
+    func upsert(_ lead: Lead, now: Date) async throws -> Bool
+    /// A lead's state as JSON-ready values, `nil` when unknown.
+    func leadReport(email: String, now: Date) async throws -> [String: any Sendable]?
+    /// Applies a relay's delivery report. Returns false when the message or lead is unknown.
+    func relayReport(_ report: RelayReport, now: Date) async throws -> Bool
+
+    /// Prometheus text exposition.
+    func metrics() async throws -> String
+}
+
+/// An event posted to `/v1/events`.
+public struct IncomingEvent: Sendable, Equatable {
+    public var type: String
+    public var lead: LeadReference
+    public var at: Date
+    public var properties: [String: String]
+    /// The client's id for the event: posting it again stores nothing new.
+    public var clientID: String?
+
+    public init(type: String, lead: LeadReference, at: Date, properties: [String: String], clientID: String?) {
+        self.type = type
+        self.lead = lead
+        self.at = at
+        self.properties = properties
+        self.clientID = clientID
+    }
+}
+
+public struct IngestResult: Sendable, Equatable {
+    public var recorded = 0
+    public var duplicates = 0
+    public var unknownLeads: [String] = []
+
+    public init() {}
+}
+
+/// A delivery report posted to `/v1/webhooks/relay`.
+public struct RelayReport: Sendable, Equatable {
+    public enum Kind: String, Sendable { case delivered, bounced, complained }
+    public var kind: Kind
+    public var messageID: String?
+    public var email: String?
+    /// `hard` or `soft` for bounces.
+    public var bounceType: String?
+    public var reason: String?
+
+    public init(kind: Kind, messageID: String?, email: String?, bounceType: String?, reason: String?) {
+        self.kind = kind
+        self.messageID = messageID
+        self.email = email
+        self.bounceType = bounceType
+        self.reason = reason
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import NurtureContent
+import NurtureCore
+import NurtureServer
+
+/// The feedback loop behind the HTTP routes: every open, click, unsubscribe, API event and
+/// relay report is stored durably, then scored by the engine, which may move the lead's
+/// stage and queue its next email — and the worker is woken at once.
+public struct TrackingService: TrackingBackend {
+    public let store: any NurtureStore
+    public let scheduler: Scheduler
+    public let signer: TrackingSigner
+    public let rules: MachineRules
+    public let doorbell: Doorbell
+    public let metrics: NurtureMetrics
+    public let logger: Logger
+
+    public init(store: any NurtureStore, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), doorbell: Doorbell, metrics: NurtureMetrics, logger: Logger) {
+        self.store = store
+        self.scheduler = scheduler
+        self.signer = TrackingSigner(secret: secret)
+        self.rules = rules
+        self.doorbell = doorbell
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    // MARK: Tracking
+
+    public func open(token: String, userAgent: String?, now: Date) async throws -> Bool {
+        guard case .open(let id)? = signer.verify(token), let email = try await store.sentEmail(tokenID: id.description) else { return false }
+        let early = email.sentAt.map { now < $0 + rules.openWithin } ?? false
+        let machine = early || rules.isMachineUserAgent(userAgent)
+        try await apply(Event(Event.Kind.opened, at: now, properties: properties(email, ["user_agent": userAgent]), isMachine: machine), email: email, now: now)
+        return true
+    }
+
+    public func click(token: String, userAgent: String?, now: Date) async throws -> String? {
+        guard case .click(let id, let url)? = signer.verify(token), let email = try await store.sentEmail(tokenID: id.description) else { return nil }
+        var machine = rules.isMachineUserAgent(userAgent) || (email.sentAt.map { now < $0 + rules.clickWithin } ?? false)
+        if !machine, rules.burstLinks > 1 {
+            var clicked = try await store.clickedURLs(sendID: email.id, since: now - rules.burstWindow)
+            clicked.insert(url)
+            machine = clicked.count >= min(rules.burstLinks, max(2, email.links))
+        }
+        try await apply(Event(Event.Kind.clicked, at: now, properties: properties(email, ["url": url, "user_agent": userAgent]), isMachine: machine), email: email, now: now)
+        return url
+    }
+
+    public func canUnsubscribe(token: String) async throws -> Bool {
+        guard case .unsubscribe(let id)? = signer.verify(token) else { return false }
+        return try await store.sentEmail(tokenID: id.description) != nil
+    }
+
+    public func unsubscribe(token: String, now: Date) async throws -> Bool {
+        guard case .unsubscribe(let id)? = signer.verify(token), let email = try await store.sentEmail(tokenID: id.description) else { return false }
+        try await apply(Event(Event.Kind.unsubscribed, at: now, properties: properties(email, [:])), email: email, now: now)
+        if let lead = try await store.lead(.id(email.leadID)) { try await store.suppress(email: lead.lead.email, reason: .unsubscribed, now: now) }
+        return true
+    }
+
+    private func properties(_ email: SentEmail, _ extra: [String: String?]) -> [String: String] {
+        var properties = ["sequence": email.key.sequence, "step": email.key.step, "enrollment": String(email.key.enrollment)]
+        for (key, value) in extra { if let value { properties[key] = String(value.prefix(500)) } }
+        return properties
+    }
+
+    /// Stores the event, then lets the engine act on it.
+    private func apply(_ event: Event, email: SentEmail, now: Date) async throws {
+        _ = try await store.recordEvent(event, leadID: email.leadID, clientID: nil, sendID: email.id)
+        metrics.event(event.type, machine: event.isMachine)
+        try await decide(event, lead: .id(email.leadID), now: now)
+    }
+
+    private func decide(_ event: Event, lead: LeadReference, now: Date) async throws {
+        guard let change = try await scheduler.handle(event, lead: lead, now: now) else { return }
+        metrics.record(change.effects)
+        if change.effects.contains(where: { if case .send = $0 { true } else { false } }) { doorbell.ring() }
+    }
+
+    // MARK: API
+
+    public func ingest(_ events: [IncomingEvent], now: Date) async throws -> IngestResult {
+        var result = IngestResult()
+        for incoming in events {
+            guard let state = try await store.lead(incoming.lead) else {
+                switch incoming.lead {
+                case .email(let e): result.unknownLeads.append(e)
+                case .id(let i): result.unknownLeads.append(i)
+                }
+                continue
+            }
+            let event = Event(incoming.type, at: incoming.at, properties: incoming.properties)
+            guard try await store.recordEvent(event, leadID: state.lead.id, clientID: incoming.clientID, sendID: nil) else {
+                result.duplicates += 1
+                continue
+            }
+            result.recorded += 1
+            metrics.event(event.type, machine: false)
+            try await decide(event, lead: .id(state.lead.id), now: max(now, incoming.at))
+            if event.type == Event.Kind.unsubscribed { try await store.suppress(email: state.lead.email, reason: .unsubscribed, now: now) }
+        }
+        return result
+    }
+
+    public func upsert(_ lead: Lead, now: Date) async throws -> Bool {
+        let result = try await scheduler.upsert([lead], now: now)
+        if result.sendsQueued > 0 { doorbell.ring() }
+        return result.created == 1
+    }
+
+    public func leadReport(email: String, now: Date) async throws -> [String: any Sendable]? {
+        guard let details = try await store.details(.email(email), recent: 20) else { return nil }
+        let engine = scheduler.workflows.engine
+        let state = details.state
+        let breakdown = engine.breakdown(state, at: now)
+        let fit = breakdown.fit.reduce(0) { $0 + $1.points }
+        let iso = ISO8601DateFormatter()
+        var report: [String: any Sendable] = [
+            "id": state.lead.id, "email": state.lead.email, "stage": state.lead.stage,
+            "score": max(0, min(100, fit + breakdown.engagementNow)), "fit_score": fit, "engagement_score": breakdown.engagementNow,
+            "fields": state.lead.fields, "tags": state.lead.tags.sorted(), "status": state.suppression?.rawValue ?? "active",
+            "breakdown": [
+                "fit": breakdown.fit.map { ["rule": $0.rule, "points": $0.points] as [String: any Sendable] },
+                "engagement": breakdown.engagement.map { ["rule": $0.rule, "points": $0.points] as [String: any Sendable] },
+            ] as [String: any Sendable],
+            "stage_history": state.stageHistory.map { ["from": $0.from, "to": $0.to, "at": iso.string(from: $0.at), "reason": $0.reason] as [String: any Sendable] },
+            "sends": details.sends.map { ["sequence": $0.key.sequence, "step": $0.key.step, "status": $0.status] as [String: any Sendable] },
+        ]
+        if let zone = state.lead.timeZone { report["timezone"] = zone }
+        if let enrollment = state.enrollment {
+            report["enrollment"] = ["sequence": enrollment.sequence, "number": enrollment.number] as [String: any Sendable]
+        }
+        if let wake = details.nextWake { report["next_wake_at"] = iso.string(from: wake) }
+        return report
+    }
+
+    public func relayReport(_ report: RelayReport, now: Date) async throws -> Bool {
+        var email: SentEmail?
+        if let messageID = report.messageID { email = try await store.sentEmail(messageID: messageID) }
+        let lead: LeadReference
+        if let email {
+            lead = .id(email.leadID)
+        } else if let address = report.email {
+            lead = .email(address)
+        } else {
+            return false
+        }
+        guard let state = try await store.lead(lead) else { return false }
+        let type: String
+        var properties: [String: String] = [:]
+        switch report.kind {
+        case .delivered:
+            type = "delivered"
+        case .bounced:
+            type = Event.Kind.bounced
+            properties["type"] = report.bounceType ?? "hard"
+        case .complained:
+            type = Event.Kind.complained
+        }
+        if let reason = report.reason { properties["reason"] = String(reason.prefix(500)) }
+        if let email { properties.merge(["sequence": email.key.sequence, "step": email.key.step]) { a, _ in a } }
+        let event = Event(type, at: now, properties: properties)
+        _ = try await store.recordEvent(event, leadID: state.lead.id, clientID: nil, sendID: email?.id)
+        metrics.event(type, machine: false)
+        try await decide(event, lead: .id(state.lead.id), now: now)
+        switch report.kind {
+        case .bounced where report.bounceType != "soft": try await store.suppress(email: state.lead.email, reason: .bounced, now: now)
+        case .complained: try await store.suppress(email: state.lead.email, reason: .complained, now: now)
+        default: break
+        }
+        return true
+    }
+
+    public func metrics() async throws -> String {
+        let counts = try await store.counts()
+        metrics.queueDepth.set(Double(counts.queuedSends))
+        metrics.dueLeads.set(Double(counts.dueLeads))
+        metrics.leads.set(Double(counts.leads))
+        return metrics.registry.emitToString()
+    }
+}
