@@ -35,10 +35,12 @@ struct Harness {
         return configuration
     }
 
-    func runtime(workflows: String? = nil, maxAttempts: Int = 5) throws -> Runtime {
+    func runtime(workflows: String? = nil, maxAttempts: Int = 5, machineRules: MachineRules? = nil) throws -> Runtime {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        return try Runtime(configuration: configuration(workflows: workflows, maxAttempts: maxAttempts), logger: logger)
+        var configuration = configuration(workflows: workflows, maxAttempts: maxAttempts)
+        if let machineRules { configuration.machineRules = machineRules }
+        return try Runtime(configuration: configuration, logger: logger)
     }
 
     /// The messages the SMTP server accepted: (recipient, Message-ID, Subject, raw).

@@ -144,3 +144,17 @@ public func deadLoopbackPort() -> Int {
     }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// A copy of the shipped `Workflows/` in `folder` with the send window open all week, so a
+/// test on a real clock does not depend on the day and hour it runs at.
+public func openWindowWorkflows(from repository: URL, into folder: URL) throws -> URL {
+    let workflows = folder.appendingPathComponent("Workflows")
+    try FileManager.default.copyItem(at: repository.appendingPathComponent("Workflows"), to: workflows)
+    let funnel = workflows.appendingPathComponent("funnel.yaml")
+    let text = try String(contentsOf: funnel, encoding: .utf8)
+        .replacingOccurrences(of: "days: mon-fri", with: "days: every day")
+        .replacingOccurrences(of: "hours: \"09:00-17:00\"", with: "hours: \"00:00-24:00\"")
+        .replacingOccurrences(of: "max: 3\n", with: "max: 10\n")
+    try text.write(to: funnel, atomically: true, encoding: .utf8)
+    return workflows
+}
