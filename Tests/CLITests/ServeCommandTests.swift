@@ -25,8 +25,8 @@ struct ServeCommandTests {
         templates: \(Self.repository.path)/Templates
         pid_file: \(folder.path)/nurture.pid
         sender: { from: "Acme <hello@acme.example>" }
-        tracking: { base_url: "http://127.0.0.1:\(port)", secret: serve-test-secret-0123456789 }
-        http: { listen: "127.0.0.1:\(port)" }
+        tracking: { base_url: "http://127.0.0.1:\(port)", secret: serve-test-secret-0123456789, machine_open_seconds: 0, scanner_click_seconds: 0 }
+        http: { listen: "127.0.0.1:\(port)", api_key: serve-test-api-key }
         relay: { url: "smtp://127.0.0.1:\(smtp.port)", starttls: "off", connections: 2 }
         scheduler: { poll_interval: 1s }
         """.write(to: folder.appendingPathComponent("nurture.yaml"), atomically: true, encoding: .utf8)
@@ -56,10 +56,10 @@ struct ServeCommandTests {
         return try condition()
     }
 
-    func http(_ url: String) -> String? {
+    func http(_ url: String, _ extra: [String] = []) -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-sf", "--max-time", "2", url]
+        process.arguments = ["curl", "-sf", "--max-time", "2"] + extra + [url]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -112,6 +112,38 @@ struct ServeCommandTests {
         #expect(show.stdout.contains("stage: lead"))
         #expect(show.stdout.contains("sent    lead-welcome/welcome (welcome)"))
         #expect(show.stdout.contains("enrollment: lead-welcome #1, at step 'wait-2'"))
+    }
+
+    @Test("the seeds' scenario end to end through nurture serve: real HTTP, real SMTP")
+    func seedsScenario() throws {
+        let smtp = try LoopbackServer.smtp()
+        defer { smtp.stop() }
+        let (folder, port) = try setUp(smtp: smtp)
+        let serve = try start(folder)
+        defer { serve.terminate(); waitForExit(serve) }
+        let base = "http://127.0.0.1:\(port)"
+        let auth = ["-H", "Authorization: Bearer serve-test-api-key", "-H", "Content-Type: application/json"]
+        #expect(eventually { http("\(base)/healthz") == "ok\n" })
+        #expect(http("\(base)/v1/leads", ["-X", "POST"] + auth + ["-d", #"{"email": "ada@example.com", "first_name": "Ada", "job_title": "CTO", "employees": 300}"#]) != nil)
+        // The doorbell: the welcome goes out at once, not at the next poll.
+        #expect(try eventually(5) { try smtp.records("messages.jsonl").count == 1 })
+        let data = String(decoding: Data(base64Encoded: try smtp.records("messages.jsonl")[0]["data"] as! String)!, as: UTF8.self)
+        let html = try #require(try ParsedMessage.parse(Array(data.utf8)).parts.last).content
+        func token(_ kind: String) -> String? {
+            html.components(separatedBy: "\(base)/\(kind)/").dropFirst().first.map { String($0.prefix(while: { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })) }
+        }
+        #expect(http("\(base)/o/\(try #require(token("o")))") != nil)
+        #expect(http("\(base)/c/\(try #require(token("c")))", ["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}"]) == "302 https://acme-analytics.example/start?utm_source=nurture&utm_campaign=welcome")
+        let events = #"[{"type": "page_visited", "email": "ada@example.com", "properties": {"path": "/pricing"}}, {"type": "form_submitted", "email": "ada@example.com", "properties": {"form": "quote"}}]"#
+        #expect(http("\(base)/v1/events", ["-X", "POST"] + auth + ["-d", events]) != nil)
+        // Score 63 → MQL: the next stage's first email arrives.
+        #expect(try eventually(5) { try smtp.records("messages.jsonl").count == 2 })
+        let lead = try #require(http("\(base)/v1/leads/ada@example.com", auth))
+        let json = try JSONSerialization.jsonObject(with: Data(lead.utf8)) as! [String: Any]
+        #expect(json["stage"] as? String == "mql")
+        #expect(json["score"] as? Int == 63)
+        // Without the key: 401.
+        #expect(http("\(base)/v1/leads/ada@example.com", ["-o", "/dev/null", "-w", "%{http_code}"]) == nil)
     }
 
     @Test("a bad configuration is refused at start-up with the reason, exit 78")
