@@ -53,9 +53,10 @@ public final class SQLiteStore: NurtureStore {
         }
     }
 
-    public func updateLead(_ reference: LeadReference, now: Date, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange? {
+    public func updateLead(_ reference: LeadReference, now: Date, recording: RecordedEvent?, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange? {
         try await pool.write { db in
             guard let row = try self.leadRow(reference, db: db) else { return nil }
+            if let recording { _ = try self.insert(recording, leadID: row["id"], db: db) }
             var state = try self.decode(row["state"])
             let change = body(&state)
             _ = try self.save(state, id: row["id"], change: change, now: now, db: db)
@@ -211,12 +212,18 @@ public final class SQLiteStore: NurtureStore {
 
     public func recordEvent(_ event: Event, leadID: String, clientID: String?, sendID: Int64?) async throws -> Bool {
         try await pool.write { db in
-            try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [Int64(leadID) ?? -1, event.type, event.at.timeIntervalSince1970,
-                                 String(decoding: try self.encoder.encode(event.properties), as: UTF8.self), event.isMachine, clientID, Date().timeIntervalSince1970, sendID])
-            return db.changesCount > 0
+            try self.insert(RecordedEvent(event, clientID: clientID, sendID: sendID), leadID: Int64(leadID) ?? -1, db: db)
         }
+    }
+
+    private func insert(_ recording: RecordedEvent, leadID: Int64, db: Database) throws -> Bool {
+        let event = recording.event
+        try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [leadID, event.type, event.at.timeIntervalSince1970,
+                             String(decoding: try encoder.encode(event.properties), as: UTF8.self), event.isMachine, recording.clientID,
+                             Date().timeIntervalSince1970, recording.sendID])
+        return db.changesCount > 0
     }
 
     public func sentEmail(tokenID: String) async throws -> SentEmail? {
@@ -237,14 +244,6 @@ public final class SQLiteStore: NurtureStore {
             id: row["id"], leadID: String(lead),
             key: SendKey(leadID: String(lead), sequence: row["sequence"], step: row["step"], enrollment: row["enrollment"]),
             sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)), links: row["links"], messageID: row["message_id"])
-    }
-
-    public func clickedURLs(sendID: Int64, since: Date) async throws -> Set<String> {
-        try await pool.read { db in
-            let rows = try String.fetchAll(db.cachedStatement(sql: "SELECT properties FROM events WHERE send_id = ? AND type = 'email_clicked' AND at >= ?"),
-                                           arguments: [sendID, since.timeIntervalSince1970])
-            return Set(rows.compactMap { (try? self.decoder.decode([String: String].self, from: Data($0.utf8)))?["url"] })
-        }
     }
 
     public func suppress(email: String, reason: Suppression, now: Date) async throws {

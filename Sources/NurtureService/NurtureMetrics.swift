@@ -9,26 +9,29 @@ public final class NurtureMetrics: Sendable {
     let dueLeads: Gauge
     let leads: Gauge
 
+    static var sends: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_sends", unitName: "total", helpText: "Delivery attempts by outcome") }
+    static var events: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_events", unitName: "total", helpText: "Events recorded by type") }
+    static var stageChanges: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_stage_changes", unitName: "total", helpText: "Stage changes by target stage") }
+
     public init() {
         relayLatency = registry.makeDurationHistogram(
-            name: "nurture_relay_latency_seconds",
-            buckets: [.milliseconds(5), .milliseconds(20), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10)],
-            help: "Time the relay took to answer one message")
-        queueDepth = registry.makeGauge(name: "nurture_queue_depth", help: "Emails queued or in flight")
-        dueLeads = registry.makeGauge(name: "nurture_due_leads", help: "Leads whose next step is due")
-        leads = registry.makeGauge(name: "nurture_leads", help: "Leads in the database")
+            descriptor: MetricNameDescriptor(metricName: "nurture_relay_latency", unitName: "seconds", helpText: "Time the relay took to answer one message"),
+            buckets: [.milliseconds(5), .milliseconds(20), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10)])
+        queueDepth = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_queue_depth", unitName: "", helpText: "Emails queued or in flight"))
+        dueLeads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_due_leads", unitName: "", helpText: "Leads whose next step is due"))
+        leads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_leads", unitName: "", helpText: "Leads in the database"))
     }
 
     func send(_ outcome: String) {
-        registry.makeCounter(name: "nurture_sends_total", labels: [("outcome", outcome)], help: "Delivery attempts by outcome").increment()
+        registry.makeCounter(descriptor: Self.sends, labels: [("outcome", outcome)]).increment()
     }
 
     func event(_ type: String, machine: Bool) {
-        registry.makeCounter(name: "nurture_events_total", labels: [("type", type), ("machine", machine ? "true" : "false")], help: "Events recorded by type").increment()
+        registry.makeCounter(descriptor: Self.events, labels: [("type", type), ("machine", machine ? "true" : "false")]).increment()
     }
 
     func stageChange(to stage: String) {
-        registry.makeCounter(name: "nurture_stage_changes_total", labels: [("to", stage)], help: "Stage changes by target stage").increment()
+        registry.makeCounter(descriptor: Self.stageChanges, labels: [("to", stage)]).increment()
     }
 
     func record(_ effects: [Effect]) {

@@ -27,7 +27,7 @@ public struct NurtureWorkerService: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let busy = await pass(now: Date())
             if busy { continue } // more may be due already
-            try? await cancelWhenGracefulShutdown {
+            _ = try? await cancelWhenGracefulShutdown { () async throws -> Void in
                 // Whichever comes first: the poll interval, or the doorbell.
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { try? await Task.sleep(for: .seconds(pollInterval.seconds)) }

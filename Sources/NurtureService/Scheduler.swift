@@ -79,9 +79,9 @@ public struct Scheduler: Sendable {
 
     /// Applies an event to a lead (a bounce from a relay; the tracking server's events).
     @discardableResult
-    public func handle(_ event: Event, lead: LeadReference, now: Date) async throws -> LeadChange? {
+    public func handle(_ event: Event, lead: LeadReference, now: Date, recording: RecordedEvent? = nil) async throws -> LeadChange? {
         let engine = workflows.engine
-        return try await store.updateLead(lead, now: now) { state in
+        return try await store.updateLead(lead, now: now, recording: recording) { state in
             let effects = engine.handle(event, state: &state, now: now)
             return LeadChange(effects: effects, nextWake: engine.nextWake(state, after: now))
         }

@@ -15,6 +15,7 @@ public struct TrackingService: TrackingBackend {
     public let doorbell: Doorbell
     public let metrics: NurtureMetrics
     public let logger: Logger
+    private let recentClicks = RecentClicks()
 
     public init(store: any NurtureStore, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), doorbell: Doorbell, metrics: NurtureMetrics, logger: Logger) {
         self.store = store
@@ -39,11 +40,9 @@ public struct TrackingService: TrackingBackend {
     public func click(token: String, userAgent: String?, now: Date) async throws -> String? {
         guard case .click(let id, let url)? = signer.verify(token), let email = try await store.sentEmail(tokenID: id.description) else { return nil }
         var machine = rules.isMachineUserAgent(userAgent) || (email.sentAt.map { now < $0 + rules.clickWithin } ?? false)
-        if !machine, rules.burstLinks > 1 {
-            var clicked = try await store.clickedURLs(sendID: email.id, since: now - rules.burstWindow)
-            clicked.insert(url)
-            machine = clicked.count >= min(rules.burstLinks, max(2, email.links))
-        }
+        // Many different links of one email within seconds: a scanner following them all.
+        let distinct = recentClicks.record(send: email.id, url: url, at: now, window: rules.burstWindow)
+        if !machine, rules.burstLinks > 1, distinct >= min(rules.burstLinks, max(2, email.links)) { machine = true }
         try await apply(Event(Event.Kind.clicked, at: now, properties: properties(email, ["url": url, "user_agent": userAgent]), isMachine: machine), email: email, now: now)
         return url
     }
@@ -66,15 +65,14 @@ public struct TrackingService: TrackingBackend {
         return properties
     }
 
-    /// Stores the event, then lets the engine act on it.
+    /// Stores the event and lets the engine act on it, in one transaction.
     private func apply(_ event: Event, email: SentEmail, now: Date) async throws {
-        _ = try await store.recordEvent(event, leadID: email.leadID, clientID: nil, sendID: email.id)
         metrics.event(event.type, machine: event.isMachine)
-        try await decide(event, lead: .id(email.leadID), now: now)
+        try await decide(event, lead: .id(email.leadID), now: now, recording: RecordedEvent(event, sendID: email.id))
     }
 
-    private func decide(_ event: Event, lead: LeadReference, now: Date) async throws {
-        guard let change = try await scheduler.handle(event, lead: lead, now: now) else { return }
+    private func decide(_ event: Event, lead: LeadReference, now: Date, recording: RecordedEvent? = nil) async throws {
+        guard let change = try await scheduler.handle(event, lead: lead, now: now, recording: recording) else { return }
         metrics.record(change.effects)
         if change.effects.contains(where: { if case .send = $0 { true } else { false } }) { doorbell.ring() }
     }

@@ -13,7 +13,9 @@ public protocol NurtureStore: Sendable {
     func upsertLeads(_ emails: [String], now: Date, _ body: @Sendable (String, String, inout LeadState?) -> LeadChange) async throws -> UpsertResult
 
     /// Runs `body` on one lead (by id or email) in a transaction; `nil` when there is no such lead.
-    func updateLead(_ reference: LeadReference, now: Date, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange?
+    /// `recording`, when given, is stored in the same transaction first (the tracking server's
+    /// events: one write per open or click).
+    func updateLead(_ reference: LeadReference, now: Date, recording: RecordedEvent?, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange?
 
     /// Runs `body` on up to `limit` leads whose next wake-up is due, oldest first, found by
     /// index (never by scanning leads). Returns how many were processed.
@@ -46,8 +48,6 @@ public protocol NurtureStore: Sendable {
     func sentEmail(tokenID: String) async throws -> SentEmail?
     func sentEmail(messageID: String) async throws -> SentEmail?
 
-    /// Distinct URLs clicked in one email since `since` (for link-scanner detection).
-    func clickedURLs(sendID: Int64, since: Date) async throws -> Set<String>
 
     /// Marks an address as never to receive marketing email again (survives re-imports).
     func suppress(email: String, reason: Suppression, now: Date) async throws
@@ -57,6 +57,25 @@ public protocol NurtureStore: Sendable {
 
     func details(_ reference: LeadReference, recent: Int) async throws -> LeadDetails?
     func counts() async throws -> StoreCounts
+}
+
+/// An event to store along with a lead update.
+public struct RecordedEvent: Sendable {
+    public var event: Event
+    public var clientID: String?
+    public var sendID: Int64?
+
+    public init(_ event: Event, clientID: String? = nil, sendID: Int64? = nil) {
+        self.event = event
+        self.clientID = clientID
+        self.sendID = sendID
+    }
+}
+
+extension NurtureStore {
+    public func updateLead(_ reference: LeadReference, now: Date, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange? {
+        try await updateLead(reference, now: now, recording: nil, body)
+    }
 }
 
 /// An email that went out, as the tracking server needs it.
