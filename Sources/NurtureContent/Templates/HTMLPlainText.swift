@@ -55,21 +55,7 @@ enum HTMLPlainText {
                     i = j + 2 < n ? j + 3 : n
                     continue
                 }
-                // The end of the tag, quotes respected.
-                var j = i + 1
-                var quote: UInt8 = 0
-                while j < n {
-                    let d = b[j]
-                    if quote != 0 {
-                        if d == quote { quote = 0 }
-                    } else if d == UInt8(ascii: "\"") || d == UInt8(ascii: "'") {
-                        quote = d
-                    } else if d == UInt8(ascii: ">") {
-                        break
-                    }
-                    j += 1
-                }
-                guard j < n else { break } // an unterminated tag: the rest is dropped
+                guard let j = HTMLText.endOfTag(b, from: i) else { break } // an unterminated tag: the rest is dropped
                 let tag = b[(i + 1)..<j]
                 i = j + 1
                 lastSpace = false

@@ -3,20 +3,21 @@ import Foundation
 /// Small, dependency-free HTML helpers for email bodies: entity decoding, tag scanning,
 /// URL finding, and a readable plain-text rendering of an HTML email.
 enum HTMLText {
-    /// The index of the `>` that ends the tag starting at `text` (quotes respected).
-    static func endOfTag(_ text: Substring) -> Substring.Index? {
-        var quote: Character?
-        var index = text.startIndex
-        while index < text.endIndex {
-            let c = text[index]
-            if let q = quote {
-                if c == q { quote = nil }
-            } else if c == "\"" || c == "'" {
-                quote = c
-            } else if c == ">" {
-                return index
+    /// The index of the `>` that ends the tag whose `<` is at `start` in UTF-8 bytes (quoted
+    /// attribute values may contain `>`), or `nil` when the tag never ends.
+    static func endOfTag(_ b: [UInt8], from start: Int) -> Int? {
+        var j = start + 1
+        var quote: UInt8 = 0
+        while j < b.count {
+            let d = b[j]
+            if quote != 0 {
+                if d == quote { quote = 0 }
+            } else if d == UInt8(ascii: "\"") || d == UInt8(ascii: "'") {
+                quote = d
+            } else if d == UInt8(ascii: ">") {
+                return j
             }
-            index = text.index(after: index)
+            j += 1
         }
         return nil
     }

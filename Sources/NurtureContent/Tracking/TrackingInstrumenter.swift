@@ -39,20 +39,7 @@ public struct TrackingInstrumenter: Sendable {
                 i += 1
                 continue
             }
-            var j = i + 2
-            var quote: UInt8 = 0
-            while j < b.count {
-                let d = b[j]
-                if quote != 0 {
-                    if d == quote { quote = 0 }
-                } else if d == UInt8(ascii: "\"") || d == UInt8(ascii: "'") {
-                    quote = d
-                } else if d == UInt8(ascii: ">") {
-                    break
-                }
-                j += 1
-            }
-            guard j < b.count else { break }
+            guard let j = HTMLText.endOfTag(b, from: i) else { break }
             out += b[copied..<i]
             let tag = b[i...j].withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
             out += rewriteAnchor(tag, send: id, untracked: &untracked, tracked: &tracked).utf8
