@@ -64,6 +64,37 @@ public final class SQLiteStore: NurtureStore {
         }
     }
 
+    public func applyEvents(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date,
+                            decide: @Sendable (inout LeadState, Event) -> [Effect],
+                            nextWake: @Sendable (LeadState) -> Date?) async throws -> [LeadChange?] {
+        try await pool.write { db in
+            var results = [LeadChange?](repeating: nil, count: batch.count)
+            // Group by lead, keeping each lead's events in arrival order.
+            var order: [LeadReference] = []
+            var groups: [LeadReference: [Int]] = [:]
+            for (index, item) in batch.enumerated() {
+                if groups[item.lead] == nil { order.append(item.lead) }
+                groups[item.lead, default: []].append(index)
+            }
+            for reference in order {
+                guard let row = try self.leadRow(reference, db: db) else { continue }
+                let id: Int64 = row["id"]
+                var state = try self.decode(row["state"])
+                var all: [Effect] = []
+                for index in groups[reference] ?? [] {
+                    _ = try self.insert(batch[index].recording, leadID: id, db: db)
+                    let effects = decide(&state, batch[index].recording.event)
+                    all += effects
+                    results[index] = LeadChange(effects: effects, nextWake: nil)
+                }
+                let wake = nextWake(state)
+                _ = try self.save(state, id: id, change: LeadChange(effects: all, nextWake: wake), now: now, db: db)
+                for index in groups[reference] ?? [] { results[index]?.nextWake = wake }
+            }
+            return results
+        }
+    }
+
     public func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> Int {
         try await pool.write { db in
             let rows = try Row.fetchAll(

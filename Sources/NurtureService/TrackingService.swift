@@ -16,6 +16,7 @@ public struct TrackingService: TrackingBackend {
     public let metrics: NurtureMetrics
     public let logger: Logger
     private let recentClicks = RecentClicks()
+    private let batcher: EventBatcher
 
     public init(store: any NurtureStore, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), doorbell: Doorbell, metrics: NurtureMetrics, logger: Logger) {
         self.store = store
@@ -25,6 +26,13 @@ public struct TrackingService: TrackingBackend {
         self.doorbell = doorbell
         self.metrics = metrics
         self.logger = logger
+        let workflows = scheduler.workflows
+        self.batcher = EventBatcher { [store] jobs in
+            let engine = workflows.engine
+            return try await store.applyEvents(jobs, now: Date(), decide: { state, event in
+                engine.handle(event, state: &state, now: event.at)
+            }, nextWake: { state in engine.nextWake(state, after: Date()) })
+        }
     }
 
     // MARK: Tracking
@@ -65,10 +73,15 @@ public struct TrackingService: TrackingBackend {
         return properties
     }
 
-    /// Stores the event and lets the engine act on it, in one transaction.
+    /// Stores the event and lets the engine act on it, in one transaction shared with the
+    /// other hits arriving meanwhile (group commit).
     private func apply(_ event: Event, email: SentEmail, now: Date) async throws {
         metrics.event(event.type, machine: event.isMachine)
-        try await decide(event, lead: .id(email.leadID), now: now, recording: RecordedEvent(event, sendID: email.id))
+        let change = try await batcher.submit((.id(email.leadID), RecordedEvent(event, sendID: email.id)))
+        if let change {
+            metrics.record(change.effects)
+            if change.effects.contains(where: { if case .send = $0 { true } else { false } }) { doorbell.ring() }
+        }
     }
 
     private func decide(_ event: Event, lead: LeadReference, now: Date, recording: RecordedEvent? = nil) async throws {
