@@ -17,6 +17,7 @@ public struct TrackingService: TrackingBackend {
     public let logger: Logger
     private let recentClicks = RecentClicks()
     private let batcher: EventBatcher
+    private let sentEmails = SentEmailCache()
 
     public init(store: any NurtureStore, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), doorbell: Doorbell, metrics: NurtureMetrics, logger: Logger) {
         self.store = store
@@ -38,7 +39,7 @@ public struct TrackingService: TrackingBackend {
     // MARK: Tracking
 
     public func open(token: String, userAgent: String?, now: Date) async throws -> Bool {
-        guard case .open(let id)? = signer.verify(token), let email = try await store.sentEmail(tokenID: id.description) else { return false }
+        guard case .open(let id)? = signer.verify(token), let email = try await sentEmail(id) else { return false }
         let early = email.sentAt.map { now < $0 + rules.openWithin } ?? false
         let machine = early || rules.isMachineUserAgent(userAgent)
         try await apply(Event(Event.Kind.opened, at: now, properties: properties(email, ["user_agent": userAgent]), isMachine: machine), email: email, now: now)
@@ -46,7 +47,7 @@ public struct TrackingService: TrackingBackend {
     }
 
     public func click(token: String, userAgent: String?, now: Date) async throws -> String? {
-        guard case .click(let id, let url)? = signer.verify(token), let email = try await store.sentEmail(tokenID: id.description) else { return nil }
+        guard case .click(let id, let url)? = signer.verify(token), let email = try await sentEmail(id) else { return nil }
         var machine = rules.isMachineUserAgent(userAgent) || (email.sentAt.map { now < $0 + rules.clickWithin } ?? false)
         // Many different links of one email within seconds: a scanner following them all.
         let distinct = recentClicks.record(send: email.id, url: url, at: now, window: rules.burstWindow)
@@ -57,14 +58,23 @@ public struct TrackingService: TrackingBackend {
 
     public func canUnsubscribe(token: String) async throws -> Bool {
         guard case .unsubscribe(let id)? = signer.verify(token) else { return false }
-        return try await store.sentEmail(tokenID: id.description) != nil
+        return try await sentEmail(id) != nil
     }
 
     public func unsubscribe(token: String, now: Date) async throws -> Bool {
-        guard case .unsubscribe(let id)? = signer.verify(token), let email = try await store.sentEmail(tokenID: id.description) else { return false }
+        guard case .unsubscribe(let id)? = signer.verify(token), let email = try await sentEmail(id) else { return false }
         try await apply(Event(Event.Kind.unsubscribed, at: now, properties: properties(email, [:])), email: email, now: now)
         if let lead = try await store.lead(.id(email.leadID)) { try await store.suppress(email: lead.lead.email, reason: .unsubscribed, now: now) }
         return true
+    }
+
+    /// The sent email a token's id names, from the cache or the database.
+    private func sentEmail(_ id: SendID) async throws -> SentEmail? {
+        let key = id.description
+        if let cached = sentEmails.value(key) { return cached }
+        guard let email = try await store.sentEmail(tokenID: key) else { return nil }
+        sentEmails.store(email, for: key)
+        return email
     }
 
     private func properties(_ email: SentEmail, _ extra: [String: String?]) -> [String: String] {
