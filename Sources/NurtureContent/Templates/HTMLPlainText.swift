@@ -131,22 +131,27 @@ enum HTMLPlainText {
         }
 
         // Tidy: trim each line, at most one blank line in a row, no leading/trailing blanks.
-        var lines: [String] = []
-        for line in String(decoding: out, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            let trimmed = trim(line)
-            if trimmed.isEmpty, lines.last?.isEmpty ?? true { continue }
-            lines.append(trimmed)
+        var lines: [ArraySlice<UInt8>] = []
+        var start = 0
+        while start <= out.count {
+            var end = start
+            while end < out.count, out[end] != newline { end += 1 }
+            var s = start, e = end
+            while s < e, out[s] == space || out[s] == 0x09 { s += 1 }
+            while e > s, out[e - 1] == space || out[e - 1] == 0x09 { e -= 1 }
+            let line = out[s..<e]
+            if !(line.isEmpty && (lines.last?.isEmpty ?? true)) { lines.append(line) }
+            start = end + 1
         }
         while lines.last?.isEmpty == true { lines.removeLast() }
-        return lines.map { HTMLText.wrap($0, width: 76) }.joined(separator: "\n") + "\n"
-    }
-
-    /// The line without leading and trailing spaces and tabs.
-    private static func trim(_ line: Substring) -> String {
-        let u = line.utf8
-        guard let first = u.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { return "" }
-        let last = u.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })!
-        return String(line[first...last])
+        var text = ""
+        text.reserveCapacity(out.count + 16)
+        for line in lines {
+            let string = String(decoding: line, as: UTF8.self)
+            text += line.count > 76 ? HTMLText.wrap(string, width: 76) : string
+            text += "\n"
+        }
+        return text
     }
 
     /// The entity at `i` (`&amp;`, `&#39;`, `&#x2014;`, a named one) and its length in bytes.

@@ -22,31 +22,43 @@ enum HTMLText {
         return nil
     }
 
-    /// The range of the next `http://` or `https://` URL in plain text, without trailing
-    /// punctuation that belongs to the sentence.
-    static func nextURL(in text: Substring) -> Range<Substring.Index>? {
-        var search = text[...]
-        while let h = search.firstIndex(where: { $0 == "h" || $0 == "H" }) {
-            let rest = search[h...]
-            let lower = rest.prefix(8).lowercased()
-            let schemeLength = lower.hasPrefix("https://") ? 8 : lower.hasPrefix("http://") ? 7 : 0
-            guard schemeLength > 0 else {
-                search = search[search.index(after: h)...]
-                continue
-            }
-            var end = rest.index(h, offsetBy: schemeLength)
-            while end < text.endIndex, !Self.urlStop(text[end]) { end = text.index(after: end) }
-            while end > rest.index(h, offsetBy: schemeLength), ".,;:!?".contains(text[text.index(before: end)]) {
-                end = text.index(before: end)
-            }
-            if end > rest.index(h, offsetBy: schemeLength) { return h..<end }
-            search = text[end...]
+    /// The byte range of the next `http://` or `https://` URL in UTF-8 text at or after
+    /// `from`, without trailing punctuation that belongs to the sentence.
+    static func nextURL(in b: [UInt8], from: Int) -> Range<Int>? {
+        var i = from
+        while i + 7 <= b.count {
+            guard b[i] | 0x20 == UInt8(ascii: "h") else { i += 1; continue }
+            let scheme: Int
+            if matches(b, i, "https://") { scheme = 8 } else if matches(b, i, "http://") { scheme = 7 } else { i += 1; continue }
+            var end = i + scheme
+            while end < b.count, !urlStop(b[end]) { end += 1 }
+            while end > i + scheme, ".,;:!?".utf8.contains(b[end - 1]) { end -= 1 }
+            if end > i + scheme { return i..<end }
+            i = end
         }
         return nil
     }
 
-    private static func urlStop(_ c: Character) -> Bool {
-        c.isWhitespace || "<>\"'()[]".contains(c)
+    /// Whether `b` holds `word` (ASCII, any case) at `i`.
+    private static func matches(_ b: [UInt8], _ i: Int, _ word: String) -> Bool {
+        let w = word.utf8
+        guard i + w.count <= b.count else { return false }
+        var k = i
+        for c in w {
+            let d = b[k]
+            if (c >= 0x61 && c <= 0x7A ? d | 0x20 : d) != c { return false }
+            k += 1
+        }
+        return true
+    }
+
+    /// Bytes that end a URL in plain text: whitespace, quotes, brackets.
+    private static func urlStop(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x20, 0x09, 0x0A, 0x0D, 0x0C, UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\""), UInt8(ascii: "'"),
+             UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "["), UInt8(ascii: "]"): true
+        default: false
+        }
     }
 
     private static let named: [String: String] = [

@@ -71,15 +71,24 @@ public struct TrackingInstrumenter: Sendable {
 
     /// The plain text with each bare http(s) URL replaced by its click URL, except `untracked` ones.
     public func instrumentText(_ text: String, send id: SendID, untracked: Set<String> = []) -> String {
-        var out = ""
-        var rest = text[...]
-        while let start = HTMLText.nextURL(in: rest) {
-            out += rest[..<start.lowerBound]
-            let url = String(rest[start])
-            out += links.isOwn(url) || untracked.contains(url) ? url : links.clickURL(id, target: url)
-            rest = rest[start.upperBound...]
+        let b = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count + 512)
+        var copied = 0
+        var from = 0
+        while let url = HTMLText.nextURL(in: b, from: from) {
+            let target = String(decoding: b[url], as: UTF8.self)
+            out += b[copied..<url.lowerBound]
+            if links.isOwn(target) || untracked.contains(target) {
+                out += b[url]
+            } else {
+                out += links.clickURL(id, target: target).utf8
+            }
+            copied = url.upperBound
+            from = url.upperBound
         }
-        return out + rest
+        out += b[copied...]
+        return String(decoding: out, as: UTF8.self)
     }
 
     private func rewriteAnchor(_ tag: String, send id: SendID, untracked: inout Set<String>, tracked: inout Set<String>) -> String {
