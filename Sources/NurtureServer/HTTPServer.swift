@@ -76,7 +76,8 @@ public enum HTTPServer {
             return try jsonResponse(created ? .created : .ok, ["email": lead.email, "created": created])
         }
         api.get("/leads/:email") { _, context -> Response in
-            let email = try context.parameters.require("email")
+            let raw = try context.parameters.require("email")
+            let email = raw.removingPercentEncoding ?? raw
             guard let report = try await backend.leadReport(email: email, now: Date()) else { throw HTTPError(.notFound, message: "no lead \(email)") }
             return try jsonResponse(.ok, report)
         }

@@ -193,6 +193,7 @@ struct TrackingServerTests {
             let badLead = try await client.execute(uri: "/v1/leads", method: .post, headers: Self.auth, body: ByteBuffer(string: #"{"first_name": "X"}"#))
             #expect(badLead.status == .badRequest)
             #expect(try await client.execute(uri: "/v1/leads/nobody@example.com", method: .get, headers: Self.auth).status == .notFound)
+            #expect(try await client.execute(uri: "/v1/leads/ada%40example.com", method: .get, headers: Self.auth).status == .ok)
         }
         #expect(try #require(try await setup.runtime.store.details(.email("ada@example.com"), recent: 10)).events.isEmpty)
     }
