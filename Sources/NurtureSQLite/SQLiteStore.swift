@@ -274,7 +274,8 @@ public final class SQLiteStore: NurtureStore {
         return SentEmail(
             id: row["id"], leadID: String(lead),
             key: SendKey(leadID: String(lead), sequence: row["sequence"], step: row["step"], enrollment: row["enrollment"]),
-            sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)), links: row["links"], messageID: row["message_id"])
+            sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)), links: row["links"], messageID: row["message_id"],
+            template: row["template"], subject: row["subject"], tracking: row["tracking"])
     }
 
     public func suppress(email: String, reason: Suppression, now: Date) async throws {

@@ -43,6 +43,11 @@ public enum HTTPServer {
             }
             return Response(status: .found, headers: [.location: target, .cacheControl: "no-store"])
         }
+        router.get("/v/:token") { _, context -> Response in
+            let token = try context.parameters.require("token")
+            guard let page = try await backend.webView(token: token, now: Date()) else { throw HTTPError(.notFound, message: "unknown link") }
+            return html(page)
+        }
         router.get("/u/:token") { _, context -> Response in
             let token = try context.parameters.require("token")
             guard try await backend.canUnsubscribe(token: token) else { throw HTTPError(.notFound, message: "unknown unsubscribe link") }

@@ -8,6 +8,8 @@ public protocol TrackingBackend: Sendable {
     func open(token: String, userAgent: String?, now: Date) async throws -> Bool
     /// Records a click for a valid click token and returns its target; `nil` for an invalid token.
     func click(token: String, userAgent: String?, now: Date) async throws -> String?
+    /// The HTML of a sent email for a valid view token ("view in your browser"), `nil` otherwise.
+    func webView(token: String, now: Date) async throws -> String?
     /// Whether the unsubscribe token is valid (the confirmation page is shown only then).
     func canUnsubscribe(token: String) async throws -> Bool
     /// Unsubscribes the lead of a valid unsubscribe token. Returns false for an invalid token.

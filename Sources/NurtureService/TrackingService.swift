@@ -56,6 +56,16 @@ public struct TrackingService: TrackingBackend {
         return url
     }
 
+    public func webView(token: String, now: Date) async throws -> String? {
+        guard case .view(let id)? = signer.verify(token), let email = try await sentEmail(id),
+              let state = try await store.lead(.id(email.leadID)) else { return nil }
+        // Rendered again for the same send: the same tokens and links as the email itself.
+        let rendered = try? scheduler.workflows.renderer.render(
+            template: email.template, lead: state.lead, key: email.key, date: Int64(now.timeIntervalSince1970),
+            tracking: email.tracking, subject: email.subject)
+        return rendered?.message.html
+    }
+
     public func canUnsubscribe(token: String) async throws -> Bool {
         guard case .unsubscribe(let id)? = signer.verify(token) else { return false }
         return try await sentEmail(id) != nil

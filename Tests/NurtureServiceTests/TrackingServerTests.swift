@@ -146,6 +146,26 @@ struct TrackingServerTests {
         #expect(details.state.enrollment?.engagement.isEmpty == true)
     }
 
+    @Test("the web view shows the email as sent, with the same tracked links; a bad token gets 404")
+    func webView() async throws {
+        let setup = try Setup()
+        defer { setup.harness.cleanUp() }
+        _ = try await setup.runtime.scheduler.upsert([lead("ada@example.com", ["company": "Analytical Engines"])], now: Date() - 60)
+        _ = try await setup.runtime.runOnce(now: Date() - 60)
+        let tokens = try setup.tokens()
+        let record = try #require(try setup.harness.smtp.records("messages.jsonl").last)
+        let html = try #require(try ParsedMessage.parse(decodeBase64(record["data"])).parts.first { $0.content_type == "text/html" }).content
+        let view = try #require(html.components(separatedBy: "https://t.acme.example/v/").dropFirst().first.map { String($0.prefix(while: { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })) })
+        try await setup.app.test(.live) { client in
+            let page = try await client.execute(uri: "/v/\(view)", method: .get)
+            #expect(page.status == .ok)
+            let body = String(buffer: page.body)
+            #expect(body.contains("we want that for Analytical Engines too."))
+            #expect(body.contains("https://t.acme.example/c/\(try #require(tokens.clicks.first))"))
+            #expect(try await client.execute(uri: "/v/\(tokens.open)", method: .get).status == .notFound)
+        }
+    }
+
     @Test("unsubscribe: GET shows a page and changes nothing; POST (one-click) unsubscribes")
     func unsubscribe() async throws {
         let setup = try Setup()

@@ -68,7 +68,8 @@ public struct EmailRenderer: Sendable {
         }
         let id = links.signer.sendID(for: key)
         let unsubscribeURL = links.unsubscribeURL(id)
-        let context = Self.context(for: lead, defaults: library.defaults, unsubscribeURL: unsubscribeURL)
+        var context = Self.context(for: lead, defaults: library.defaults, unsubscribeURL: unsubscribeURL)
+        context["view_url"] = links.viewURL(id)
 
         let renderedSubject: String
         if let subject {
@@ -114,7 +115,8 @@ public struct EmailRenderer: Sendable {
     }
 
     /// What templates see: every lead field (with defaults for missing or empty ones),
-    /// `email`, `stage`, `score`, `fit_score`, `engagement_score`, `tags` and `unsubscribe_url`.
+    /// `email`, `stage`, `score`, `fit_score`, `engagement_score`, `tags`, `unsubscribe_url`
+    /// (and `view_url`, added by ``render(template:lead:key:date:tracking:subject:)``).
     static func context(for lead: Lead, defaults: [String: String], unsubscribeURL: String) -> [String: Any] {
         var context: [String: Any] = defaults
         for (key, value) in lead.fields where !value.trimmingCharacters(in: .whitespaces).isEmpty {

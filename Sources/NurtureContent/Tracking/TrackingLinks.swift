@@ -17,6 +17,7 @@ public struct TrackingLinks: Sendable {
     public func openURL(_ id: SendID) -> String { "\(baseURL)/o/\(signer.sign(.open(id)))" }
     public func clickURL(_ id: SendID, target: String) -> String { "\(baseURL)/c/\(signer.sign(.click(id, url: target)))" }
     public func unsubscribeURL(_ id: SendID) -> String { "\(baseURL)/u/\(signer.sign(.unsubscribe(id)))" }
+    public func viewURL(_ id: SendID) -> String { "\(baseURL)/v/\(signer.sign(.view(id)))" }
 
     /// True for URLs that already point at the tracking server (never wrapped twice).
     func isOwn(_ url: String) -> Bool { url.hasPrefix(baseURL + "/") }

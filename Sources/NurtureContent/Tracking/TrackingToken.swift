@@ -24,10 +24,12 @@ public enum TrackingToken: Equatable, Sendable {
     case click(SendID, url: String)
     /// The unsubscribe page and one-click endpoint of a send.
     case unsubscribe(SendID)
+    /// The web view of a send ("view in your browser").
+    case view(SendID)
 
     public var sendID: SendID {
         switch self {
-        case .open(let id), .click(let id, _), .unsubscribe(let id): id
+        case .open(let id), .click(let id, _), .unsubscribe(let id), .view(let id): id
         }
     }
 }
@@ -72,6 +74,9 @@ public struct TrackingSigner: Sendable {
         case .unsubscribe(let id):
             payload.append(UInt8(ascii: "u"))
             payload += id.bytes
+        case .view(let id):
+            payload.append(UInt8(ascii: "v"))
+            payload += id.bytes
         }
         let mac = HMAC<SHA256>.authenticationCode(for: payload, using: tokenKey)
         return Base64URL.encode(payload + Array(Data(mac).prefix(Self.macLength)))
@@ -93,6 +98,7 @@ public struct TrackingSigner: Sendable {
         switch payload[1] {
         case UInt8(ascii: "o") where payload.count == 18: return .open(id)
         case UInt8(ascii: "u") where payload.count == 18: return .unsubscribe(id)
+        case UInt8(ascii: "v") where payload.count == 18: return .view(id)
         case UInt8(ascii: "c"):
             guard let url = String(bytes: payload[18...], encoding: .utf8) else { return nil }
             return .click(id, url: url)

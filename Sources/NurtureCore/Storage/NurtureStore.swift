@@ -94,14 +94,21 @@ public struct SentEmail: Sendable, Equatable {
     public var sentAt: Date?
     public var links: Int
     public var messageID: String?
+    /// What was sent, to show it again (the web view).
+    public var template: String
+    public var subject: String?
+    public var tracking: Bool
 
-    public init(id: Int64, leadID: String, key: SendKey, sentAt: Date?, links: Int, messageID: String?) {
+    public init(id: Int64, leadID: String, key: SendKey, sentAt: Date?, links: Int, messageID: String?, template: String = "", subject: String? = nil, tracking: Bool = true) {
         self.id = id
         self.leadID = leadID
         self.key = key
         self.sentAt = sentAt
         self.links = links
         self.messageID = messageID
+        self.template = template
+        self.subject = subject
+        self.tracking = tracking
     }
 }
 
