@@ -156,6 +156,16 @@ struct FunnelTests {
         }
     }
 
+    @Test("changed fit rules (a reload) re-score a lead the next time the engine looks at it")
+    func fitRulesChange() {
+        var (state, _) = NurtureEngine(workflow: workflow).start(cto, now: start)
+        #expect(state.lead.fitScore == 25)
+        var changed = workflow
+        changed.scoring.fit.append(FitRule(field: "first_name", test: .equals("ada"), points: 7))
+        _ = NurtureEngine(workflow: changed).tick(&state, now: start + .hours(1))
+        #expect(state.lead.fitScore == 32)
+    }
+
     @Test("the same history gives the same timeline (deterministic)")
     func deterministic() {
         let events = [Event("email_clicked", at: start + .hours(5), properties: ["step": "welcome"]), Event("page_visited", at: start + .days(1), properties: ["path": "/pricing"])]

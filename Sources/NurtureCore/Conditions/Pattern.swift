@@ -18,7 +18,9 @@ public struct Pattern: Hashable, Sendable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) { hasher.combine(source) }
     public var description: String { source }
 
-    /// Regex values are immutable once compiled; the box only hides their missing Sendable.
+    /// Regex values are immutable once compiled (their lazy program is initialised atomically),
+    /// so matching from several threads is safe; the box only hides `AnyRegexOutput`'s missing
+    /// Sendable conformance.
     private final class Box: @unchecked Sendable {
         let value: Regex<AnyRegexOutput>
         init(_ value: Regex<AnyRegexOutput>) { self.value = value }

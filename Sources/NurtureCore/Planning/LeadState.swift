@@ -17,6 +17,9 @@ public struct LeadState: Sendable, Codable, Equatable {
     public var suppression: Suppression?
     /// Recycled and not engaged since: thresholds do not move it forward again until it does.
     public var awaitingReengagement: Bool
+    /// Which fit rules the fit score was computed with: after a reload that changes them,
+    /// the lead is re-scored the next time the engine looks at it.
+    public var fitRules: String?
 
     public init(lead: Lead, now: Date) {
         self.lead = lead

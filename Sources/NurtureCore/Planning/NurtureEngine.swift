@@ -13,6 +13,8 @@ public struct NurtureEngine: Sendable {
     private let planner: Planner
     /// The funnel's required-event filters and their milestone keys, computed once.
     private let milestoneFilters: [(filter: EventFilter, key: String)]
+    /// A fingerprint of the fit rules (see ``LeadState/fitRules``).
+    private let fitRules: String
 
     public init(workflow: Workflow) {
         self.workflow = workflow
@@ -20,6 +22,7 @@ public struct NurtureEngine: Sendable {
         self.funnel = FunnelEvaluator(funnel: workflow.funnel)
         self.planner = Planner(workflow: workflow)
         self.milestoneFilters = workflow.funnel.requiredEvents.map { ($0, $0.description) }
+        self.fitRules = workflow.scoring.fit.map { "\($0.field) \($0.test) \($0.points)" }.joined(separator: "; ")
     }
 
     /// Stage moves per decision before the engine stops following them (guards against
@@ -213,9 +216,10 @@ public struct NurtureEngine: Sendable {
     /// Brings the lead's scores up to `now`. Fit depends only on the profile, so it is
     /// recomputed only when fields may have changed (fit rules can be costly patterns).
     private func refreshScores(_ state: inout LeadState, now: Date, fit: Bool = false) {
-        if fit {
+        if fit || state.fitRules != fitRules {
             scoring.updateFit(of: state.lead, state: &state.score)
             state.lead.fitScore = state.score.fit
+            state.fitRules = fitRules
         }
         state.lead.engagementScore = scoring.engagement(state.score, at: now)
     }
