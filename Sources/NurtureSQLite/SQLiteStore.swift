@@ -28,9 +28,10 @@ public final class SQLiteStore: NurtureStore {
 
     // MARK: Leads
 
-    public func upsertLeads(_ emails: [String], now: Date, _ body: @Sendable (String, String, inout LeadState?) -> LeadChange) async throws -> UpsertResult {
+    public func upsertLeads(_ emails: [String], now: Date, _ body: @Sendable (String, String, Suppression?, inout LeadState?) -> LeadChange) async throws -> UpsertResult {
         try await pool.write { db in
             var result = UpsertResult()
+            let suppressions = try db.cachedStatement(sql: "SELECT reason FROM suppressions WHERE email = ?")
             for email in emails {
                 var state: LeadState?
                 let id: Int64
@@ -45,7 +46,8 @@ public final class SQLiteStore: NurtureStore {
                     id = db.lastInsertedRowID
                     result.created += 1
                 }
-                let change = body(String(id), email, &state)
+                let suppression = try String.fetchOne(suppressions, arguments: [email]).flatMap(Suppression.init(rawValue:))
+                let change = body(String(id), email, suppression, &state)
                 guard let state else { continue }
                 result.sendsQueued += try self.save(state, id: id, change: change, now: now, db: db)
             }

@@ -37,26 +37,16 @@ public struct Scheduler: Sendable {
     /// - Parameter progress: called once per lead as it is written (for a progress bar).
     public func upsert(_ leads: [Lead], now: Date, progress: (@Sendable () -> Void)? = nil) async throws -> UpsertResult {
         let engine = workflows.engine
-        var suppressed: [String: Suppression] = [:]
-        for lead in leads {
-            if let s = try await store.suppression(email: lead.email) { suppressed[lead.email.lowercased()] = s }
-        }
         let byEmail = Dictionary(leads.map { ($0.email.lowercased(), $0) }, uniquingKeysWith: { _, last in last })
-        let frozen = suppressed
-        return try await store.upsertLeads(leads.map(\.email), now: now) { id, email, state in
+        return try await store.upsertLeads(leads.map(\.email), now: now) { id, email, suppression, state in
             progress?()
             guard let incoming = byEmail[email.lowercased()] else { return LeadChange(effects: [], nextWake: nil) }
             var effects: [Effect] = []
             if state == nil {
                 var lead = incoming
                 lead.id = id
-                var (fresh, startEffects) = (LeadState(lead: lead, now: now), [Effect]())
-                if let suppression = frozen[email.lowercased()] {
-                    fresh.suppression = suppression // known to be unreachable: no enrollment, no email
-                    (fresh, startEffects) = (Self.placed(fresh, engine: engine), [])
-                } else {
-                    (fresh, startEffects) = engine.start(lead, now: now)
-                }
+                // A known-unreachable address still gets a stage and scores, but no enrollment.
+                let (fresh, startEffects) = engine.start(lead, now: now, suppression: suppression)
                 state = fresh
                 effects = startEffects
             } else if var existing = state {
@@ -66,15 +56,6 @@ public struct Scheduler: Sendable {
             }
             return LeadChange(effects: effects, nextWake: state.flatMap { engine.nextWake($0, after: now) })
         }
-    }
-
-    /// A suppressed newcomer still gets a stage and scores, but no enrollment.
-    private static func placed(_ state: LeadState, engine: NurtureEngine) -> LeadState {
-        var state = state
-        if engine.workflow.funnel.index(of: state.lead.stage) == nil { state.lead.stage = engine.workflow.funnel.stages.first?.name ?? "lead" }
-        engine.scoring.updateFit(of: state.lead, state: &state.score)
-        state.lead.fitScore = state.score.fit
-        return state
     }
 
     /// Applies an event to a lead (a bounce from a relay; the tracking server's events).

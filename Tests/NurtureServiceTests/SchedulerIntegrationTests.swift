@@ -155,6 +155,22 @@ struct SchedulerIntegrationTests {
         #expect(try harness.received().count == before)
     }
 
+    @Test("an address suppressed before its lead exists is imported without enrollment or email")
+    func suppressedNewcomer() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let runtime = try harness.runtime()
+        try await runtime.store.suppress(email: "Gone@Example.com", reason: .unsubscribed, now: monday)
+        let result = try await runtime.scheduler.upsert([lead("gone@example.com"), lead("ada@example.com")], now: monday)
+        #expect(result == UpsertResult(created: 2, updated: 0, sendsQueued: 1))
+        let state = try #require(try await runtime.store.lead(.email("gone@example.com")))
+        #expect(state.suppression == .unsubscribed)
+        #expect(state.enrollment == nil)
+        #expect(state.lead.stage == "lead")
+        _ = try await runtime.runOnce(now: monday)
+        #expect(try harness.received().map(\.to) == ["ada@example.com"])
+    }
+
     @Test("quiet hours: a lead imported at night in its zone gets its email at 09:00 local")
     func quietHours() async throws {
         let harness = try Harness()

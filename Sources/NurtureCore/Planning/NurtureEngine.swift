@@ -30,11 +30,13 @@ public struct NurtureEngine: Sendable {
     static let stageMoveLimit = 10
 
     /// A new lead: fit scored, placed in its stage (the first one unless it names another),
-    /// qualified by thresholds, enrolled, and walked to its first wait.
-    public func start(_ lead: Lead, now: Date) -> (LeadState, [Effect]) {
+    /// qualified by thresholds, enrolled, and walked to its first wait. A lead whose address is
+    /// already `suppression`ed gets its stage and scores but no enrollment.
+    public func start(_ lead: Lead, now: Date, suppression: Suppression? = nil) -> (LeadState, [Effect]) {
         var lead = lead
         if workflow.funnel.index(of: lead.stage) == nil { lead.stage = workflow.funnel.stages.first?.name ?? lead.stage }
         var state = LeadState(lead: lead, now: now)
+        state.suppression = suppression
         var effects: [Effect] = []
         refreshScores(&state, now: now, fit: true)
         settle(&state, now: now, effects: &effects, enroll: true)

@@ -9,8 +9,9 @@ import Foundation
 /// lead at once, and a crash never leaves half a decision.
 public protocol NurtureStore: Sendable {
     /// Creates or updates leads by email, in one transaction. `body` gets the lead's id (new
-    /// leads get one first) and its state (`nil` for a new lead, which `body` must create).
-    func upsertLeads(_ emails: [String], now: Date, _ body: @Sendable (String, String, inout LeadState?) -> LeadChange) async throws -> UpsertResult
+    /// leads get one first), its address, the address's suppression if any, and its state
+    /// (`nil` for a new lead, which `body` must create).
+    func upsertLeads(_ emails: [String], now: Date, _ body: @Sendable (String, String, Suppression?, inout LeadState?) -> LeadChange) async throws -> UpsertResult
 
     /// Runs `body` on one lead (by id or email) in a transaction; `nil` when there is no such lead.
     /// `recording`, when given, is stored in the same transaction first (the tracking server's
