@@ -1,3 +1,4 @@
+import Foundation
 import NurtureCore
 import Yams
 
@@ -68,5 +69,3 @@ extension YAMLDocument {
         return criteria
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import Foundation
 /// A test on one value (a lead field, or an event property).
 public enum FieldTest: Hashable, Sendable, CustomStringConvertible {
     /// Equal, ignoring case.
@@ -54,5 +55,3 @@ public enum FieldTest: Hashable, Sendable, CustomStringConvertible {
         value == value.rounded() ? String(Int(value)) : String(value)
     }
 }
-
-import Foundation

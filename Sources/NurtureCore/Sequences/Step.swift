@@ -1,3 +1,4 @@
+import Foundation
 /// One step of a sequence.
 public struct Step: Sendable {
     /// Unique within the sequence; other steps refer to it (`then: case-study`).
@@ -101,5 +102,3 @@ public enum Assignment: Sendable, Equatable {
     case addTag(String)
     case removeTag(String)
 }
-
-import Foundation
