@@ -65,6 +65,7 @@ let package = Package(
             dependencies: [
                 "NurtureCore", "NurtureContent",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -108,7 +109,7 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        .target(name: "TestSupport", path: "Tests/Support", exclude: ["smtp_server.py", "http_server.py", "parse_mime.py"], swiftSettings: strict),
+        .target(name: "TestSupport", path: "Tests/Support", exclude: ["smtp_server.py", "http_server.py", "parse_mime.py", "idle_connections.py"], swiftSettings: strict),
         .testTarget(name: "NurtureCoreTests", dependencies: ["NurtureCore"], swiftSettings: strict),
         .testTarget(name: "NurtureContentTests", dependencies: ["NurtureContent", "TestSupport"], exclude: ["Golden", "WorkflowCorpus"], swiftSettings: strict),
         .testTarget(
@@ -121,6 +122,7 @@ let package = Package(
             dependencies: [
                 "NurtureService", "NurtureSQLite", "NurtureContent", "NurtureServer", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import NurtureCore
 
 /// The database schema, as versioned migrations. Add a migration; never edit a shipped one.
 enum SQLiteSchema {
@@ -97,6 +99,90 @@ enum SQLiteSchema {
                 CREATE INDEX events_send ON events(send_id, at) WHERE send_id IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v3: canonical addresses") { db in
+            try canonicalizeAddresses(db)
+        }
+        migrator.registerMigration("v4: send occurrences") { db in
+            // A step a loop comes back to sends again: the occurrence joins the send's key.
+            // (SQLite cannot change a table's UNIQUE constraint: the table is rebuilt.)
+            try db.execute(sql: """
+                CREATE TABLE sends_new (
+                  id INTEGER PRIMARY KEY,
+                  lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+                  sequence TEXT NOT NULL,
+                  step TEXT NOT NULL,
+                  enrollment INTEGER NOT NULL,
+                  occurrence INTEGER NOT NULL DEFAULT 1,
+                  template TEXT NOT NULL,
+                  subject TEXT,
+                  tracking INTEGER NOT NULL,
+                  status TEXT NOT NULL,
+                  attempts INTEGER NOT NULL DEFAULT 0,
+                  planned_at REAL NOT NULL,
+                  next_attempt_at REAL,
+                  lease_until REAL,
+                  sent_at REAL,
+                  message_id TEXT,
+                  reply TEXT,
+                  token_id TEXT,
+                  links INTEGER NOT NULL DEFAULT 0,
+                  UNIQUE (lead_id, sequence, step, enrollment, occurrence)
+                );
+                INSERT INTO sends_new (id, lead_id, sequence, step, enrollment, occurrence, template, subject, tracking, status, attempts,
+                                       planned_at, next_attempt_at, lease_until, sent_at, message_id, reply, token_id, links)
+                  SELECT id, lead_id, sequence, step, enrollment, 1, template, subject, tracking, status, attempts,
+                         planned_at, next_attempt_at, lease_until, sent_at, message_id, reply, token_id, links FROM sends;
+                DROP TABLE sends;
+                ALTER TABLE sends_new RENAME TO sends;
+                CREATE INDEX sends_due ON sends(next_attempt_at) WHERE status = 'queued';
+                CREATE INDEX sends_in_flight ON sends(lease_until) WHERE status = 'sending';
+                CREATE INDEX sends_lead ON sends(lead_id, planned_at);
+                CREATE UNIQUE INDEX sends_token ON sends(token_id) WHERE token_id IS NOT NULL;
+                CREATE INDEX sends_message ON sends(message_id) WHERE message_id IS NOT NULL;
+                """)
+        }
         return migrator
+    }
+
+    /// Rewrites stored addresses in their canonical form (``EmailAddress/canonical(_:)``).
+    /// Two leads that were two spellings of one mailbox become one: the older lead keeps its
+    /// state and takes over the other's events, sends, stage history and enrollments where
+    /// they do not clash; the rest goes with the newer row. Suppressions follow the address,
+    /// so a suppressed mailbox stays suppressed however it was written. Rows whose address
+    /// is not valid at all are left as they are.
+    static func canonicalizeAddresses(_ db: Database) throws {
+        for row in try Row.fetchAll(db, sql: "SELECT email, reason, at FROM suppressions") {
+            let email: String = row["email"]
+            let canonical = EmailAddress.canonicalIfValid(email)
+            guard canonical != email else { continue }
+            try db.execute(sql: "DELETE FROM suppressions WHERE email = ?", arguments: [email])
+            try db.execute(sql: "INSERT OR IGNORE INTO suppressions (email, reason, at) VALUES (?, ?, ?)",
+                           arguments: [canonical, row["reason"], row["at"]])
+        }
+        let decoder = SQLiteStore.stateDecoder(), encoder = SQLiteStore.stateEncoder()
+        // One pass over the addresses: the leads of each canonical address, oldest first.
+        var groups: [String: [(id: Int64, email: String)]] = [:]
+        let cursor = try Row.fetchCursor(db, sql: "SELECT id, email FROM leads ORDER BY id")
+        while let row = try cursor.next() {
+            let email: String = row["email"]
+            groups[EmailAddress.canonicalIfValid(email), default: []].append((row["id"], email))
+        }
+        for (canonical, leads) in groups where leads.count > 1 || leads[0].email != canonical {
+            let keep = leads[0].id
+            for newer in leads.dropFirst() {
+                for table in ["events", "stage_changes", "sends", "enrollments"] {
+                    try db.execute(sql: "UPDATE OR IGNORE \(table) SET lead_id = ? WHERE lead_id = ?", arguments: [keep, newer.id])
+                    // What clashed goes with the row (foreign keys are not enforced during migrations).
+                    try db.execute(sql: "DELETE FROM \(table) WHERE lead_id = ?", arguments: [newer.id])
+                }
+                try db.execute(sql: "DELETE FROM leads WHERE id = ?", arguments: [newer.id])
+            }
+            try db.execute(sql: "UPDATE leads SET email = ? WHERE id = ?", arguments: [canonical, keep])
+            if let data = try Data.fetchOne(db, sql: "SELECT state FROM leads WHERE id = ?", arguments: [keep]), !data.isEmpty,
+               var state = try? decoder.decode(LeadState.self, from: data) {
+                state.lead.email = canonical
+                try db.execute(sql: "UPDATE leads SET state = ? WHERE id = ?", arguments: [try encoder.encode(state), keep])
+            }
+        }
     }
 }

@@ -19,11 +19,22 @@ public final class SQLiteStore: NurtureStore {
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try SQLiteSchema.migrator.migrate(pool)
-        encoder = JSONEncoder()
+        encoder = Self.stateEncoder()
+        decoder = Self.stateDecoder()
+    }
+
+    /// How lead states are written in the `state` column.
+    static func stateEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .secondsSince1970
         encoder.outputFormatting = [.sortedKeys]
-        decoder = JSONDecoder()
+        return encoder
+    }
+
+    static func stateDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .secondsSince1970
+        return decoder
     }
 
     // MARK: Leads
@@ -32,7 +43,7 @@ public final class SQLiteStore: NurtureStore {
         try await pool.write { db in
             var result = UpsertResult()
             let suppressions = try db.cachedStatement(sql: "SELECT reason FROM suppressions WHERE email = ?")
-            for email in emails {
+            for email in emails.map(EmailAddress.canonicalIfValid) {
                 var state: LeadState?
                 let id: Int64
                 if let row = try Row.fetchOne(db, sql: "SELECT id, state FROM leads WHERE email = ?", arguments: [email]) {
@@ -126,7 +137,7 @@ public final class SQLiteStore: NurtureStore {
     private func leadRow(_ reference: LeadReference, db: Database) throws -> Row? {
         switch reference {
         case .id(let id): try Row.fetchOne(db, sql: "SELECT id, state, next_wake_at FROM leads WHERE id = ?", arguments: [Int64(id) ?? -1])
-        case .email(let email): try Row.fetchOne(db, sql: "SELECT id, state, next_wake_at FROM leads WHERE email = ?", arguments: [email])
+        case .email(let email): try Row.fetchOne(db, sql: "SELECT id, state, next_wake_at FROM leads WHERE email = ?", arguments: [EmailAddress.canonicalIfValid(email)])
         }
     }
 
@@ -147,10 +158,10 @@ public final class SQLiteStore: NurtureStore {
             switch effect {
             case .send(let request):
                 try db.cachedStatement(sql: """
-                    INSERT OR IGNORE INTO sends (lead_id, sequence, step, enrollment, template, subject, tracking, status, attempts, planned_at, next_attempt_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)
+                    INSERT OR IGNORE INTO sends (lead_id, sequence, step, enrollment, occurrence, template, subject, tracking, status, attempts, planned_at, next_attempt_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)
                     """).execute(arguments: [
-                        id, request.key.sequence, request.key.step, request.key.enrollment, request.template, request.subject,
+                        id, request.key.sequence, request.key.step, request.key.enrollment, request.key.occurrence, request.template, request.subject,
                         request.tracking, now.timeIntervalSince1970, now.timeIntervalSince1970,
                     ])
                 queued += db.changesCount
@@ -165,7 +176,7 @@ public final class SQLiteStore: NurtureStore {
                     .execute(arguments: [now.timeIntervalSince1970, reason, id, sequence])
             case .suppressed(let reason):
                 try db.cachedStatement(sql: "INSERT OR REPLACE INTO suppressions (email, reason, at) VALUES (?, ?, ?)")
-                    .execute(arguments: [lead.email, reason.rawValue, now.timeIntervalSince1970])
+                    .execute(arguments: [EmailAddress.canonicalIfValid(lead.email), reason.rawValue, now.timeIntervalSince1970])
             default:
                 break
             }
@@ -188,7 +199,7 @@ public final class SQLiteStore: NurtureStore {
             let rows = try Row.fetchAll(db, sql: """
                 UPDATE sends SET status = 'sending', lease_until = ?
                 WHERE id IN (SELECT id FROM sends WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
-                RETURNING id, lead_id, sequence, step, enrollment, template, subject, tracking, planned_at, attempts
+                RETURNING id, lead_id, sequence, step, enrollment, occurrence, template, subject, tracking, planned_at, attempts
                 """, arguments: [leaseUntil.timeIntervalSince1970, t, limit])
             // The leads and their suppressions, read in the same transaction as the claim.
             let leadStatement = try db.cachedStatement(sql: "SELECT l.state, s.reason FROM leads l LEFT JOIN suppressions s ON s.email = l.email WHERE l.id = ?")
@@ -198,7 +209,7 @@ public final class SQLiteStore: NurtureStore {
                 return OutboxSend(
                     id: row["id"],
                     request: SendRequest(
-                        key: SendKey(leadID: String(leadID), sequence: row["sequence"], step: row["step"], enrollment: row["enrollment"]),
+                        key: SendKey(leadID: String(leadID), sequence: row["sequence"], step: row["step"], enrollment: row["enrollment"], occurrence: row["occurrence"]),
                         template: row["template"], subject: row["subject"], tracking: row["tracking"]),
                     plannedAt: Date(timeIntervalSince1970: row["planned_at"]), attempts: row["attempts"],
                     lead: try lead.map { try self.decode($0["state"]) },
@@ -275,20 +286,20 @@ public final class SQLiteStore: NurtureStore {
         let lead: Int64 = row["lead_id"]
         return SentEmail(
             id: row["id"], leadID: String(lead),
-            key: SendKey(leadID: String(lead), sequence: row["sequence"], step: row["step"], enrollment: row["enrollment"]),
+            key: SendKey(leadID: String(lead), sequence: row["sequence"], step: row["step"], enrollment: row["enrollment"], occurrence: row["occurrence"]),
             sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)), links: row["links"], messageID: row["message_id"],
             template: row["template"], subject: row["subject"], tracking: row["tracking"])
     }
 
     public func suppress(email: String, reason: Suppression, now: Date) async throws {
         try await pool.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO suppressions (email, reason, at) VALUES (?, ?, ?)", arguments: [email, reason.rawValue, now.timeIntervalSince1970])
+            try db.execute(sql: "INSERT OR REPLACE INTO suppressions (email, reason, at) VALUES (?, ?, ?)", arguments: [EmailAddress.canonicalIfValid(email), reason.rawValue, now.timeIntervalSince1970])
         }
     }
 
     public func suppression(email: String) async throws -> Suppression? {
         try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT reason FROM suppressions WHERE email = ?", arguments: [email]).flatMap(Suppression.init(rawValue:))
+            try String.fetchOne(db, sql: "SELECT reason FROM suppressions WHERE email = ?", arguments: [EmailAddress.canonicalIfValid(email)]).flatMap(Suppression.init(rawValue:))
         }
     }
 
@@ -306,7 +317,7 @@ public final class SQLiteStore: NurtureStore {
             let id: Int64 = row["id"]
             let sends = try Row.fetchAll(db, sql: "SELECT * FROM sends WHERE lead_id = ? ORDER BY planned_at DESC, id DESC LIMIT ?", arguments: [id, recent]).map { s in
                 SendRecord(
-                    key: SendKey(leadID: String(id), sequence: s["sequence"], step: s["step"], enrollment: s["enrollment"]),
+                    key: SendKey(leadID: String(id), sequence: s["sequence"], step: s["step"], enrollment: s["enrollment"], occurrence: s["occurrence"]),
                     template: s["template"], status: s["status"], attempts: s["attempts"],
                     plannedAt: Date(timeIntervalSince1970: s["planned_at"]), sentAt: (s["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
                     messageID: s["message_id"], reply: s["reply"])

@@ -37,10 +37,11 @@ public struct Scheduler: Sendable {
     /// - Parameter progress: called once per lead as it is written (for a progress bar).
     public func upsert(_ leads: [Lead], now: Date, progress: (@Sendable () -> Void)? = nil) async throws -> UpsertResult {
         let engine = workflows.engine
-        let byEmail = Dictionary(leads.map { ($0.email.lowercased(), $0) }, uniquingKeysWith: { _, last in last })
+        let byEmail = Dictionary(leads.map { (EmailAddress.canonicalIfValid($0.email), $0) }, uniquingKeysWith: { _, last in last })
         return try await store.upsertLeads(leads.map(\.email), now: now) { id, email, suppression, state in
             progress?()
-            guard let incoming = byEmail[email.lowercased()] else { return LeadChange(effects: [], nextWake: nil) }
+            guard var incoming = byEmail[email] else { return LeadChange(effects: [], nextWake: nil) }
+            incoming.email = email
             var effects: [Effect] = []
             if state == nil {
                 var lead = incoming

@@ -15,9 +15,12 @@ struct Leads: AsyncParsableCommand {
             abstract: "Import leads from a CSV file (header row; upsert by email).",
             discussion: """
             Columns: email (required), first_name, last_name, company, job_title, timezone, and any other \
-            column as a custom field. Bad rows are reported with their line number and skipped; the rest \
-            is written in one transaction, so a fatal error imports nothing. New leads enter the funnel \
-            and their first email is queued; known leads get their fields updated.
+            column as a custom field. Addresses are stored canonical (trimmed, lower-case); rows that \
+            repeat an address count once (the last row wins). Bad rows are reported as FILE:line N (the \
+            line in the file) and skipped; the rest is written in one transaction. A file whose structure \
+            is broken (empty, not UTF-8, a NUL byte, a quote never closed, no email column, two columns of \
+            one name) imports nothing and exits 65. The summary accounts for every row read. New leads \
+            enter the funnel and their first email is queued; known leads get their fields updated.
             """
         )
 
@@ -35,8 +38,10 @@ struct Leads: AsyncParsableCommand {
                     if terminal { FileHandle.standardError.write(Data("\rreading \(rows) rows…".utf8)) }
                 }
             } catch {
+                if terminal { FileHandle.standardError.write(Data("\r".utf8)) }
                 printError("\(error)")
-                throw ExitCode(65)
+                printError("\(file): nothing imported")
+                throw ExitCode(65) // EX_DATAERR
             }
             if terminal { FileHandle.standardError.write(Data("\r".utf8)) }
             for problem in parsed.problems { printError("\(file):\(problem)") }
@@ -44,7 +49,16 @@ struct Leads: AsyncParsableCommand {
             let progress = Progress(total: total, enabled: terminal)
             let result = try await runtime.scheduler.upsert(parsed.leads, now: Date(), progress: { progress.tick() })
             progress.finish()
-            print("imported \(total) lead\(total == 1 ? "" : "s") (\(result.created) new, \(result.updated) updated), \(parsed.problems.count) bad row\(parsed.problems.count == 1 ? "" : "s") skipped\(parsed.duplicates > 0 ? ", \(parsed.duplicates) repeated addresses (last row kept)" : ""); \(result.sendsQueued) email\(result.sendsQueued == 1 ? "" : "s") queued")
+            print(Self.summary(parsed, created: result.created, updated: result.updated, queued: result.sendsQueued))
+        }
+
+        /// Every row read, accounted for: read = imported + bad + repeated.
+        static func summary(_ parsed: LeadImporter.Parsed, created: Int, updated: Int, queued: Int) -> String {
+            func count(_ n: Int, _ noun: String, _ plural: String = "s") -> String { "\(n) \(noun)\(n == 1 ? "" : plural)" }
+            let empty = parsed.emptyRows > 0 ? " (\(count(parsed.emptyRows, "empty row")) ignored)" : ""
+            return "read \(count(parsed.rows, "row"))\(empty): imported \(count(parsed.leads.count, "lead")) (\(created) new, \(updated) updated), "
+                + "\(count(parsed.problems.count, "bad row")) skipped, \(count(parsed.duplicates, "repeated address", "es"))\(parsed.duplicates > 0 ? " (last row kept)" : ""); "
+                + "\(count(queued, "email")) queued"
         }
     }
 
@@ -59,15 +73,18 @@ struct Leads: AsyncParsableCommand {
 
         @OptionGroup var options: ServiceOptions
 
+        mutating func validate() throws {
+            email = try canonicalAddress(email, option: "--email")
+        }
+
         func run() async throws {
-            do { _ = try EmailAddress(email) } catch { throw ValidationError("--email: \(error)") }
             var values: [String: String] = [:]
             for field in fields {
                 guard let eq = field.firstIndex(of: "="), eq != field.startIndex else { throw ValidationError("--field '\(field)' is not NAME=VALUE") }
                 values[LeadImporter.normalizeName(String(field[..<eq]))] = String(field[field.index(after: eq)...])
             }
             let zone = values.removeValue(forKey: "timezone") ?? values.removeValue(forKey: "time_zone")
-            if let zone, TimeZone(identifier: zone) == nil { throw ValidationError("--field timezone=\(zone): not a time zone (e.g. Europe/Paris)") }
+            if let zone, !LeadImporter.validTimeZone(zone) { throw ValidationError("--field timezone=\(zone.prefix(64)): not a time zone (e.g. Europe/Paris)") }
             let runtime = try options.runtime()
             let result = try await runtime.scheduler.upsert([Lead(id: "", email: email, fields: values, timeZone: zone)], now: Date())
             print(result.created == 1 ? "added \(email)" : "updated \(email)", result.sendsQueued > 0 ? "(\(result.sendsQueued) email queued)" : "")
@@ -84,6 +101,10 @@ struct Leads: AsyncParsableCommand {
         var recent = 10
 
         @OptionGroup var options: ServiceOptions
+
+        mutating func validate() throws {
+            email = try canonicalAddress(email, option: "<email>")
+        }
 
         func run() async throws {
             let runtime = try options.runtime()
@@ -102,6 +123,10 @@ struct Leads: AsyncParsableCommand {
         var email: String
 
         @OptionGroup var options: ServiceOptions
+
+        mutating func validate() throws {
+            email = try canonicalAddress(email, option: "<email>")
+        }
 
         func run() async throws {
             let runtime = try options.runtime()
@@ -129,6 +154,10 @@ struct Leads: AsyncParsableCommand {
 
         @OptionGroup var options: ServiceOptions
 
+        mutating func validate() throws {
+            email = try canonicalAddress(email, option: "<email>")
+        }
+
         func run() async throws {
             let runtime = try options.runtime()
             let stages = runtime.workflows.engine.workflow.funnel.stages.map(\.name)
@@ -139,6 +168,16 @@ struct Leads: AsyncParsableCommand {
             }
             print("\(email) is now in stage \(stage)")
         }
+    }
+}
+
+/// The canonical form of an address given on the command line (as imports and the API store
+/// it); a bad one is a usage error naming the option.
+private func canonicalAddress(_ text: String, option: String) throws -> String {
+    do {
+        return try EmailAddress.canonical(text)
+    } catch {
+        throw ValidationError("\(option): \(error)")
     }
 }
 

@@ -22,6 +22,39 @@ struct EmailAddressTests {
         #expect(throws: EmailAddressError.self) { try EmailAddress.parse(text) }
     }
 
+    @Test("one canonical form per mailbox, however it is written", arguments: [
+        (" victim@example.com", "victim@example.com"),
+        ("victim@example.com\r\n", "victim@example.com"),
+        ("\tVictim@Example.COM", "victim@example.com"),
+        ("\u{00A0}victim@example.com\u{3000}", "victim@example.com"),
+        ("ｖｉｃｔｉｍ@ｅｘａｍｐｌｅ．ｃｏｍ", "victim@example.com"),
+        ("ada+news@bücher.example", "ada+news@xn--bcher-kva.example"),
+        ("ada@MÜNCHEN.de", "ada@xn--mnchen-3ya.de"),
+        ("o'neil@example.co.uk", "o'neil@example.co.uk"),
+    ])
+    func canonical(input: String, expected: String) throws {
+        #expect(try EmailAddress.canonical(input) == expected)
+        #expect(try EmailAddress(input).address == expected)
+    }
+
+    @Test("refused: doubled @, invisible, bidi and control characters, homoglyph mixes, non-ASCII local parts", arguments: [
+        "a@b@example.com", "victim@exa\u{200B}mple.com", "vic\u{200D}tim@example.com", "victim\u{202E}@example.com",
+        "\u{FEFF}victim@example.com", "victim@example.com\u{0000}", "vi ctim@example.com", "vіctim@example.com",
+        "victim@ехample.com", "victim@exаmple.com", ".victim@example.com", "vic..tim@example.com", "victim@-example.com",
+        "victim@example.123", "\"victim\"@example.com", "victim@exam_ple.com", "victim@[127.0.0.1]",
+        String(repeating: "a", count: 65) + "@example.com", "a@" + String(repeating: "b", count: 64) + ".com",
+    ])
+    func refusesLookalikes(text: String) {
+        #expect(throws: EmailAddressError.self) { try EmailAddress.canonical(text) }
+    }
+
+    @Test("punycode follows RFC 3492's samples")
+    func punycode() throws {
+        #expect(try EmailAddress.canonical("a@bücher.de") == "a@xn--bcher-kva.de")
+        #expect(try EmailAddress.canonical("a@例え.jp") == "a@xn--r8jz45g.jp")
+        #expect(try EmailAddress.canonical("a@пример.рф") == "a@xn--e1afmkfd.xn--p1ai")
+    }
+
     @Test("errors say what is wrong")
     func messages() {
         #expect(EmailAddressError.missingAt("ada").description == "'ada' is not an email address: expected local@domain")

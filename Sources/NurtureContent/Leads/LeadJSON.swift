@@ -30,11 +30,12 @@ public enum LeadJSON {
             case .list, .other: throw .badValue(source: source, key: key, expected: key == "tags" ? "a list of tags" : "text, a number or a boolean")
             }
         }
-        guard let email = fields.removeValue(forKey: "email"), !email.isEmpty else {
+        guard let raw = fields.removeValue(forKey: "email"), !raw.isEmpty else {
             throw .missingEmail(source: source)
         }
+        let email: String
         do {
-            _ = try EmailAddress(email)
+            email = try EmailAddress.canonical(raw)
         } catch {
             throw .invalidEmail(source: source, error)
         }
@@ -43,10 +44,13 @@ public enum LeadJSON {
             guard let value = Int(text) else { throw .badValue(source: source, key: key, expected: "a whole number") }
             return value
         }
+        if let zone = fields["timezone"], !TimeZoneIdentifier.isValid(zone) {
+            throw .badValue(source: source, key: "timezone", expected: "an IANA time zone such as Europe/Paris ('\(zone.prefix(64))' is not one)")
+        }
         let fit = try integer("fit_score")
         let engagement = try integer("engagement_score")
         return Lead(
-            id: fields.removeValue(forKey: "id") ?? email.lowercased(),
+            id: fields.removeValue(forKey: "id") ?? email,
             email: email,
             fields: fields.filter { $0.key != "timezone" && $0.key != "stage" },
             timeZone: fields["timezone"],
