@@ -116,7 +116,7 @@ public struct DeliveryWorker: Sendable {
             case .recipient:
                 logger.notice("hard bounce: address suppressed", metadata: ["send": "\(send.id)", "code": "\(failure.code ?? 0)"])
                 let bounce = Event(Event.Kind.bounced, at: now, properties: [
-                    "type": "hard", "reason": failure.reply, "sequence": key.sequence, "step": key.step, "enrollment": "\(key.enrollment)",
+                    "type": "hard", "reason": failure.reply, "sequence": key.sequence, "step": key.step, "enrollment": "\(key.enrollment)", "occurrence": "\(key.occurrence)",
                 ])
                 _ = try await store.recordEvent(bounce, leadID: key.leadID, clientID: "bounce-\(send.id)", sendID: send.id)
                 try await store.suppress(email: state.lead.email, reason: .bounced, now: now)

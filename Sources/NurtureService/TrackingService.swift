@@ -88,7 +88,7 @@ public struct TrackingService: TrackingBackend {
     }
 
     private func properties(_ email: SentEmail, _ extra: [String: String?]) -> [String: String] {
-        var properties = ["sequence": email.key.sequence, "step": email.key.step, "enrollment": String(email.key.enrollment)]
+        var properties = ["sequence": email.key.sequence, "step": email.key.step, "enrollment": String(email.key.enrollment), "occurrence": String(email.key.occurrence)]
         for (key, value) in extra { if let value { properties[key] = String(value.prefix(500)) } }
         return properties
     }
@@ -191,7 +191,7 @@ public struct TrackingService: TrackingBackend {
             type = Event.Kind.complained
         }
         if let reason = report.reason { properties["reason"] = String(reason.prefix(500)) }
-        if let email { properties.merge(["sequence": email.key.sequence, "step": email.key.step]) { a, _ in a } }
+        if let email { properties.merge(["sequence": email.key.sequence, "step": email.key.step, "enrollment": String(email.key.enrollment), "occurrence": String(email.key.occurrence)]) { a, _ in a } }
         let event = Event(type, at: now, properties: properties)
         _ = try await store.recordEvent(event, leadID: state.lead.id, clientID: nil, sendID: email?.id)
         metrics.event(type, machine: false)

@@ -257,6 +257,25 @@ struct PlannerTests {
         #expect(sendSteps(timeline) == ["a", "b"])
     }
 
+    @Test("a loop sends its step each time round, each occurrence its own email; engagement with an earlier one does not count")
+    func loopsSendEachTime() {
+        let steps = [
+            step("digest", .send(template: "digest", subject: nil)), step("w", .wait(.duration(.days(7)))),
+            step("b", .branch(Branch(on: .opened, step: "digest", within: .days(1), then: .exit, else: .step("again")))),
+            step("again", .goto(.step("digest"))),
+        ]
+        // Opens the first digest at once (a branch after the first wait sees it too late: after
+        // its window), and never opens another; an open tagged with occurrence 1 arrives late.
+        let late = Event("email_opened", at: start + .days(8), properties: ["sequence": "s", "step": "digest", "enrollment": "1", "occurrence": "1"])
+        let (_, timeline) = run(steps, events: [late], days: 29)
+        let keys = timeline.compactMap { entry -> SendKey? in if case .send(let r) = entry.effect { r.key } else { nil } }
+        #expect(keys.map(\.occurrence) == [1, 2, 3, 4, 5])
+        #expect(Set(keys.map(\.description)).count == 5)
+        #expect(keys[0].description == "1/s/digest/1")
+        #expect(keys[1].description == "1/s/digest/1/2")
+        #expect(sends(timeline).map(\.0) == (0..<5).map { start + .days(7 * $0) })
+    }
+
     @Test("the step limit stops a loop that validation would have refused")
     func runawayLoop() {
         let (_, timeline) = run([step("a", .set(.addTag("x"))), step("g", .goto(.step("a")))])

@@ -21,41 +21,33 @@ struct DryRunTests {
         let whatIfs = try Self.scenario.map { try WhatIf.parse($0, workflow: Self.workflow) }
         let ada = lead("ada@example.com", ["job_title": "CTO", "employees": "300"])
 
-        // The scheduler, on a virtual clock that jumps to the next due moment or scripted event.
-        _ = try await runtime.scheduler.upsert([ada], now: monday)
-        var events = whatIfs.map { $0.event(from: monday) }.sorted { $0.at < $1.at }
-        let end = monday + .days(30)
-        var now = monday
-        _ = try await runtime.runOnce(now: now)
-        while true {
-            let wake = try await runtime.store.nextWake()
-            if let event = events.first, wake.map({ event.at <= $0 }) ?? true, event.at <= end {
-                events.removeFirst()
-                now = event.at
-                try await runtime.scheduler.handle(event, lead: .email("ada@example.com"), now: now)
-                _ = try await runtime.delivery.deliverDue(now: now)
-            } else if let wake, wake <= end {
-                now = wake
-                _ = try await runtime.runOnce(now: now)
-            } else {
-                break
-            }
-        }
-        let stored = try #require(try await runtime.store.details(.email("ada@example.com"), recent: 100)).sends
-            .sorted { ($0.plannedAt, $0.key.step) < ($1.plannedAt, $1.key.step) }
-            .map { "\($0.plannedAt.timeIntervalSince(monday) / 3600)h \($0.key.sequence)/\($0.key.step)" }
+        let stored = try await runtime.scheduledSends(for: ada, whatIfs: whatIfs, from: monday, days: 30)
 
         // The dry-run of the same lead and scenario.
-        var simulated = ada
-        simulated.id = "1"
-        let timeline = dryRun().timeline(for: simulated, from: monday, days: 30, whatIfs: whatIfs, render: false)
-        let planned = timeline.entries.compactMap { entry -> String? in
-            guard case .send(let request) = entry.effect else { return nil }
-            return "\(entry.at.timeIntervalSince(monday) / 3600)h \(request.key.sequence)/\(request.key.step)"
-        }.sorted()
+        let planned = simulatedSends(dryRun(), for: ada, whatIfs: whatIfs, from: monday, days: 30)
         #expect(stored.count >= 5)
-        #expect(stored.sorted() == planned)
+        #expect(stored == planned)
         #expect(try harness.received().count == stored.count)
+    }
+
+    @Test("a loop means the same to both: send, wait 1d, goto sends each time round")
+    func loopsAgree() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let workflows = try openWindowWorkflows(from: Harness.repository, into: harness.directory)
+        try "stage: lead\nsteps:\n  - send: welcome\n  - wait: 1d\n  - goto: welcome\n"
+            .write(to: workflows.appendingPathComponent("sequences/lead-welcome.yaml"), atomically: true, encoding: .utf8)
+        let runtime = try harness.runtime(workflows: workflows.path)
+        let workflow = WorkflowLoader.load(directory: workflows.path).workflow!
+        let ada = lead("ada@example.com")
+        let stored = try await runtime.scheduledSends(for: ada, whatIfs: [], from: monday, days: 15)
+        let planned = simulatedSends(DryRun(workflow: workflow, renderer: nil), for: ada, whatIfs: [], from: monday, days: 15)
+        // Every day, days 0 to 15 (these test workflows have no frequency cap).
+        #expect(stored.map { String($0.prefix(while: { $0 != "h" })) } == (0...15).map { "\(Double($0 * 24))" })
+        #expect(stored == planned)
+        let messageIDs = try harness.received().map(\.messageID)
+        #expect(messageIDs.count == 16)
+        #expect(Set(messageIDs).count == 16, "each occurrence is its own email")
     }
 
     @Test("what-if events take the right branches")
@@ -130,4 +122,47 @@ struct DryRunTests {
 
 func sendSteps(_ timeline: DryRun.Timeline) -> [String] {
     timeline.entries.compactMap { if case .send(let r) = $0.effect { r.key.step } else { nil } }
+}
+
+/// Sends as `"hours-from-start sequence/step"`, in time order.
+func chronological(_ sends: [(Date, SendKey)], from start: Date) -> [String] {
+    sends.sorted { ($0.0, $0.1.step) < ($1.0, $1.1.step) }
+        .map { "\($0.0.timeIntervalSince(start) / 3600)h \($0.1.sequence)/\($0.1.step)" }
+}
+
+/// The dry-run's sends for `lead`, as `"hours-from-start sequence/step"`, sorted.
+func simulatedSends(_ dryRun: DryRun, for lead: Lead, whatIfs: [WhatIf], from start: Date, days: Int) -> [String] {
+    var simulated = lead
+    simulated.id = "1"
+    let timeline = dryRun.timeline(for: simulated, from: start, days: days, whatIfs: whatIfs, render: false)
+    return chronological(timeline.entries.compactMap { entry -> (Date, SendKey)? in
+        if case .send(let request) = entry.effect { (entry.at, request.key) } else { nil }
+    }, from: start)
+}
+
+extension Runtime {
+    /// The scheduler's sends for `lead`, as `"hours-from-start sequence/step"`, sorted: the
+    /// service on a virtual clock that jumps to the next due moment or scripted event.
+    func scheduledSends(for lead: Lead, whatIfs: [WhatIf], from start: Date, days: Int) async throws -> [String] {
+        _ = try await scheduler.upsert([lead], now: start)
+        var events = whatIfs.map { $0.event(from: start) }.sorted { $0.at < $1.at }
+        let end = start + .days(days)
+        var now = start
+        _ = try await runOnce(now: now)
+        while true {
+            let wake = try await store.nextWake()
+            if let event = events.first, wake.map({ event.at <= $0 }) ?? true, event.at <= end {
+                events.removeFirst()
+                now = event.at
+                try await scheduler.handle(event, lead: .email(lead.email), now: now)
+                _ = try await delivery.deliverDue(now: now)
+            } else if let wake, wake <= end {
+                now = wake
+                _ = try await runOnce(now: now)
+            } else {
+                break
+            }
+        }
+        return chronological(try #require(try await store.details(.email(lead.email), recent: 1000)).sends.map { ($0.plannedAt, $0.key) }, from: start)
+    }
 }

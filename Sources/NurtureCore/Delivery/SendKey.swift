@@ -8,14 +8,22 @@ public struct SendKey: Hashable, Sendable, CustomStringConvertible {
     public var step: String
     /// Which enrollment of the lead in the sequence (re-entry makes a new one).
     public var enrollment: Int
+    /// Which time the step sends within the enrollment: 1, then 2, 3… when a loop (`goto`)
+    /// comes back to it. Each occurrence is its own email.
+    public var occurrence: Int
 
-    public init(leadID: String, sequence: String, step: String, enrollment: Int) {
+    public init(leadID: String, sequence: String, step: String, enrollment: Int, occurrence: Int = 1) {
         self.leadID = leadID
         self.sequence = sequence
         self.step = step
         self.enrollment = enrollment
+        self.occurrence = occurrence
     }
 
-    /// `lead/sequence/step/enrollment`, the canonical form that is hashed and stored.
-    public var description: String { "\(leadID)/\(sequence)/\(step)/\(enrollment)" }
+    /// `lead/sequence/step/enrollment` (and `/occurrence` from the second one), the canonical
+    /// form that is hashed and stored. The first occurrence's form predates loops, so the
+    /// Message-IDs and tokens of emails queued before them stay the same.
+    public var description: String {
+        occurrence == 1 ? "\(leadID)/\(sequence)/\(step)/\(enrollment)" : "\(leadID)/\(sequence)/\(step)/\(enrollment)/\(occurrence)"
+    }
 }

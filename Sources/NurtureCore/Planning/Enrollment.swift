@@ -13,8 +13,21 @@ public struct Enrollment: Sendable, Codable, Equatable {
     /// When the current step should be looked at again (end of a wait, a branch window,
     /// a send window or a frequency cap); `nil` when it is not waiting.
     public var resumeAt: Date?
-    /// Send steps done, and when.
+    /// Send steps done, and when (the latest time, for a step a loop came back to).
     public var sent: [String: Date]
+    /// How many times each send step has sent, when a loop sent one more than once
+    /// (absent: once). Stored states from before loops decode without it.
+    public var occurrences: [String: Int]?
+    /// The occurrence of a send step the next send would be.
+    public func nextOccurrence(of step: String) -> Int {
+        sent[step] == nil ? 1 : (occurrences?[step] ?? 1) + 1
+    }
+
+    /// The occurrence of a send step last sent (1 when it sent once or not at all).
+    public func occurrence(of step: String) -> Int {
+        occurrences?[step] ?? 1
+    }
+
     /// First opens, clicks and replies per send step (people only, never machines).
     public var engagement: [String: EngagementRecord]
     /// Goal steps passed: from then on their event ends the enrollment.

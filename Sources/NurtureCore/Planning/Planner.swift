@@ -64,10 +64,16 @@ struct Planner {
                         return .waiting
                     }
                 }
+                let occurrence = enrollment.nextOccurrence(of: step.id)
                 effects.append(.send(SendRequest(
-                    key: SendKey(leadID: state.lead.id, sequence: sequence.id, step: step.id, enrollment: enrollment.number),
+                    key: SendKey(leadID: state.lead.id, sequence: sequence.id, step: step.id, enrollment: enrollment.number, occurrence: occurrence),
                     template: template, subject: subject, tracking: sequence.tracking)))
                 enrollment.sent[step.id] = now
+                if occurrence > 1 {
+                    // A loop came back: this email is new, and so is engagement with it.
+                    enrollment.occurrences = (enrollment.occurrences ?? [:]).merging([step.id: occurrence]) { $1 }
+                    enrollment.engagement[step.id] = nil
+                }
                 state.recentSends.append(now)
                 // The schedule continues from when this send was planned (after any deferral),
                 // not from when the scheduler got round to it.
@@ -100,7 +106,10 @@ struct Planner {
                     guard jump(&state, &enrollment, to: branch.then, from: enrollment.position, at: now, reason: "branch", effects: &effects) else { return .ended }
                 } else if now >= deadline {
                     effects.append(.decided(step: step.id, target: branch.else, reason: "\(branch.on.rawValue) '\(branch.step)' within \(branch.within): no → \(branch.else)"))
-                    guard jump(&state, &enrollment, to: branch.else, from: enrollment.position, at: deadline, reason: "branch", effects: &effects) else { return .ended }
+                    // The else path starts when the window closed, or when the branch was
+                    // reached if that was later (a branch reached after its window).
+                    let decidedAt = max(deadline, enrollment.stepEnteredAt)
+                    guard jump(&state, &enrollment, to: branch.else, from: enrollment.position, at: decidedAt, reason: "branch", effects: &effects) else { return .ended }
                 } else {
                     if enrollment.resumeAt != deadline {
                         enrollment.resumeAt = deadline
@@ -186,7 +195,12 @@ struct Planner {
     private func stepOfEmailEvent(_ event: Event, enrollment: Enrollment) -> String? {
         if let sequence = event.properties["sequence"], sequence != enrollment.sequence { return nil }
         if let number = event.properties["enrollment"].flatMap(Int.init), number != enrollment.number { return nil }
-        if let step = event.properties["step"] { return enrollment.sent[step] != nil ? step : nil }
+        if let step = event.properties["step"] {
+            // Engagement with an earlier occurrence of a looped step is not engagement with this one.
+            // (Tracking names the occurrence; an event that does not means the latest.)
+            let occurrence = event.properties["occurrence"].flatMap(Int.init) ?? enrollment.occurrence(of: step)
+            return enrollment.sent[step] != nil && occurrence == enrollment.occurrence(of: step) ? step : nil
+        }
         return enrollment.sent.max { ($0.value, $0.key) < ($1.value, $1.key) }?.key
     }
 
