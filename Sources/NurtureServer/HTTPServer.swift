@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NurtureContent
 import NurtureCore
@@ -17,12 +18,37 @@ public enum HTTPServer {
         0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3B,
     ]
 
-    public static func router(backend: any TrackingBackend, apiKey: Secret?, logger: Logger) -> Router<BasicRequestContext> {
+    /// How the server treats its clients.
+    public struct Options: Sendable {
+        /// Bearer key for `/v1` (and `/metrics` unless public); without one the API is closed.
+        public var apiKey: Secret?
+        /// Whether `GET /metrics` answers without the key (lead and queue counts are business data).
+        public var publicMetrics = false
+        /// A connection that sends no complete request for this long is closed (slow or
+        /// half-open clients, idle keep-alives).
+        public var idleTimeout: Duration = .seconds(30)
+        /// Connections served at once; past it, new ones wait in the listen backlog.
+        public var maxConnections = 4096
+
+        public init(apiKey: Secret?, publicMetrics: Bool = false, idleTimeout: Duration = .seconds(30), maxConnections: Int = 4096) {
+            self.apiKey = apiKey
+            self.publicMetrics = publicMetrics
+            self.idleTimeout = idleTimeout
+            self.maxConnections = maxConnections
+        }
+    }
+
+    public static func router(backend: any TrackingBackend, options: Options, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/healthz") { _, _ -> String in "ok\n" }
-        router.get("/metrics") { _, _ -> Response in
+        let metrics: @Sendable (Request, BasicRequestContext) async throws -> Response = { _, _ in
             let text = try await backend.metrics()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        if options.publicMetrics {
+            router.get("/metrics", use: metrics)
+        } else {
+            router.group("/metrics").add(middleware: BearerKeyMiddleware(key: options.apiKey)).get(use: metrics)
         }
 
         // Tracking: public, token-signed.
@@ -62,7 +88,7 @@ public enum HTTPServer {
         }
 
         // The API: bearer key.
-        let api = router.group("/v1").add(middleware: BearerKeyMiddleware(key: apiKey))
+        let api = router.group("/v1").add(middleware: BearerKeyMiddleware(key: options.apiKey))
         api.post("/events") { request, context -> Response in
             let json = try await APIInput.json(request, context: context)
             let events = try APIInput.events(json, now: Date())
@@ -70,10 +96,10 @@ public enum HTTPServer {
             return try jsonResponse(.accepted, ["recorded": result.recorded, "duplicates": result.duplicates, "unknown_leads": result.unknownLeads])
         }
         api.post("/leads") { request, context -> Response in
-            let body = try await request.body.collect(upTo: maxBody)
+            let body = try await APIInput.body(request)
             let lead: Lead
             do {
-                lead = try LeadJSON.decodeForAPI(Data(buffer: body))
+                lead = try LeadJSON.decodeForAPI(body)
             } catch {
                 throw HTTPError(.badRequest, message: "\(error)")
             }
@@ -82,7 +108,7 @@ public enum HTTPServer {
         }
         api.get("/leads/:email") { _, context -> Response in
             let raw = try context.parameters.require("email")
-            let email = raw.removingPercentEncoding ?? raw
+            let email = EmailAddress.canonicalIfValid(raw.removingPercentEncoding ?? raw)
             guard let report = try await backend.leadReport(email: email, now: Date()) else { throw HTTPError(.notFound, message: "no lead \(email)") }
             return try jsonResponse(.ok, report)
         }
@@ -97,10 +123,13 @@ public enum HTTPServer {
     }
 
     /// The Hummingbird application, a `Service` for the service group.
-    public static func application(host: String, port: Int, backend: any TrackingBackend, apiKey: Secret?, logger: Logger) -> some ApplicationProtocol {
+    public static func application(host: String, port: Int, backend: any TrackingBackend, options: Options, logger: Logger) -> some ApplicationProtocol {
         Application(
-            router: router(backend: backend, apiKey: apiKey, logger: logger),
-            configuration: .init(address: .hostname(host, port: port), serverName: "nurture"),
+            router: router(backend: backend, options: options, logger: logger),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(options.idleTimeout / .nanoseconds(1))))),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "nurture",
+                availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections)),
             logger: logger)
     }
 

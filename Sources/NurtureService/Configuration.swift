@@ -19,8 +19,14 @@ public struct Configuration: Sendable {
     public var secret: Secret
     public var listenHost = "127.0.0.1"
     public var listenPort = 8080
-    /// Bearer key for the event and lead API.
+    /// Bearer key for the event and lead API (and `/metrics` unless ``publicMetrics``).
     public var apiKey: Secret?
+    /// `http.metrics: public` serves `/metrics` without the key (default: behind it).
+    public var publicMetrics = false
+    /// Connections without a complete request for this long are closed.
+    public var idleTimeout = TimeSpan(seconds: 30)
+    /// Connections served at once; `nil`: the open-file limit less a reserve (see ``OpenFileLimit``).
+    public var maxConnections: Int?
     public var relay: RelayURL
     /// Messages per second handed to the relay, at most (`nil`: as fast as it takes them).
     public var rateLimit: Double?
@@ -133,6 +139,11 @@ public struct Configuration: Sendable {
             }
         }
         configuration.apiKey = value("http.api_key").map(Secret.init)
+        switch value("http.metrics") {
+        case nil, "key": break
+        case "public": configuration.publicMetrics = true
+        default: problems.append("\(place("http.metrics")): http.metrics must be key (behind http.api_key) or public")
+        }
         func number<T: LosslessStringConvertible>(_ key: String, _ what: String, _ check: (T) -> Bool) -> T? {
             guard let text = value(key) else { return nil }
             guard let n = T(text), check(n) else { problems.append("\(place(key)): \(key) must be \(what)"); return nil }
@@ -148,6 +159,8 @@ public struct Configuration: Sendable {
         configuration.retryBase = span("relay.retry_after") ?? configuration.retryBase
         configuration.retryMax = span("relay.retry_max") ?? configuration.retryMax
         configuration.pollInterval = span("scheduler.poll_interval") ?? configuration.pollInterval
+        configuration.idleTimeout = span("http.idle_timeout") ?? configuration.idleTimeout
+        configuration.maxConnections = number("http.max_connections", "a number from 16 to 1000000") { (n: Int) in (16...1_000_000).contains(n) }
         configuration.batchSize = number("scheduler.batch_size", "a number from 1 to 10000") { (n: Int) in (1...10_000).contains(n) } ?? configuration.batchSize
         if let n = number("tracking.machine_open_seconds", "a number of seconds from 0 to 3600", { (n: Int) in (0...3600).contains(n) }) { configuration.machineRules.openWithin = TimeSpan(seconds: n) }
         if let n = number("tracking.scanner_click_seconds", "a number of seconds from 0 to 3600", { (n: Int) in (0...3600).contains(n) }) { configuration.machineRules.clickWithin = TimeSpan(seconds: n) }
@@ -164,7 +177,7 @@ public struct Configuration: Sendable {
         "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler"],
         "sender.": ["from", "reply_to", "bounce_address", "unsubscribe_mailto"],
         "tracking.": ["base_url", "secret", "machine_open_seconds", "scanner_click_seconds", "scanner_links", "scanner_window_seconds", "scanner_user_agents"],
-        "http.": ["listen", "api_key"],
+        "http.": ["listen", "api_key", "metrics", "idle_timeout", "max_connections"],
         "relay.": ["url", "username", "password", "starttls", "verify_tls", "ca_file", "connections", "rate_limit", "max_attempts", "retry_after", "retry_max", "format", "headers"],
         "scheduler.": ["poll_interval", "batch_size"],
     ]

@@ -55,7 +55,15 @@ public struct Runtime: Sendable {
             try? "\(ProcessInfo.processInfo.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }
         defer { if let pidFile = configuration.pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
-        let http = HTTPServer.application(host: configuration.listenHost, port: configuration.listenPort, backend: tracking, apiKey: configuration.apiKey, logger: logger)
+        let files = OpenFileLimit.raise()
+        let maxConnections = configuration.maxConnections ?? OpenFileLimit.connections(files: files)
+        if maxConnections > OpenFileLimit.connections(files: files) {
+            logger.warning("http.max_connections is above what the open-file limit allows", metadata: ["max_connections": "\(maxConnections)", "open_files": "\(files)"])
+        }
+        let options = HTTPServer.Options(
+            apiKey: configuration.apiKey, publicMetrics: configuration.publicMetrics,
+            idleTimeout: .seconds(configuration.idleTimeout.seconds), maxConnections: maxConnections)
+        let http = HTTPServer.application(host: configuration.listenHost, port: configuration.listenPort, backend: tracking, options: options, logger: logger)
         let worker = NurtureWorkerService(scheduler: scheduler, delivery: delivery, pollInterval: configuration.pollInterval, doorbell: doorbell, logger: logger)
         let reload = ReloadService(configuration: configuration, workflows: workflows, logger: logger)
         // Started in order, stopped in reverse: the worker stops first, the HTTP server last.
@@ -65,7 +73,7 @@ public struct Runtime: Sendable {
             logger: logger))
         logger.info("nurture serving", metadata: [
             "http": "\(configuration.listenHost):\(configuration.listenPort)", "relay": "\(configuration.relay)",
-            "database": "\(configuration.database)",
+            "database": "\(configuration.database)", "open_files": "\(files)", "max_connections": "\(maxConnections)",
         ])
         try await group.run()
     }

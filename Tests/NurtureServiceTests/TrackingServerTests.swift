@@ -18,7 +18,7 @@ struct TrackingServerTests {
         let runtime: Runtime
         var app: some ApplicationProtocol {
             Application(
-                router: HTTPServer.router(backend: runtime.tracking, apiKey: Secret(TrackingServerTests.apiKey), logger: runtime.logger),
+                router: HTTPServer.router(backend: runtime.tracking, options: .init(apiKey: Secret(TrackingServerTests.apiKey)), logger: runtime.logger),
                 configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         }
 
@@ -234,7 +234,8 @@ struct TrackingServerTests {
             let response = try await client.execute(uri: "/v1/webhooks/relay", method: .post, headers: Self.auth, body: ByteBuffer(string: report))
             #expect(response.status == .accepted)
             #expect(json(response)["applied"] as? Int == 1)
-            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get, headers: Self.auth).body)
             #expect(metrics.contains(#"nurture_events_total{type="bounced",machine="false"} 1"#))
             #expect(metrics.contains(#"nurture_sends_total{outcome="sent"} 1"#))
             #expect(metrics.contains("nurture_queue_depth 0"))

@@ -1,0 +1,114 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NurtureCore
+import NurtureServer
+@testable import NurtureService
+import Testing
+
+/// The attacks and careless inputs of the hardening issue, against the live HTTP API.
+@Suite("Hardening: the API refuses what it cannot store faithfully")
+struct HardeningAPITests {
+    typealias Setup = TrackingServerTests.Setup
+    static var auth: HTTPFields { TrackingServerTests.auth }
+
+    @Test("a suppressed mailbox re-added with white space, case or compatibility forms is the same lead and gets nothing")
+    func suppressedVariants() async throws {
+        let setup = try Setup()
+        defer { setup.harness.cleanUp() }
+        try await setup.runtime.store.suppress(email: "victim@example.com", reason: .unsubscribed, now: Date())
+        try await setup.app.test(.live) { client in
+            let variants = [
+                " victim@example.com", "victim@example.com\r\n", "\tvictim@example.com", "Victim@Example.COM",
+                "\u{00A0}victim@example.com", "ｖｉｃｔｉｍ@ｅｘａｍｐｌｅ.ｃｏｍ", "victim@EXAMPLE.com ",
+            ]
+            for (index, variant) in variants.enumerated() {
+                let body = try JSONSerialization.data(withJSONObject: ["email": variant, "first_name": "V\(index)"])
+                let response = try await client.execute(uri: "/v1/leads", method: .post, headers: Self.auth, body: ByteBuffer(bytes: body))
+                #expect(response.status == (index == 0 ? .created : .ok), "\(variant.debugDescription)")
+            }
+            for refused in ["victim@exa\u{200B}mple.com", "victim\u{202E}@example.com", "a@b@example.com", "vіctim@example.com", "victim@ехample.com"] {
+                let body = try JSONSerialization.data(withJSONObject: ["email": refused])
+                let response = try await client.execute(uri: "/v1/leads", method: .post, headers: Self.auth, body: ByteBuffer(bytes: body))
+                #expect(response.status == .badRequest, "\(refused.debugDescription)")
+            }
+        }
+        _ = try await setup.runtime.runOnce(now: Date())
+        #expect(try setup.harness.received().isEmpty)
+        #expect(try await setup.runtime.store.counts().leads == 1)
+        let lead = try #require(try await setup.runtime.store.lead(.email(" VICTIM@example.com")))
+        #expect(lead.lead.email == "victim@example.com")
+    }
+
+    @Test("every field is type-checked, every list capped, JSON required", arguments: [
+        (#"{"type": "replied", "email": "ada@example.com", "at": true}"#, 400, "'at' must be"),
+        (#"{"type": "replied", "email": "ada@example.com", "at": 1}"#, 400, "before 2000"),
+        (#"{"type": "replied", "email": "ada@example.com", "at": [1]}"#, 400, "'at' must be"),
+        (#"{"type": "replied", "email": 42}"#, 400, "'email' must be text"),
+        (#"{"type": "replied", "lead_id": true}"#, 400, "'lead_id' must be"),
+        (#"{"type": "replied", "lead_id": 1.5}"#, 400, "'lead_id' must be"),
+        (#"{"type": true, "email": "ada@example.com"}"#, 400, "'type' is required"),
+        (#"{"type": "page visited\n", "email": "ada@example.com"}"#, 400, "'type' is required"),
+        (#"{"type": "replied", "email": "ada@example.com", "properties": {"n": true}}"#, 400, "must be text"),
+        (#"{"type": "replied", "email": "ada@example.com", "id": 7}"#, 400, "'id' must be text"),
+        (#"{"type": "replied", "email": " a@b@example.com"}"#, 400, "more than one '@'"),
+        (#"{"events": []}"#, 400, "no events"),
+        (#"[]"#, 400, "no events"),
+    ])
+    func eventFields(payload: String, status: Int, reason: String) async throws {
+        let setup = try Setup()
+        defer { setup.harness.cleanUp() }
+        _ = try await setup.runtime.scheduler.upsert([lead("ada@example.com")], now: Date())
+        try await setup.app.test(.router) { client in
+            let response = try await client.execute(uri: "/v1/events", method: .post, headers: Self.auth, body: ByteBuffer(string: payload))
+            #expect(response.status.code == status, "\(payload)")
+            #expect(String(buffer: response.body).contains(reason), "\(String(buffer: response.body))")
+        }
+        #expect(try #require(try await setup.runtime.store.details(.email("ada@example.com"), recent: 10)).events.isEmpty)
+    }
+
+    @Test("leads: a time zone must be an IANA name; relay reports are capped and never empty; JSON content type and UTF-8 required")
+    func leadsRelaysAndEncodings() async throws {
+        let setup = try Setup()
+        defer { setup.harness.cleanUp() }
+        try await setup.app.test(.router) { client in
+            for zone in ["../../etc/passwd", "Mars/Olympus", "+05:00", ""] {
+                let body = try JSONSerialization.data(withJSONObject: ["email": "ada@example.com", "timezone": zone])
+                let response = try await client.execute(uri: "/v1/leads", method: .post, headers: Self.auth, body: ByteBuffer(bytes: body))
+                #expect(response.status == .badRequest, "\(zone)")
+                #expect(String(buffer: response.body).contains("time zone"))
+            }
+            let many = "[" + Array(repeating: #"{"type": "delivered", "email": "ada@example.com"}"#, count: 1001).joined(separator: ",") + "]"
+            let capped = try await client.execute(uri: "/v1/webhooks/relay", method: .post, headers: Self.auth, body: ByteBuffer(string: many))
+            #expect(capped.status == .contentTooLarge)
+            #expect(String(buffer: capped.body).contains("at most 1000 reports"))
+            for empty in ["[]", #"{"events": []}"#] {
+                let response = try await client.execute(uri: "/v1/webhooks/relay", method: .post, headers: Self.auth, body: ByteBuffer(string: empty))
+                #expect(response.status == .badRequest)
+            }
+            let event = #"{"type": "replied", "email": "ada@example.com"}"#
+            let key: HTTPFields = [.authorization: "Bearer \(TrackingServerTests.apiKey)"]
+            #expect(try await client.execute(uri: "/v1/events", method: .post, headers: key, body: ByteBuffer(string: event)).status == .unsupportedMediaType)
+            var form = key
+            form[.contentType] = "application/x-www-form-urlencoded"
+            #expect(try await client.execute(uri: "/v1/leads", method: .post, headers: form, body: ByteBuffer(string: event)).status == .unsupportedMediaType)
+            var utf16 = key
+            utf16[.contentType] = "application/json; charset=utf-16"
+            #expect(try await client.execute(uri: "/v1/events", method: .post, headers: utf16, body: ByteBuffer(string: event)).status == .unsupportedMediaType)
+            var bytes: [UInt8] = [0xFF, 0xFE]
+            for unit in event.utf16 { bytes += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+            let sixteen = try await client.execute(uri: "/v1/events", method: .post, headers: Self.auth, body: ByteBuffer(bytes: bytes))
+            #expect(sixteen.status == .badRequest)
+            #expect(String(buffer: sixteen.body).contains("UTF-8"))
+            // /metrics holds business figures: behind the key unless configured public.
+            #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
+            #expect(try await client.execute(uri: "/metrics", method: .get, headers: Self.auth).status == .ok)
+        }
+        let open = Application(router: HTTPServer.router(backend: setup.runtime.tracking, options: .init(apiKey: nil, publicMetrics: true), logger: setup.runtime.logger))
+        try await open.test(.router) { (client) async throws in
+            #expect(try await client.execute(uri: "/metrics", method: .get).status == .ok)
+            #expect(try await client.execute(uri: "/v1/leads/ada@example.com", method: .get).status == .unauthorized)
+        }
+        #expect(try await setup.runtime.store.counts().leads == 0)
+    }
+}
