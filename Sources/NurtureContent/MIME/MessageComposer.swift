@@ -5,7 +5,10 @@ import NurtureCore
 /// Output: CRLF line ends; UTF-8 text parts in quoted-printable (no line over 76
 /// characters); non-ASCII subjects and display names as RFC 2047 encoded words;
 /// `multipart/alternative` (text, then HTML) when both parts are present. Header values
-/// are sanitized, so CR/LF in a lead's data can never start a new header.
+/// are sanitized, so CR/LF in a lead's data can never start a new header; text that looks
+/// like an encoded word is itself encoded, so no reader decodes it into one; and every
+/// header line is at most 998 octets, and at most 78 wherever folding allows (see
+/// `HeaderEncoding`).
 /// The output is a pure function of the input: the same message gives the same bytes.
 public struct MessageComposer: Sendable {
     public init() {}
@@ -45,18 +48,100 @@ public struct MessageComposer: Sendable {
         }
     }
 
+    /// Why a header cannot be written.
+    public enum HeaderError: Error, Equatable, Sendable, CustomStringConvertible {
+        /// An element with no place to fold (a Message-ID, a URL in `List-Unsubscribe`, a
+        /// field name, a token of a structured field) would need a line of `octets`, over
+        /// RFC 5322's limit of 998. `field` and `element` are shortened to 60 characters.
+        case unfoldable(field: String, octets: Int, element: String)
+
+        public var description: String {
+            switch self {
+            case .unfoldable(let field, let octets, let element):
+                "header '\(field)' cannot be written: '\(element)' has no place to fold and needs a line of \(octets) octets; RFC 5322 limits a line to 998"
+            }
+        }
+    }
+
     /// Builds the message. A draft with neither text nor HTML gets an empty text part.
+    ///
+    /// Never writes an invalid line: a header that cannot be written (see ``HeaderError``)
+    /// is left out, or, in an RFC 2369 list such as `List-Unsubscribe`, only the item that
+    /// is too long. Use ``composeChecked(_:)`` to be told instead.
     public func compose(_ draft: Draft) -> OutgoingMessage {
+        Self.build(draft).message
+    }
+
+    /// Builds the message, or refuses it when one of its headers cannot be written within
+    /// RFC 5322's line limit: it would have to lose that header (or a `List-Unsubscribe`
+    /// item). Free text (subject, display names, extension fields) never causes this.
+    public func composeChecked(_ draft: Draft) throws(HeaderError) -> OutgoingMessage {
+        let (message, problems) = Self.build(draft)
+        if let problem = problems.first { throw problem }
+        return message
+    }
+
+    /// Fields whose values are structured and must stay literal: folded at spaces outside
+    /// `<…>` and quotes, never turned into encoded words (which readers would not decode).
+    static func isStructured(_ lowercasedName: String) -> Bool {
+        lowercasedName.hasPrefix("list-")
+            || ["message-id", "in-reply-to", "references", "resent-message-id"].contains(lowercasedName)
+    }
+
+    /// RFC 2369 fields: a comma-separated list of `<URL>`s, folded only between items.
+    static let urlListFields: Set<String> = [
+        "list-help", "list-unsubscribe", "list-subscribe", "list-post", "list-owner", "list-archive",
+    ]
+
+    private static func build(_ draft: Draft) -> (message: OutgoingMessage, problems: [HeaderError]) {
         var head = ""
+        var problems: [HeaderError] = []
+        /// Appends the field, or records why it is left out.
+        func add(_ field: () throws(HeaderError) -> String) {
+            do { head += try field() } catch { problems.append(error) }
+        }
         head += "Date: " + RFC5322Date.format(secondsSince1970: draft.date) + "\r\n"
-        head += HeaderEncoding.addresses("From", [draft.from])
-        head += HeaderEncoding.addresses("To", draft.to)
-        if let replyTo = draft.replyTo { head += HeaderEncoding.addresses("Reply-To", [replyTo]) }
-        head += HeaderEncoding.unstructured("Subject", draft.subject)
-        head += "Message-ID: " + HeaderEncoding.sanitize(draft.messageID) + "\r\n"
+        add { () throws(HeaderError) in try HeaderEncoding.addresses("From", [draft.from]) }
+        add { () throws(HeaderError) in try HeaderEncoding.addresses("To", draft.to) }
+        if let replyTo = draft.replyTo { add { () throws(HeaderError) in try HeaderEncoding.addresses("Reply-To", [replyTo]) } }
+        add { () throws(HeaderError) in try HeaderEncoding.unstructured("Subject", draft.subject) }
+        add { () throws(HeaderError) in try HeaderEncoding.structured("Message-ID", draft.messageID) }
         head += "MIME-Version: 1.0\r\n"
+        var written: [MessageHeader] = []
         for header in draft.headers where Self.isValidFieldName(header.name) {
-            head += HeaderEncoding.unstructured(header.name, header.value)
+            let name = header.name, value = HeaderEncoding.sanitize(header.value)
+            let lowercased = name.lowercased()
+            guard HeaderEncoding.isPlainASCII(value), Self.isStructured(lowercased) else {
+                do {
+                    head += try HeaderEncoding.unstructured(name, value)
+                    written.append(MessageHeader(name, value))
+                } catch { problems.append(error) }
+                continue
+            }
+            var list = value
+            var recorded = false
+            if Self.urlListFields.contains(lowercased) {
+                let items = HeaderEncoding.listItems(value)
+                list = items.joined(separator: ", ")
+                do {
+                    head += try HeaderEncoding.structured(name, list)
+                    written.append(MessageHeader(name, list))
+                    continue
+                } catch {
+                    problems.append(error)
+                    recorded = true
+                }
+                // Keep the items that fit a line of their own, even on the field-name line.
+                list = items.filter { name.utf8.count + 2 + $0.utf8.count + 1 <= HeaderEncoding.maximumLineLength }
+                    .joined(separator: ", ")
+                guard !list.isEmpty else { continue }
+            }
+            do {
+                head += try HeaderEncoding.structured(name, list)
+                written.append(MessageHeader(name, list))
+            } catch {
+                if !recorded { problems.append(error) }
+            }
         }
 
         var bytes = Array(head.utf8)
@@ -81,7 +166,7 @@ public struct MessageComposer: Sendable {
             preconditionFailure("unreachable: text defaults to empty")
         }
 
-        return OutgoingMessage(
+        let message = OutgoingMessage(
             envelopeSender: draft.envelopeSender ?? draft.from.address,
             recipients: draft.to.map(\.address),
             messageID: draft.messageID,
@@ -90,9 +175,10 @@ public struct MessageComposer: Sendable {
             subject: HeaderEncoding.sanitize(draft.subject),
             text: text,
             html: draft.html,
-            headers: draft.headers.map { MessageHeader($0.name, HeaderEncoding.sanitize($0.value)) },
+            headers: written,
             rfc5322: bytes
         )
+        return (message, problems)
     }
 
     /// A Message-ID value `<unique@domain>`; `unique` is cleaned to the characters RFC 5322
