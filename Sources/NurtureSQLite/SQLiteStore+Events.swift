@@ -1,0 +1,61 @@
+import Foundation
+import GRDB
+import NurtureCore
+
+/// Events (idempotent by client id), sent emails by token or Message-ID, suppressions.
+extension SQLiteStore {
+    public func recordEvent(_ event: Event, leadID: String, clientID: String?, sendID: Int64?) async throws -> Bool {
+        try await pool.write { db in
+            try self.insert(RecordedEvent(event, clientID: clientID, sendID: sendID), leadID: Int64(leadID) ?? -1, db: db)
+        }
+    }
+
+    func insert(_ recording: RecordedEvent, leadID: Int64, db: Database) throws -> Bool {
+        let event = recording.event
+        try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [leadID, event.type, event.at.timeIntervalSince1970,
+                             String(decoding: try encoder.encode(event.properties), as: UTF8.self), event.isMachine, recording.clientID,
+                             Date().timeIntervalSince1970, recording.sendID])
+        return db.changesCount > 0
+    }
+
+    public func sentEmail(tokenID: String) async throws -> SentEmail? {
+        try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM sends WHERE token_id = ?"), arguments: [tokenID]).map(Self.sentEmail)
+        }
+    }
+
+    public func sentEmail(messageID: String) async throws -> SentEmail? {
+        try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM sends WHERE message_id = ?"), arguments: [messageID]).map(Self.sentEmail)
+        }
+    }
+
+    static func sentEmail(_ row: Row) -> SentEmail {
+        let lead: Int64 = row["lead_id"]
+        return SentEmail(
+            id: row["id"], leadID: String(lead),
+            key: SendKey(leadID: String(lead), sequence: row["sequence"], step: row["step"], enrollment: row["enrollment"], occurrence: row["occurrence"]),
+            sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)), links: row["links"], messageID: row["message_id"],
+            template: row["template"], subject: row["subject"], tracking: row["tracking"])
+    }
+
+    public func suppress(email: String, reason: Suppression, now: Date) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO suppressions (email, reason, at) VALUES (?, ?, ?)", arguments: [EmailAddress.canonicalIfValid(email), reason.rawValue, now.timeIntervalSince1970])
+        }
+    }
+
+    public func suppression(email: String) async throws -> Suppression? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT reason FROM suppressions WHERE email = ?", arguments: [EmailAddress.canonicalIfValid(email)]).flatMap(Suppression.init(rawValue:))
+        }
+    }
+
+    /// Runs raw SQL in a write transaction. For benchmarks and maintenance tools inside this
+    /// package; the service never needs it.
+    package func execute(sql: String) async throws {
+        try await pool.write { db in try db.execute(sql: sql) }
+    }
+}

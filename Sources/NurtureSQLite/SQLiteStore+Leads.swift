@@ -1,0 +1,155 @@
+import Foundation
+import GRDB
+import NurtureCore
+
+/// Leads: upserts, decisions inside write transactions, due leads by index.
+extension SQLiteStore {
+    public func upsertLeads(_ emails: [String], now: Date, _ body: @Sendable (String, String, Suppression?, inout LeadState?) -> LeadChange) async throws -> UpsertResult {
+        try await pool.write { db in
+            var result = UpsertResult()
+            let suppressions = try db.cachedStatement(sql: "SELECT reason FROM suppressions WHERE email = ?")
+            for email in emails.map(EmailAddress.canonicalIfValid) {
+                var state: LeadState?
+                let id: Int64
+                if let row = try Row.fetchOne(db, sql: "SELECT id, state FROM leads WHERE email = ?", arguments: [email]) {
+                    id = row["id"]
+                    state = try self.decode(row["state"])
+                    result.updated += 1
+                } else {
+                    try db.execute(
+                        sql: "INSERT INTO leads (email, stage, score, fit_score, engagement_score, status, fields, state, created_at, updated_at) VALUES (?, '', 0, 0, 0, 'active', '{}', x'', ?, ?)",
+                        arguments: [email, now.timeIntervalSince1970, now.timeIntervalSince1970])
+                    id = db.lastInsertedRowID
+                    result.created += 1
+                }
+                let suppression = try String.fetchOne(suppressions, arguments: [email]).flatMap(Suppression.init(rawValue:))
+                let change = body(String(id), email, suppression, &state)
+                guard let state else { continue }
+                result.sendsQueued += try self.save(state, id: id, change: change, now: now, db: db)
+            }
+            return result
+        }
+    }
+
+    public func updateLead(_ reference: LeadReference, now: Date, recording: RecordedEvent?, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange? {
+        try await pool.write { db in
+            guard let row = try self.leadRow(reference, db: db) else { return nil }
+            if let recording { _ = try self.insert(recording, leadID: row["id"], db: db) }
+            var state = try self.decode(row["state"])
+            let change = body(&state)
+            _ = try self.save(state, id: row["id"], change: change, now: now, db: db)
+            return change
+        }
+    }
+
+    public func applyEvents(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date,
+                            decide: @Sendable (inout LeadState, Event) -> [Effect],
+                            nextWake: @Sendable (LeadState) -> Date?) async throws -> [LeadChange?] {
+        try await pool.write { db in
+            var results = [LeadChange?](repeating: nil, count: batch.count)
+            // Group by lead, keeping each lead's events in arrival order.
+            var order: [LeadReference] = []
+            var groups: [LeadReference: [Int]] = [:]
+            for (index, item) in batch.enumerated() {
+                if groups[item.lead] == nil { order.append(item.lead) }
+                groups[item.lead, default: []].append(index)
+            }
+            for reference in order {
+                guard let row = try self.leadRow(reference, db: db) else { continue }
+                let id: Int64 = row["id"]
+                var state = try self.decode(row["state"])
+                var all: [Effect] = []
+                for index in groups[reference] ?? [] {
+                    _ = try self.insert(batch[index].recording, leadID: id, db: db)
+                    let effects = decide(&state, batch[index].recording.event)
+                    all += effects
+                    results[index] = LeadChange(effects: effects, nextWake: nil)
+                }
+                let wake = nextWake(state)
+                _ = try self.save(state, id: id, change: LeadChange(effects: all, nextWake: wake), now: now, db: db)
+                for index in groups[reference] ?? [] { results[index]?.nextWake = wake }
+            }
+            return results
+        }
+    }
+
+    public func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> Int {
+        try await pool.write { db in
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT id, state FROM leads WHERE next_wake_at <= ? ORDER BY next_wake_at LIMIT ?"),
+                arguments: [now.timeIntervalSince1970, limit])
+            for row in rows {
+                var state = try self.decode(row["state"])
+                let change = body(&state)
+                _ = try self.save(state, id: row["id"], change: change, now: now, db: db)
+            }
+            return rows.count
+        }
+    }
+
+    public func nextWake() async throws -> Date? {
+        try await pool.read { db in
+            try Double.fetchOne(db, sql: "SELECT MIN(next_wake_at) FROM leads WHERE next_wake_at IS NOT NULL").map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    public func lead(_ reference: LeadReference) async throws -> LeadState? {
+        try await pool.read { db in
+            try self.leadRow(reference, db: db).map { try self.decode($0["state"]) }
+        }
+    }
+
+    func leadRow(_ reference: LeadReference, db: Database) throws -> Row? {
+        switch reference {
+        case .id(let id): try Row.fetchOne(db, sql: "SELECT id, state, next_wake_at FROM leads WHERE id = ?", arguments: [Int64(id) ?? -1])
+        case .email(let email): try Row.fetchOne(db, sql: "SELECT id, state, next_wake_at FROM leads WHERE email = ?", arguments: [EmailAddress.canonicalIfValid(email)])
+        }
+    }
+
+    /// Writes the lead's new state and what its effects leave in the database.
+    /// - Returns: how many sends were queued.
+    func save(_ state: LeadState, id: Int64, change: LeadChange, now: Date, db: Database) throws -> Int {
+        let lead = state.lead
+        try db.cachedStatement(sql: """
+            UPDATE leads SET stage = ?, score = ?, fit_score = ?, engagement_score = ?, status = ?, time_zone = ?,
+              fields = ?, state = ?, next_wake_at = ?, updated_at = ? WHERE id = ?
+            """).execute(arguments: [
+                lead.stage, lead.score, lead.fitScore, lead.engagementScore, state.suppression?.rawValue ?? "active",
+                lead.timeZone, String(decoding: try encoder.encode(lead.fields), as: UTF8.self), try encoder.encode(state),
+                change.nextWake?.timeIntervalSince1970, now.timeIntervalSince1970, id,
+            ])
+        var queued = 0
+        for effect in change.effects {
+            switch effect {
+            case .send(let request):
+                try db.cachedStatement(sql: """
+                    INSERT OR IGNORE INTO sends (lead_id, sequence, step, enrollment, occurrence, template, subject, tracking, status, attempts, planned_at, next_attempt_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)
+                    """).execute(arguments: [
+                        id, request.key.sequence, request.key.step, request.key.enrollment, request.key.occurrence, request.template, request.subject,
+                        request.tracking, now.timeIntervalSince1970, now.timeIntervalSince1970,
+                    ])
+                queued += db.changesCount
+            case .stageChanged(let change):
+                try db.cachedStatement(sql: "INSERT INTO stage_changes (lead_id, from_stage, to_stage, at, reason) VALUES (?, ?, ?, ?, ?)")
+                    .execute(arguments: [id, change.from, change.to, change.at.timeIntervalSince1970, change.reason])
+            case .enrolled(let sequence, let number):
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO enrollments (lead_id, sequence, number, started_at) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [id, sequence, number, now.timeIntervalSince1970])
+            case .enrollmentEnded(let sequence, let reason):
+                try db.cachedStatement(sql: "UPDATE enrollments SET ended_at = ?, end_reason = ? WHERE lead_id = ? AND sequence = ? AND ended_at IS NULL")
+                    .execute(arguments: [now.timeIntervalSince1970, reason, id, sequence])
+            case .suppressed(let reason):
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO suppressions (email, reason, at) VALUES (?, ?, ?)")
+                    .execute(arguments: [EmailAddress.canonicalIfValid(lead.email), reason.rawValue, now.timeIntervalSince1970])
+            default:
+                break
+            }
+        }
+        return queued
+    }
+
+    func decode(_ data: Data) throws -> LeadState {
+        try decoder.decode(LeadState.self, from: data)
+    }
+}
