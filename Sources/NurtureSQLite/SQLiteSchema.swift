@@ -141,6 +141,20 @@ enum SQLiteSchema {
                 CREATE INDEX sends_message ON sends(message_id) WHERE message_id IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v5: fenced leases and workers") { db in
+            try db.execute(sql: """
+                ALTER TABLE sends ADD COLUMN lease_owner TEXT;
+                ALTER TABLE sends ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX sends_owner ON sends(lease_owner) WHERE status = 'sending';
+                CREATE TABLE workers (
+                  id TEXT PRIMARY KEY,
+                  host TEXT NOT NULL,
+                  pid INTEGER NOT NULL,
+                  started_at REAL NOT NULL,
+                  heartbeat_at REAL NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

@@ -26,12 +26,15 @@ public struct DeliveryWorker: Sendable {
     public let rateLimiter: RateLimiter?
     public let logger: Logger
     public let metrics: NurtureMetrics?
-    /// How long a claimed send stays reserved for this worker.
-    public var lease = TimeSpan.minutes(5)
+    /// This process, in whose name sends are leased.
+    public let worker: WorkerIdentity
+    /// How long claims last, how often they are renewed, when a silent worker is dead.
+    public var leases = LeasePolicy()
 
     public init(
         store: any NurtureStore, scheduler: Scheduler, transport: any MailTransport, concurrency: Int, maxAttempts: Int,
-        retryBase: TimeSpan, retryMax: TimeSpan, rateLimiter: RateLimiter?, logger: Logger, metrics: NurtureMetrics? = nil
+        retryBase: TimeSpan, retryMax: TimeSpan, rateLimiter: RateLimiter?, logger: Logger, metrics: NurtureMetrics? = nil,
+        worker: WorkerIdentity = .current()
     ) {
         self.metrics = metrics
         self.store = store
@@ -43,37 +46,110 @@ public struct DeliveryWorker: Sendable {
         self.retryMax = retryMax
         self.rateLimiter = rateLimiter
         self.logger = logger
+        self.worker = worker
     }
 
-    /// Delivers every send due at `now` (in batches). Returns the outcomes by kind.
+    /// Delivers every send due at `start` (and what comes due while it runs), keeping every
+    /// connection busy but claiming only a little ahead of them (``LeasePolicy/claimAhead``).
+    /// While it runs it renews its leases every ``LeasePolicy/heartbeat``.
+    ///
+    /// - Parameters:
+    ///   - start: the time of the pass (a virtual clock in tests); the pass's time moves on
+    ///     from it as real time passes, so leases are measured from each claim.
+    ///   - shouldStop: checked before each send starts: when it turns true (a graceful
+    ///     shutdown) no new send starts, the claimed ones not started are given back, the
+    ///     ones in flight finish and are recorded.
+    /// - Returns: the outcomes by kind.
     @discardableResult
-    public func deliverDue(now: Date) async throws -> DeliveryTally {
+    public func deliverDue(now start: Date, shouldStop: @escaping @Sendable () -> Bool = { false }) async throws -> DeliveryTally {
+        let clock = ContinuousClock()
+        let began = clock.now
+        let now: @Sendable () -> Date = { start + began.duration(to: clock.now).timeInterval }
+        let ahead = leases.claimAhead(concurrency: concurrency, rate: rateLimiter?.perSecond)
         var tally = DeliveryTally()
-        while true {
-            let batch = try await store.claimSends(now: now, limit: max(64, concurrency * 16), leaseUntil: now + lease)
-            if batch.isEmpty { return tally }
-            try await withThrowingTaskGroup(of: (Int64, SendResult).self) { group in
-                var next = batch.makeIterator()
-                for _ in 0..<concurrency {
-                    guard let send = next.next() else { break }
-                    group.addTask { (send.id, try await attempt(send, now: now)) }
+        try await withThrowingTaskGroup(of: Step.self) { group in
+            var queue: [OutboxSend] = []
+            var inFlight = 0
+            var exhausted = false
+            var registered = false
+            var done: [(send: OutboxSend, result: SendResult)] = []
+
+            func record() async throws {
+                let stale = try await store.completeSends(done, now: now())
+                if stale > 0 {
+                    metrics?.staleCompletions.increment(by: Int64(stale))
+                    logger.warning("outcomes refused: the lease had passed to another worker", metadata: ["stale": "\(stale)"])
                 }
+                done.removeAll(keepingCapacity: true)
+            }
+
+            while true {
+                // Claim a little ahead of the free connections, never far ahead.
+                if !exhausted, !shouldStop(), queue.count < concurrency {
+                    let wanted = ahead - queue.count - inFlight
+                    if wanted > 0 {
+                        let batch = try await store.claimSends(now: now(), limit: wanted, worker: worker, duration: leases.duration)
+                        if batch.count < wanted { exhausted = true }
+                        if !batch.isEmpty, !registered {
+                            // The worker's record lets a restart find these leases at once if it dies.
+                            try await store.heartbeat(worker, now: now(), duration: leases.duration)
+                            registered = true
+                            group.addTask { [leases, store, worker] in
+                                while !Task.isCancelled {
+                                    do { try await Task.sleep(for: .seconds(leases.heartbeat.seconds)) } catch { break }
+                                    try await store.heartbeat(worker, now: now(), duration: leases.duration)
+                                }
+                                return .heartbeat
+                            }
+                        }
+                        queue += batch
+                    }
+                }
+                if shouldStop(), !queue.isEmpty {
+                    try await store.releaseSends(queue, now: now())
+                    queue.removeAll()
+                    exhausted = true
+                }
+                while inFlight < concurrency, !queue.isEmpty, !shouldStop() {
+                    let send = queue.removeFirst()
+                    inFlight += 1
+                    group.addTask { .sent(send, try await attempt(send, now: now())) }
+                }
+                if inFlight == 0 { break }
+                // Wait for one send to finish (the heartbeat never finishes on its own).
+                guard let step = try await group.next() else { break }
+                guard case .sent(let send, let result) = step else { continue }
+                inFlight -= 1
+                done.append((send, result))
+                tally.count(result)
+                metrics?.send(result.outcome)
                 // Outcomes are written in small groups: few transactions, and few sends whose
                 // outcome a crash could lose (those go out again, with the same Message-ID).
-                var done: [(id: Int64, result: SendResult)] = []
-                while let (id, result) = try await group.next() {
-                    done.append((id, result))
-                    tally.count(result)
-                    metrics?.send(result.outcome)
-                    if done.count >= Self.recordEvery {
-                        try await store.completeSends(done, now: now)
-                        done.removeAll(keepingCapacity: true)
-                    }
-                    if let send = next.next() { group.addTask { (send.id, try await attempt(send, now: now)) } }
-                }
-                try await store.completeSends(done, now: now)
+                if done.count >= Self.recordEvery { try await record() }
             }
+            try await record()
+            group.cancelAll()
         }
+        return tally
+    }
+
+    /// What a child task of a delivery pass finished with.
+    private enum Step: Sendable {
+        case sent(OutboxSend, SendResult)
+        case heartbeat
+    }
+
+    /// Takes back, at once, the sends of workers that died (kill -9, a crashed host):
+    /// those on this host whose process is gone, and any whose heartbeat stopped.
+    /// - Returns: how many sends came back to the queue.
+    @discardableResult
+    public func recoverDeadWorkers(now: Date) async throws -> Int {
+        let returned = try await store.recoverDeadWorkers(now: now, deadAfter: leases.deadAfter, host: worker.host, isRunning: WorkerIdentity.isRunning)
+        if returned > 0 {
+            metrics?.recoveredSends.increment(by: Int64(returned))
+            logger.notice("took back the sends of a worker that died", metadata: ["sends": "\(returned)"])
+        }
+        return returned
     }
 
     /// Outcomes written per transaction.
@@ -178,4 +254,23 @@ public struct DeliveryTally: Sendable, Equatable {
     }
 
     public var total: Int { sent + retried + failed + skipped + deferred }
+}
+
+extension WorkerIdentity {
+    /// A new identity for this process: a random id, the host name and the process id.
+    public static func current() -> WorkerIdentity {
+        WorkerIdentity(id: UUID().uuidString.lowercased(), host: ProcessInfo.processInfo.hostName, pid: ProcessInfo.processInfo.processIdentifier)
+    }
+
+    /// Whether a process with this id runs on this host (`kill(pid, 0)`).
+    @Sendable public static func isRunning(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `TimeInterval`.
+    var timeInterval: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
 }

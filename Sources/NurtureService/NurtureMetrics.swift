@@ -8,6 +8,8 @@ public final class NurtureMetrics: Sendable {
     let queueDepth: Gauge
     let dueLeads: Gauge
     let leads: Gauge
+    let staleCompletions: Counter
+    let recoveredSends: Counter
 
     static var sends: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_sends", unitName: "total", helpText: "Delivery attempts by outcome") }
     static var events: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_events", unitName: "total", helpText: "Events recorded by type") }
@@ -20,6 +22,12 @@ public final class NurtureMetrics: Sendable {
         queueDepth = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_queue_depth", unitName: "", helpText: "Emails queued or in flight"))
         dueLeads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_due_leads", unitName: "", helpText: "Leads whose next step is due"))
         leads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_leads", unitName: "", helpText: "Leads in the database"))
+        staleCompletions = registry.makeCounter(descriptor: MetricNameDescriptor(
+            metricName: "nurture_stale_completions", unitName: "total",
+            helpText: "Send outcomes refused because the lease had passed to another worker"))
+        recoveredSends = registry.makeCounter(descriptor: MetricNameDescriptor(
+            metricName: "nurture_recovered_sends", unitName: "total",
+            helpText: "Sends taken back from workers found dead"))
     }
 
     func send(_ outcome: String) {

@@ -23,7 +23,10 @@ public struct NurtureWorkerService: Service {
     }
 
     public func run() async throws {
-        logger.info("scheduler started", metadata: ["poll": "\(pollInterval)"])
+        logger.info("scheduler started", metadata: ["poll": "\(pollInterval)", "worker": "\(delivery.worker)"])
+        // A process that died here (kill -9) left sends leased to it: they go back at once.
+        do { try await delivery.recoverDeadWorkers(now: Date()) } catch { logger.error("cannot look for dead workers", metadata: ["error": "\(error)"]) }
+        defer { logger.info("scheduler stopped") }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let busy = await pass(now: Date())
             if busy { continue } // more may be due already
@@ -37,14 +40,15 @@ public struct NurtureWorkerService: Service {
                 }
             }
         }
-        logger.info("scheduler stopped")
+        // Whatever this worker still holds goes back to the queue for the next one.
+        do { try await delivery.store.retire(delivery.worker, now: Date()) } catch { logger.error("cannot give back leases", metadata: ["error": "\(error)"]) }
     }
 
     /// One pass; true when it did work.
     func pass(now: Date) async -> Bool {
         do {
-            let leads = try await scheduler.processDue(now: now)
-            let tally = try await delivery.deliverDue(now: now)
+            let leads = try await scheduler.processDue(now: now, shouldStop: { Task.isShuttingDownGracefully })
+            let tally = try await delivery.deliverDue(now: now, shouldStop: { Task.isShuttingDownGracefully })
             if leads > 0 || tally.total > 0 {
                 logger.info("pass", metadata: [
                     "leads": "\(leads)", "sent": "\(tally.sent)", "retried": "\(tally.retried)",

@@ -2,6 +2,8 @@ import Foundation
 
 /// A token bucket: at most `rate` acquisitions per second on average, bursts up to `burst`.
 public actor RateLimiter {
+    /// Acquisitions per second, on average.
+    public nonisolated let perSecond: Double
     private let rate: Double
     private let burst: Double
     private var tokens: Double
@@ -10,6 +12,7 @@ public actor RateLimiter {
 
     public init(perSecond rate: Double, burst: Double? = nil) {
         self.rate = rate
+        self.perSecond = rate
         self.burst = max(1, burst ?? rate)
         self.tokens = self.burst
         self.last = clock.now

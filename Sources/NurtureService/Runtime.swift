@@ -81,6 +81,18 @@ public struct Runtime: Sendable {
     /// Processes everything due now — leads, then sends — until nothing is left, and returns.
     /// (`nurture run`: a one-shot pass for cron or a demo.)
     public func runOnce(now: Date = Date()) async throws -> (leads: Int, tally: DeliveryTally) {
+        try await delivery.recoverDeadWorkers(now: now)
+        do {
+            let result = try await processEverything(now: now)
+            try await delivery.store.retire(delivery.worker, now: now)
+            return result
+        } catch {
+            try? await delivery.store.retire(delivery.worker, now: now)
+            throw error
+        }
+    }
+
+    private func processEverything(now: Date) async throws -> (leads: Int, tally: DeliveryTally) {
         var leads = 0
         var tally = DeliveryTally()
         while true {

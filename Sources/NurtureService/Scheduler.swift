@@ -17,12 +17,13 @@ public struct Scheduler: Sendable {
         self.batchSize = batchSize
     }
 
-    /// Decides for every lead due at `now`. Returns how many leads were processed.
+    /// Decides for every lead due at `now`, a batch per transaction, until none is left or
+    /// `shouldStop` turns true (a graceful shutdown). Returns how many leads were processed.
     @discardableResult
-    public func processDue(now: Date) async throws -> Int {
+    public func processDue(now: Date, shouldStop: @Sendable () -> Bool = { false }) async throws -> Int {
         let engine = workflows.engine
         var total = 0
-        while true {
+        while !shouldStop() {
             let count = try await store.processDueLeads(now: now, limit: batchSize) { state in
                 let effects = engine.tick(&state, now: now)
                 return LeadChange(effects: effects, nextWake: engine.nextWake(state, after: now))
@@ -30,6 +31,7 @@ public struct Scheduler: Sendable {
             total += count
             if count < batchSize { return total }
         }
+        return total
     }
 
     /// Adds or updates leads: new ones start in the funnel (and get their first email queued),

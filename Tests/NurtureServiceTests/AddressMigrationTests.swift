@@ -42,7 +42,7 @@ struct AddressMigrationTests {
         #expect(victim.events.count == 1)
         #expect(try await store.suppression(email: "victim@example.com") == .unsubscribed)
         // The suppressed mailbox gets nothing, whatever the spelling its sends were queued under.
-        let claimed = try await store.claimSends(now: Date(timeIntervalSince1970: 1_700_000_001), limit: 10, leaseUntil: Date(timeIntervalSince1970: 1_700_000_301))
+        let claimed = try await store.claimSends(now: Date(timeIntervalSince1970: 1_700_000_001), limit: 10, worker: WorkerIdentity(id: "test", host: "test", pid: 1), duration: TimeSpan(seconds: 60))
         #expect(claimed.filter { $0.request.key.leadID == "1" }.allSatisfy { $0.addressSuppression == .unsubscribed })
         // An address that was never valid stays as it was, for an operator to deal with.
         #expect(try await store.lead(.email("a@b@example.com")) != nil)

@@ -55,25 +55,73 @@ struct SchedulerIntegrationTests {
         #expect(Set(received.map(\.messageID)).count == 10)
     }
 
-    @Test("a send claimed by a worker that died goes out again after its lease, with the same Message-ID")
-    func crashedWorker() async throws {
+    @Test("a send leased to a worker that went silent goes out again when the lease ends, once, with the same Message-ID; the late worker's outcome is refused")
+    func expiredLease() async throws {
         let harness = try Harness()
         defer { harness.cleanUp() }
         let runtime = try harness.runtime()
         _ = try await runtime.scheduler.upsert([lead("ada@example.com")], now: monday)
-        // A worker claims the send, hands it to the relay, and is killed before recording the outcome.
-        let claimed = try await runtime.store.claimSends(now: monday, limit: 10, leaseUntil: monday + .minutes(5))
+        // A worker on another machine claims the send, hands it to the relay, and goes silent.
+        let other = WorkerIdentity(id: "other", host: "elsewhere.invalid", pid: 1)
+        let claimed = try await runtime.store.claimSends(now: monday, limit: 10, worker: other, duration: .init(seconds: 30))
         try #require(claimed.count == 1)
         let rendered = try runtime.workflows.renderer.render(template: claimed[0].request.template, lead: try #require(try await runtime.store.lead(.email("ada@example.com"))).lead, key: claimed[0].request.key, date: 0)
         _ = await runtime.delivery.transport.deliver(rendered.message)
         // Before the lease ends, nobody else takes it.
-        #expect(try await runtime.delivery.deliverDue(now: monday + .minutes(1)).total == 0)
+        #expect(try await runtime.delivery.deliverDue(now: monday + 10).total == 0)
         // After it, the send goes again — once, with the same Message-ID.
-        #expect(try await runtime.delivery.deliverDue(now: monday + .minutes(6)).sent == 1)
-        #expect(try await runtime.delivery.deliverDue(now: monday + .minutes(7)).total == 0)
+        #expect(try await runtime.delivery.deliverDue(now: monday + 31).sent == 1)
+        #expect(try await runtime.delivery.deliverDue(now: monday + 40).total == 0)
         let received = try harness.received()
         #expect(received.count == 2)
         #expect(received[0].messageID == received[1].messageID)
+        // The silent worker comes back and records its outcome: fenced off, nothing changes.
+        let stale = try await runtime.store.completeSends([(claimed[0], .failed(reply: "late"))], now: monday + 50)
+        #expect(stale == 1)
+        #expect(try #require(try await runtime.store.details(.email("ada@example.com"), recent: 5)).sends.first?.status == "sent")
+    }
+
+    @Test("a worker killed on this host: a restart takes its leases back at once, not after the lease")
+    func deadWorkerRecovered() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let runtime = try harness.runtime()
+        _ = try await runtime.scheduler.upsert([lead("ada@example.com"), lead("bob@example.com")], now: monday)
+        // A process that has exited: its pid no longer runs here.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        waitForExit(gone)
+        let dead = WorkerIdentity(id: "dead", host: runtime.delivery.worker.host, pid: gone.processIdentifier)
+        try await runtime.store.heartbeat(dead, now: monday, duration: .init(seconds: 30))
+        #expect(try await runtime.store.claimSends(now: monday, limit: 10, worker: dead, duration: .init(seconds: 30)).count == 2)
+        // A live worker on the same host, still heartbeating, keeps its leases.
+        #expect(try await runtime.delivery.deliverDue(now: monday + 1).total == 0)
+        #expect(try await runtime.delivery.recoverDeadWorkers(now: monday + 1) == 2)
+        #expect(try await runtime.delivery.deliverDue(now: monday + 1).sent == 2)
+    }
+
+    @Test("heartbeats renew leases; sends given back are queued again at once")
+    func renewAndRelease() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let runtime = try harness.runtime()
+        _ = try await runtime.scheduler.upsert([lead("ada@example.com"), lead("bob@example.com")], now: monday)
+        let alive = WorkerIdentity(id: "alive", host: runtime.delivery.worker.host, pid: ProcessInfo.processInfo.processIdentifier)
+        let claimed = try await runtime.store.claimSends(now: monday, limit: 10, worker: alive, duration: .init(seconds: 30))
+        try #require(claimed.count == 2)
+        try await runtime.store.heartbeat(alive, now: monday + 25, duration: .init(seconds: 30))
+        #expect(try await runtime.delivery.recoverDeadWorkers(now: monday + 40) == 0)
+        #expect(try await runtime.delivery.deliverDue(now: monday + 40).total == 0, "renewed until +55s")
+        try await runtime.store.releaseSends([claimed[1]], now: monday + 41)
+        #expect(try await runtime.delivery.deliverDue(now: monday + 41).sent == 1)
+        // Two claimers never get the same send.
+        _ = try await runtime.scheduler.upsert((1...40).map { lead("l\($0)@example.com") }, now: monday + 42)
+        async let a = runtime.store.claimSends(now: monday + 42, limit: 25, worker: alive, duration: .init(seconds: 30))
+        async let b = runtime.store.claimSends(now: monday + 42, limit: 25, worker: runtime.delivery.worker, duration: .init(seconds: 30))
+        let (first, second) = try await (a, b)
+        #expect(first.count + second.count == 40)
+        #expect(Set(first.map(\.id)).isDisjoint(with: second.map(\.id)))
     }
 
     @Test("a 451 is retried with backoff and delivered")

@@ -37,12 +37,35 @@ public protocol NurtureStore: Sendable {
 
     // MARK: Outbox
 
-    /// Takes up to `limit` queued sends that are due, marks them in flight until `leaseUntil`
-    /// (after which another worker may take them again), and returns them.
-    func claimSends(now: Date, limit: Int, leaseUntil: Date) async throws -> [OutboxSend]
+    /// Takes up to `limit` queued sends that are due, leases them to `worker` until
+    /// `now + duration` with a new fencing epoch each, and returns them. Sends whose lease
+    /// has run out go back to the queue first.
+    func claimSends(now: Date, limit: Int, worker: WorkerIdentity, duration: TimeSpan) async throws -> [OutboxSend]
 
-    /// Records what happened to claimed sends, in one transaction.
-    func completeSends(_ results: [(id: Int64, result: SendResult)], now: Date) async throws
+    /// Records what happened to claimed sends, in one transaction. A result whose lease is
+    /// no longer current (it expired and the send was claimed again) changes nothing.
+    /// - Returns: how many results were refused as stale.
+    @discardableResult
+    func completeSends(_ results: [(send: OutboxSend, result: SendResult)], now: Date) async throws -> Int
+
+    /// Gives back sends claimed and not started (a worker stopping): queued again at once,
+    /// without an attempt. Stale leases are ignored.
+    func releaseSends(_ sends: [OutboxSend], now: Date) async throws
+
+    // MARK: Workers
+
+    /// Records a worker's start (or its heartbeat) and renews the leases it holds to
+    /// `now + duration`.
+    func heartbeat(_ worker: WorkerIdentity, now: Date, duration: TimeSpan) async throws
+
+    /// Finds workers that are gone — a heartbeat older than `deadAfter`, or, on this host,
+    /// a process that no longer runs (`isRunning(pid)` false) — and gives their sends back
+    /// to the queue at once. - Returns: how many sends came back.
+    @discardableResult
+    func recoverDeadWorkers(now: Date, deadAfter: TimeSpan, host: String, isRunning: @Sendable (Int32) -> Bool) async throws -> Int
+
+    /// A worker that stops: its remaining leases are given back and its record removed.
+    func retire(_ worker: WorkerIdentity, now: Date) async throws
 
     /// The soonest time a queued send becomes due.
     func nextSendDue() async throws -> Date?
@@ -155,12 +178,15 @@ public struct OutboxSend: Sendable, Equatable {
     public var lead: LeadState?
     /// Set when the lead's address is on the suppression list.
     public var addressSuppression: Suppression?
+    /// The claim this worker holds on the send.
+    public var lease: Lease
 
-    public init(id: Int64, request: SendRequest, plannedAt: Date, attempts: Int, lead: LeadState? = nil, addressSuppression: Suppression? = nil) {
+    public init(id: Int64, request: SendRequest, plannedAt: Date, attempts: Int, lease: Lease, lead: LeadState? = nil, addressSuppression: Suppression? = nil) {
         self.id = id
         self.request = request
         self.plannedAt = plannedAt
         self.attempts = attempts
+        self.lease = lease
         self.lead = lead
         self.addressSuppression = addressSuppression
     }
