@@ -155,6 +155,14 @@ enum SQLiteSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v6: parked leads and state versions") { db in
+            try db.execute(sql: """
+                ALTER TABLE leads ADD COLUMN state_version INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE leads ADD COLUMN parked_error TEXT;
+                ALTER TABLE leads ADD COLUMN parked_at REAL;
+                CREATE INDEX leads_parked ON leads(parked_at) WHERE parked_error IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

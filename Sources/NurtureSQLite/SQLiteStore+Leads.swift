@@ -7,13 +7,18 @@ extension SQLiteStore {
     public func upsertLeads(_ emails: [String], now: Date, _ body: @Sendable (String, String, Suppression?, inout LeadState?) -> LeadChange) async throws -> UpsertResult {
         try await pool.write { db in
             var result = UpsertResult()
+            var parked: [ParkedLead] = []
             let suppressions = try db.cachedStatement(sql: "SELECT reason FROM suppressions WHERE email = ?")
             for email in emails.map(EmailAddress.canonicalIfValid) {
                 var state: LeadState?
                 let id: Int64
-                if let row = try Row.fetchOne(db, sql: "SELECT id, state FROM leads WHERE email = ?", arguments: [email]) {
+                if let row = try Row.fetchOne(db, sql: "SELECT \(Self.leadColumns) FROM leads WHERE email = ?", arguments: [email]) {
                     id = row["id"]
-                    state = try self.decode(row["state"])
+                    guard let decoded = try self.decodeOrPark(row, now: now, db: db, parked: &parked) else {
+                        result.parked += 1
+                        continue
+                    }
+                    state = decoded
                     result.updated += 1
                 } else {
                     try db.execute(
@@ -34,8 +39,10 @@ extension SQLiteStore {
     public func updateLead(_ reference: LeadReference, now: Date, recording: RecordedEvent?, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange? {
         try await pool.write { db in
             guard let row = try self.leadRow(reference, db: db) else { return nil }
+            var parked: [ParkedLead] = []
+            // The event is kept even when the lead is parked: nothing that arrived is lost.
             if let recording { _ = try self.insert(recording, leadID: row["id"], db: db) }
-            var state = try self.decode(row["state"])
+            guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &parked) else { return nil }
             let change = body(&state)
             _ = try self.save(state, id: row["id"], change: change, now: now, db: db)
             return change
@@ -47,6 +54,7 @@ extension SQLiteStore {
                             nextWake: @Sendable (LeadState) -> Date?) async throws -> [LeadChange?] {
         try await pool.write { db in
             var results = [LeadChange?](repeating: nil, count: batch.count)
+            var parked: [ParkedLead] = []
             // Group by lead, keeping each lead's events in arrival order.
             var order: [LeadReference] = []
             var groups: [LeadReference: [Int]] = [:]
@@ -57,7 +65,10 @@ extension SQLiteStore {
             for reference in order {
                 guard let row = try self.leadRow(reference, db: db) else { continue }
                 let id: Int64 = row["id"]
-                var state = try self.decode(row["state"])
+                guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &parked) else {
+                    for index in groups[reference] ?? [] { _ = try self.insert(batch[index].recording, leadID: id, db: db) }
+                    continue
+                }
                 var all: [Effect] = []
                 for index in groups[reference] ?? [] {
                     _ = try self.insert(batch[index].recording, leadID: id, db: db)
@@ -73,17 +84,18 @@ extension SQLiteStore {
         }
     }
 
-    public func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> Int {
+    public func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> DuePass {
         try await pool.write { db in
             let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT id, state FROM leads WHERE next_wake_at <= ? ORDER BY next_wake_at LIMIT ?"),
+                db.cachedStatement(sql: "SELECT \(Self.leadColumns) FROM leads WHERE next_wake_at <= ? ORDER BY next_wake_at LIMIT ?"),
                 arguments: [now.timeIntervalSince1970, limit])
+            var pass = DuePass(processed: rows.count)
             for row in rows {
-                var state = try self.decode(row["state"])
+                guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &pass.parked) else { continue }
                 let change = body(&state)
                 _ = try self.save(state, id: row["id"], change: change, now: now, db: db)
             }
-            return rows.count
+            return pass
         }
     }
 
@@ -93,16 +105,61 @@ extension SQLiteStore {
         }
     }
 
+    /// - Throws: ``StoreError/parked(_:)`` for a parked lead.
     public func lead(_ reference: LeadReference) async throws -> LeadState? {
         try await pool.read { db in
-            try self.leadRow(reference, db: db).map { try self.decode($0["state"]) }
+            try self.leadRow(reference, db: db).map { try self.decodeOrThrow($0) }
         }
     }
 
+    /// The columns every lead read takes: enough to decode its state or park it.
+    static let leadColumns = "id, email, state, state_version, next_wake_at, parked_error"
+
     func leadRow(_ reference: LeadReference, db: Database) throws -> Row? {
         switch reference {
-        case .id(let id): try Row.fetchOne(db, sql: "SELECT id, state, next_wake_at FROM leads WHERE id = ?", arguments: [Int64(id) ?? -1])
-        case .email(let email): try Row.fetchOne(db, sql: "SELECT id, state, next_wake_at FROM leads WHERE email = ?", arguments: [EmailAddress.canonicalIfValid(email)])
+        case .id(let id): try Row.fetchOne(db, sql: "SELECT \(Self.leadColumns) FROM leads WHERE id = ?", arguments: [Int64(id) ?? -1])
+        case .email(let email): try Row.fetchOne(db, sql: "SELECT \(Self.leadColumns) FROM leads WHERE email = ?", arguments: [EmailAddress.canonicalIfValid(email)])
+        }
+    }
+
+    /// The state written in this version of the schema; a larger one was written by a newer Nurture.
+    static let stateVersion = 1
+
+    /// The lead's state, or `nil` after parking the lead when it cannot be read: its error is
+    /// stored with it, its wake-up cleared, so it is reported once and the others go on.
+    /// - Parameter parked: where a lead parked by this call is added.
+    func decodeOrPark(_ row: Row, now: Date, db: Database, parked: inout [ParkedLead]) throws -> LeadState? {
+        if row["parked_error"] as String? != nil { return nil }
+        do {
+            return try decodeChecked(row)
+        } catch {
+            try db.execute(sql: "UPDATE leads SET parked_error = ?, parked_at = ?, next_wake_at = NULL WHERE id = ?",
+                           arguments: ["\(error)", now.timeIntervalSince1970, row["id"]])
+            parked.append(ParkedLead(id: String(row["id"] as Int64), email: row["email"], error: "\(error)"))
+            return nil
+        }
+    }
+
+    /// The lead's state; ``StoreError/parked(_:)`` when it is parked or cannot be read.
+    func decodeOrThrow(_ row: Row) throws -> LeadState {
+        let parked = { (error: String) in StoreError.parked(ParkedLead(id: String(row["id"] as Int64), email: row["email"], error: error)) }
+        if let error = row["parked_error"] as String? { throw parked(error) }
+        do {
+            return try decodeChecked(row)
+        } catch {
+            throw parked("\(error)")
+        }
+    }
+
+    private func decodeChecked(_ row: Row) throws -> LeadState {
+        let version: Int = row["state_version"] ?? 1
+        guard version <= Self.stateVersion else {
+            throw StateVersionError(found: version, known: Self.stateVersion)
+        }
+        do {
+            return try decode(row["state"])
+        } catch {
+            throw UnreadableState(detail: "\(error)")
         }
     }
 
@@ -112,7 +169,7 @@ extension SQLiteStore {
         let lead = state.lead
         try db.cachedStatement(sql: """
             UPDATE leads SET stage = ?, score = ?, fit_score = ?, engagement_score = ?, status = ?, time_zone = ?,
-              fields = ?, state = ?, next_wake_at = ?, updated_at = ? WHERE id = ?
+              fields = ?, state = ?, state_version = \(Self.stateVersion), next_wake_at = ?, updated_at = ? WHERE id = ?
             """).execute(arguments: [
                 lead.stage, lead.score, lead.fitScore, lead.engagementScore, state.suppression?.rawValue ?? "active",
                 lead.timeZone, String(decoding: try encoder.encode(lead.fields), as: UTF8.self), try encoder.encode(state),
@@ -152,4 +209,17 @@ extension SQLiteStore {
     func decode(_ data: Data) throws -> LeadState {
         try decoder.decode(LeadState.self, from: data)
     }
+}
+
+/// A state written by a newer Nurture than this one.
+struct StateVersionError: Error, CustomStringConvertible {
+    var found: Int
+    var known: Int
+    var description: String { "state version \(found) is newer than this Nurture reads (\(known)): upgrade nurture" }
+}
+
+/// A state that does not decode (a corrupted row).
+struct UnreadableState: Error, CustomStringConvertible {
+    var detail: String
+    var description: String { "the state does not decode: \(detail.prefix(300))" }
 }

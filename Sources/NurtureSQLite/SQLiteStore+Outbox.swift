@@ -17,10 +17,23 @@ extension SQLiteStore {
                 RETURNING id, lead_id, sequence, step, enrollment, occurrence, template, subject, tracking, planned_at, attempts, lease_epoch
                 """, arguments: [until.timeIntervalSince1970, worker.id, t, limit])
             // The leads and their suppressions, read in the same transaction as the claim.
-            let leadStatement = try db.cachedStatement(sql: "SELECT l.state, s.reason FROM leads l LEFT JOIN suppressions s ON s.email = l.email WHERE l.id = ?")
-            return try rows.map { row in
+            let leadStatement = try db.cachedStatement(sql: """
+                SELECT l.id, l.email, l.state, l.state_version, l.next_wake_at, l.parked_error, s.reason
+                FROM leads l LEFT JOIN suppressions s ON s.email = l.email WHERE l.id = ?
+                """)
+            var parked: [ParkedLead] = []
+            return try rows.compactMap { row -> OutboxSend? in
                 let leadID: Int64 = row["lead_id"]
                 let lead = try Row.fetchOne(leadStatement, arguments: [leadID])
+                var state: LeadState?
+                if let lead {
+                    state = try self.decodeOrPark(lead, now: now, db: db, parked: &parked)
+                    if state == nil {
+                        // A parked lead gets nothing until it is mended; the others go on.
+                        try db.execute(sql: "UPDATE sends SET status = 'skipped', reply = 'lead parked: its state cannot be read', lease_until = NULL, lease_owner = NULL WHERE id = ?", arguments: [row["id"]])
+                        return nil
+                    }
+                }
                 return OutboxSend(
                     id: row["id"],
                     request: SendRequest(
@@ -28,7 +41,7 @@ extension SQLiteStore {
                         template: row["template"], subject: row["subject"], tracking: row["tracking"]),
                     plannedAt: Date(timeIntervalSince1970: row["planned_at"]), attempts: row["attempts"],
                     lease: Lease(owner: worker.id, epoch: row["lease_epoch"], until: until),
-                    lead: try lead.map { try self.decode($0["state"]) },
+                    lead: state,
                     addressSuppression: (lead?["reason"] as String?).flatMap(Suppression.init(rawValue:)))
             }.sorted { $0.id < $1.id }
         }

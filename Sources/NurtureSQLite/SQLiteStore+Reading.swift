@@ -22,7 +22,7 @@ extension SQLiteStore {
                     recordedAt: Date(timeIntervalSince1970: e["recorded_at"]))
             }
             return LeadDetails(
-                state: try self.decode(row["state"]), nextWake: (row["next_wake_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                state: try self.decodeOrThrow(row), nextWake: (row["next_wake_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
                 sends: sends, events: events)
         }
     }
@@ -35,7 +35,8 @@ extension SQLiteStore {
                 dueLeads: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM leads WHERE next_wake_at <= ?", arguments: [now]) ?? 0,
                 queuedSends: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sends WHERE status IN ('queued', 'sending')") ?? 0,
                 sentSends: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sends WHERE status = 'sent'") ?? 0,
-                failedSends: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sends WHERE status = 'failed'") ?? 0)
+                failedSends: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sends WHERE status = 'failed'") ?? 0,
+                parkedLeads: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM leads WHERE parked_error IS NOT NULL") ?? 0)
         }
     }
 }

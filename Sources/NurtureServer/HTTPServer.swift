@@ -109,7 +109,13 @@ public enum HTTPServer {
         api.get("/leads/:email") { _, context -> Response in
             let raw = try context.parameters.require("email")
             let email = EmailAddress.canonicalIfValid(raw.removingPercentEncoding ?? raw)
-            guard let report = try await backend.leadReport(email: email, now: Date()) else { throw HTTPError(.notFound, message: "no lead \(email)") }
+            let found: [String: any Sendable]?
+            do {
+                found = try await backend.leadReport(email: email, now: Date())
+            } catch let error as StoreError {
+                throw HTTPError(.conflict, message: "\(error)")
+            }
+            guard let report = found else { throw HTTPError(.notFound, message: "no lead \(email)") }
             return try jsonResponse(.ok, report)
         }
         api.post("/webhooks/relay") { request, context -> Response in

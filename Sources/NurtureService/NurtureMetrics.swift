@@ -8,6 +8,7 @@ public final class NurtureMetrics: Sendable {
     let queueDepth: Gauge
     let dueLeads: Gauge
     let leads: Gauge
+    let parkedLeads: Gauge
     let staleCompletions: Counter
     let recoveredSends: Counter
 
@@ -22,6 +23,7 @@ public final class NurtureMetrics: Sendable {
         queueDepth = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_queue_depth", unitName: "", helpText: "Emails queued or in flight"))
         dueLeads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_due_leads", unitName: "", helpText: "Leads whose next step is due"))
         leads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_leads", unitName: "", helpText: "Leads in the database"))
+        parkedLeads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_parked_leads", unitName: "", helpText: "Leads set aside because their stored state cannot be read"))
         staleCompletions = registry.makeCounter(descriptor: MetricNameDescriptor(
             metricName: "nurture_stale_completions", unitName: "total",
             helpText: "Send outcomes refused because the lease had passed to another worker"))

@@ -35,8 +35,8 @@ public struct Runtime: Sendable {
             throw RuntimeError.database(configuration.database, "\(error)")
         }
         workflows = WorkflowSet(loaded)
-        scheduler = Scheduler(store: store, workflows: workflows, batchSize: configuration.batchSize)
         metrics = NurtureMetrics()
+        scheduler = Scheduler(store: store, workflows: workflows, batchSize: configuration.batchSize, logger: logger)
         doorbell = Doorbell()
         delivery = DeliveryWorker(
             store: store, scheduler: scheduler, transport: configuration.relay.makeTransport(),

@@ -10,11 +10,14 @@ public struct Scheduler: Sendable {
     public let store: any NurtureStore
     public let workflows: WorkflowSet
     public let batchSize: Int
+    /// Where leads parked by a pass are reported (once each: a parked lead is not due again).
+    public let logger: Logger?
 
-    public init(store: any NurtureStore, workflows: WorkflowSet, batchSize: Int = 500) {
+    public init(store: any NurtureStore, workflows: WorkflowSet, batchSize: Int = 500, logger: Logger? = nil) {
         self.store = store
         self.workflows = workflows
         self.batchSize = batchSize
+        self.logger = logger
     }
 
     /// Decides for every lead due at `now`, a batch per transaction, until none is left or
@@ -24,12 +27,15 @@ public struct Scheduler: Sendable {
         let engine = workflows.engine
         var total = 0
         while !shouldStop() {
-            let count = try await store.processDueLeads(now: now, limit: batchSize) { state in
+            let pass = try await store.processDueLeads(now: now, limit: batchSize) { state in
                 let effects = engine.tick(&state, now: now)
                 return LeadChange(effects: effects, nextWake: engine.nextWake(state, after: now))
             }
-            total += count
-            if count < batchSize { return total }
+            for lead in pass.parked {
+                logger?.error("lead parked: its stored state cannot be read; the others go on", metadata: ["lead": "\(lead.id)", "error": "\(lead.error)"])
+            }
+            total += pass.processed
+            if pass.processed < batchSize { return total }
         }
         return total
     }

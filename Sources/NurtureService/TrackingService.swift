@@ -209,6 +209,7 @@ public struct TrackingService: TrackingBackend {
         metrics.queueDepth.set(Double(counts.queuedSends))
         metrics.dueLeads.set(Double(counts.dueLeads))
         metrics.leads.set(Double(counts.leads))
+        metrics.parkedLeads.set(Double(counts.parkedLeads))
         return metrics.registry.emitToString()
     }
 }

@@ -108,7 +108,14 @@ struct Leads: AsyncParsableCommand {
 
         func run() async throws {
             let runtime = try options.runtime()
-            guard let details = try await runtime.store.details(.email(email), recent: recent) else {
+            let found: LeadDetails?
+            do {
+                found = try await runtime.store.details(.email(email), recent: recent)
+            } catch let error as StoreError {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
+            guard let details = found else {
                 printError("no lead \(email)")
                 throw ExitCode(1)
             }

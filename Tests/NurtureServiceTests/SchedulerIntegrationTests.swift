@@ -278,3 +278,37 @@ struct CapIntegrationTests {
         #expect(try harness.received().count == 2)
     }
 }
+
+@Suite("Poison isolation: one unreadable lead never stops the others")
+struct PoisonLeadTests {
+    @Test("a lead whose stored state is corrupted is parked with its error; every other lead gets its emails")
+    func corruptedState() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let runtime = try harness.runtime()
+        _ = try await runtime.scheduler.upsert([lead("ada@example.com"), lead("bob@example.com"), lead("eve@example.com")], now: monday)
+        // Bob's row is damaged, and Eve's was written by a newer Nurture.
+        try await runtime.store.execute(sql: "UPDATE leads SET state = x'7b226c656164223a' WHERE email = 'bob@example.com'")
+        try await runtime.store.execute(sql: "UPDATE leads SET state_version = 99 WHERE email = 'eve@example.com'")
+        try await runtime.store.execute(sql: "UPDATE leads SET next_wake_at = 0")
+        _ = try await runtime.runOnce(now: monday)
+        #expect(try harness.received().map(\.to) == ["ada@example.com"])
+        // A week later Ada is still nurtured; the parked leads stay out of every pass.
+        try await runtime.advance(from: monday, hours: 24 * 7)
+        #expect(try harness.received().filter { $0.to == "ada@example.com" }.count >= 2)
+        #expect(try harness.received().allSatisfy { $0.to == "ada@example.com" })
+        #expect(try await runtime.store.counts().parkedLeads == 2)
+        await #expect(throws: StoreError.self) { try await runtime.store.details(.email("bob@example.com"), recent: 5) }
+        do {
+            _ = try await runtime.store.details(.email("eve@example.com"), recent: 5)
+        } catch {
+            #expect("\(error)".contains("state version 99 is newer than this Nurture reads (1)"))
+        }
+        // Events for a parked lead are kept, not lost, and do not fail the others'.
+        let changes = try await runtime.store.applyEvents(
+            [(.email("bob@example.com"), RecordedEvent(Event("page_visited", at: monday))), (.email("ada@example.com"), RecordedEvent(Event("page_visited", at: monday)))],
+            now: monday, decide: { _, _ in [] }, nextWake: { _ in nil })
+        #expect(changes[0] == nil)
+        #expect(changes[1] != nil)
+    }
+}

@@ -27,8 +27,9 @@ public protocol NurtureStore: Sendable {
                      nextWake: @Sendable (LeadState) -> Date?) async throws -> [LeadChange?]
 
     /// Runs `body` on up to `limit` leads whose next wake-up is due, oldest first, found by
-    /// index (never by scanning leads). Returns how many were processed.
-    func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> Int
+    /// index (never by scanning leads). A lead whose stored state cannot be read is parked
+    /// (see ``ParkedLead``) and the others go on.
+    func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> DuePass
 
     /// The soonest next wake-up of any lead, for the scheduler's sleep.
     func nextWake() async throws -> Date?
@@ -158,11 +159,54 @@ public struct UpsertResult: Sendable, Equatable {
     public var created: Int
     public var updated: Int
     public var sendsQueued: Int
+    /// Known leads left alone because they are parked (their stored state cannot be read).
+    public var parked: Int
 
-    public init(created: Int = 0, updated: Int = 0, sendsQueued: Int = 0) {
+    public init(created: Int = 0, updated: Int = 0, sendsQueued: Int = 0, parked: Int = 0) {
         self.created = created
         self.updated = updated
         self.sendsQueued = sendsQueued
+        self.parked = parked
+    }
+}
+
+/// What one batch of due leads came to.
+public struct DuePass: Sendable, Equatable {
+    /// Leads read (decided for, or parked).
+    public var processed: Int
+    /// Leads parked by this batch.
+    public var parked: [ParkedLead]
+
+    public init(processed: Int, parked: [ParkedLead] = []) {
+        self.processed = processed
+        self.parked = parked
+    }
+}
+
+/// A lead set aside because its stored state cannot be read (corrupted, or written by a
+/// newer Nurture): it gets no decision and no email until an operator mends it, and never
+/// stops the other leads.
+public struct ParkedLead: Sendable, Equatable {
+    public var id: String
+    public var email: String
+    public var error: String
+
+    public init(id: String, email: String, error: String) {
+        self.id = id
+        self.email = email
+        self.error = error
+    }
+}
+
+/// Errors a store reports about the data it holds.
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    /// The lead is parked: its state cannot be read.
+    case parked(ParkedLead)
+
+    public var description: String {
+        switch self {
+        case .parked(let lead): "lead \(lead.email) (id \(lead.id)) is parked: its stored state cannot be read (\(lead.error))"
+        }
     }
 }
 
@@ -261,12 +305,14 @@ public struct StoreCounts: Sendable, Equatable {
     public var queuedSends: Int
     public var sentSends: Int
     public var failedSends: Int
+    public var parkedLeads: Int
 
-    public init(leads: Int, dueLeads: Int, queuedSends: Int, sentSends: Int, failedSends: Int) {
+    public init(leads: Int, dueLeads: Int, queuedSends: Int, sentSends: Int, failedSends: Int, parkedLeads: Int = 0) {
         self.leads = leads
         self.dueLeads = dueLeads
         self.queuedSends = queuedSends
         self.sentSends = sentSends
         self.failedSends = failedSends
+        self.parkedLeads = parkedLeads
     }
 }
