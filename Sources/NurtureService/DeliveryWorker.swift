@@ -186,7 +186,9 @@ public struct DeliveryWorker: Sendable {
         case .accepted(let reply):
             return .sent(messageID: rendered.message.messageID, reply: reply, tokenID: rendered.sendID.description, links: rendered.trackedLinks)
         case .transientFailure(let failure):
-            return retryOrGiveUp(send, failure, now: now)
+            // A relay that cannot be reached at all is an outage, not this message's fault:
+            // retried (with backoff up to retry_max) until it is back, never failed for good.
+            return retryOrGiveUp(send, failure, now: now, finalAllowed: failure.phase != .connection)
         case .permanentFailure(let failure):
             switch failure.phase {
             case .recipient:

@@ -54,6 +54,13 @@ class Recorder:
         }
         with open(os.path.join(self.directory, "messages.jsonl"), "a") as f:
             f.write(json.dumps(record) + "\n")
+        # The Message-IDs alone, one a line: cheap to count for tests that send thousands.
+        message_id = ""
+        for line in envelope.original_content.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+            if line.lower().startswith(b"message-id:"):
+                message_id = line.split(b":", 1)[1].strip().decode(errors="replace")
+        with open(os.path.join(self.directory, "ids.txt"), "a") as f:
+            f.write(message_id + "\n")
         return f"250 2.0.0 Ok: queued as Q{self.count}"
 
 
@@ -71,6 +78,7 @@ async def main():
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--auth", help="user:password that AUTH must present")
+    parser.add_argument("--port", type=int, default=0, help="listen on this port (default: a free one)")
     args = parser.parse_args()
 
     handler = Recorder(args.dir)
@@ -90,7 +98,7 @@ async def main():
         kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=bool(args.tls_cert))
 
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: CountingSMTP(handler, **kwargs), "127.0.0.1", 0)
+    server = await loop.create_server(lambda: CountingSMTP(handler, **kwargs), "127.0.0.1", args.port, reuse_address=True)
     print("PORT", server.sockets[0].getsockname()[1], flush=True)
     # Stop when the test (our parent) closes stdin or exits.
     await loop.run_in_executor(None, sys.stdin.read)
