@@ -36,16 +36,16 @@ extension SQLiteStore {
         }
     }
 
-    public func updateLead(_ reference: LeadReference, now: Date, recording: RecordedEvent?, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange? {
+    public func updateLead(_ reference: LeadReference, now: Date, recording: RecordedEvent?, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadUpdate {
         try await pool.write { db in
-            guard let row = try self.leadRow(reference, db: db) else { return nil }
+            guard let row = try self.leadRow(reference, db: db) else { return .unknownLead }
             var parked: [ParkedLead] = []
             // The event is kept even when the lead is parked: nothing that arrived is lost.
-            if let recording { _ = try self.insert(recording, leadID: row["id"], db: db) }
-            guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &parked) else { return nil }
+            if let recording, try !self.insert(recording, leadID: row["id"], db: db) { return .duplicate }
+            guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &parked) else { return .parked }
             let change = body(&state)
             _ = try self.save(state, id: row["id"], change: change, now: now, db: db)
-            return change
+            return .changed(change)
         }
     }
 

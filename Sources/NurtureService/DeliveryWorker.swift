@@ -196,9 +196,8 @@ public struct DeliveryWorker: Sendable {
                 let bounce = Event(Event.Kind.bounced, at: now, properties: [
                     "type": "hard", "reason": failure.reply, "sequence": key.sequence, "step": key.step, "enrollment": "\(key.enrollment)", "occurrence": "\(key.occurrence)",
                 ])
-                _ = try await store.recordEvent(bounce, leadID: key.leadID, clientID: "bounce-\(send.id)", sendID: send.id)
-                try await store.suppress(email: state.lead.email, reason: .bounced, now: now)
-                try await scheduler.handle(bounce, lead: .id(key.leadID), now: now)
+                // The bounce, its score, the suppression and the end of the enrollment: one transaction.
+                try await scheduler.handle(bounce, lead: .id(key.leadID), now: now, recording: RecordedEvent(bounce, clientID: "bounce-\(send.id)", sendID: send.id))
                 return .failed(reply: failure.reply)
             case .connection, .authentication:
                 logger.error("the relay refuses every message: check the relay settings", metadata: ["error": "\(failure)"])

@@ -68,8 +68,10 @@ public struct Scheduler: Sendable {
     }
 
     /// Applies an event to a lead (a bounce from a relay; the tracking server's events).
+    /// With `recording`, the event is stored in the same transaction as the decision and its
+    /// effects (suppression included: the engine decides it).
     @discardableResult
-    public func handle(_ event: Event, lead: LeadReference, now: Date, recording: RecordedEvent? = nil) async throws -> LeadChange? {
+    public func handle(_ event: Event, lead: LeadReference, now: Date, recording: RecordedEvent? = nil) async throws -> LeadUpdate {
         let engine = workflows.engine
         return try await store.updateLead(lead, now: now, recording: recording) { state in
             let effects = engine.handle(event, state: &state, now: now)

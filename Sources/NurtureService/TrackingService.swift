@@ -73,8 +73,8 @@ public struct TrackingService: TrackingBackend {
 
     public func unsubscribe(token: String, now: Date) async throws -> Bool {
         guard case .unsubscribe(let id)? = signer.verify(token), let email = try await sentEmail(id) else { return false }
+        // The event, its score and the suppression the engine decides are one transaction.
         try await apply(Event(Event.Kind.unsubscribed, at: now, properties: properties(email, [:])), email: email, now: now)
-        if let lead = try await store.lead(.id(email.leadID)) { try await store.suppress(email: lead.lead.email, reason: .unsubscribed, now: now) }
         return true
     }
 
@@ -104,10 +104,20 @@ public struct TrackingService: TrackingBackend {
         }
     }
 
-    private func decide(_ event: Event, lead: LeadReference, now: Date, recording: RecordedEvent? = nil) async throws {
-        guard let change = try await scheduler.handle(event, lead: lead, now: now, recording: recording) else { return }
-        metrics.record(change.effects)
-        if change.effects.contains(where: { if case .send = $0 { true } else { false } }) { doorbell.ring() }
+    /// Stores `event` for `lead` and applies it, in one transaction.
+    private func record(_ event: Event, lead: LeadReference, now: Date, clientID: String? = nil, sendID: Int64? = nil) async throws -> LeadUpdate {
+        let update = try await scheduler.handle(event, lead: lead, now: now, recording: RecordedEvent(event, clientID: clientID, sendID: sendID))
+        switch update {
+        case .changed(let change):
+            metrics.event(event.type, machine: false)
+            metrics.record(change.effects)
+            if change.effects.contains(where: { if case .send = $0 { true } else { false } }) { doorbell.ring() }
+        case .parked:
+            metrics.event(event.type, machine: false)
+        case .unknownLead, .duplicate:
+            break
+        }
+        return update
     }
 
     // MARK: API
@@ -115,22 +125,16 @@ public struct TrackingService: TrackingBackend {
     public func ingest(_ events: [IncomingEvent], now: Date) async throws -> IngestResult {
         var result = IngestResult()
         for incoming in events {
-            guard let state = try await store.lead(incoming.lead) else {
+            let event = Event(incoming.type, at: incoming.at, properties: incoming.properties)
+            switch try await record(event, lead: incoming.lead, now: max(now, incoming.at), clientID: incoming.clientID) {
+            case .unknownLead:
                 switch incoming.lead {
                 case .email(let e): result.unknownLeads.append(e)
                 case .id(let i): result.unknownLeads.append(i)
                 }
-                continue
+            case .duplicate: result.duplicates += 1
+            case .changed, .parked: result.recorded += 1
             }
-            let event = Event(incoming.type, at: incoming.at, properties: incoming.properties)
-            guard try await store.recordEvent(event, leadID: state.lead.id, clientID: incoming.clientID, sendID: nil) else {
-                result.duplicates += 1
-                continue
-            }
-            result.recorded += 1
-            metrics.event(event.type, machine: false)
-            try await decide(event, lead: .id(state.lead.id), now: max(now, incoming.at))
-            if event.type == Event.Kind.unsubscribed { try await store.suppress(email: state.lead.email, reason: .unsubscribed, now: now) }
         }
         return result
     }
@@ -178,7 +182,6 @@ public struct TrackingService: TrackingBackend {
         } else {
             return false
         }
-        guard let state = try await store.lead(lead) else { return false }
         let type: String
         var properties: [String: String] = [:]
         switch report.kind {
@@ -192,15 +195,9 @@ public struct TrackingService: TrackingBackend {
         }
         if let reason = report.reason { properties["reason"] = String(reason.prefix(500)) }
         if let email { properties.merge(["sequence": email.key.sequence, "step": email.key.step, "enrollment": String(email.key.enrollment), "occurrence": String(email.key.occurrence)]) { a, _ in a } }
+        // Stored, scored and (hard bounces, complaints) suppressed by the engine, together.
         let event = Event(type, at: now, properties: properties)
-        _ = try await store.recordEvent(event, leadID: state.lead.id, clientID: nil, sendID: email?.id)
-        metrics.event(type, machine: false)
-        try await decide(event, lead: .id(state.lead.id), now: now)
-        switch report.kind {
-        case .bounced where report.bounceType != "soft": try await store.suppress(email: state.lead.email, reason: .bounced, now: now)
-        case .complained: try await store.suppress(email: state.lead.email, reason: .complained, now: now)
-        default: break
-        }
+        if case .unknownLead = try await record(event, lead: lead, now: now, sendID: email?.id) { return false }
         return true
     }
 

@@ -138,11 +138,14 @@ struct Leads: AsyncParsableCommand {
         func run() async throws {
             let runtime = try options.runtime()
             let now = Date()
-            try await runtime.store.suppress(email: email, reason: .manual, now: now)
             let engine = runtime.workflows.engine
-            _ = try await runtime.store.updateLead(.email(email), now: now) { state in
+            // A lead's suppression, the end of its enrollment and the address on the list are
+            // written together; an address with no lead is put on the list alone.
+            let update = try await runtime.store.updateLead(.email(email), now: now, recording: nil) { state in
                 LeadChange(effects: engine.suppress(.manual, state: &state, now: now), nextWake: nil)
             }
+            let listed = update.change?.effects.contains { if case .suppressed = $0 { true } else { false } } ?? false
+            if !listed { try await runtime.store.suppress(email: email, reason: .manual, now: now) }
             print("suppressed \(email)")
         }
     }

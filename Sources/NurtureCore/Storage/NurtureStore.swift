@@ -13,10 +13,11 @@ public protocol NurtureStore: Sendable {
     /// (`nil` for a new lead, which `body` must create).
     func upsertLeads(_ emails: [String], now: Date, _ body: @Sendable (String, String, Suppression?, inout LeadState?) -> LeadChange) async throws -> UpsertResult
 
-    /// Runs `body` on one lead (by id or email) in a transaction; `nil` when there is no such lead.
-    /// `recording`, when given, is stored in the same transaction first (the tracking server's
-    /// events: one write per open or click).
-    func updateLead(_ reference: LeadReference, now: Date, recording: RecordedEvent?, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange?
+    /// Runs `body` on one lead (by id or email) in a transaction. `recording`, when given, is
+    /// stored in the same transaction first: an event, its decision and all its effects
+    /// (stage, enrollment, suppression) are written together or not at all. A recording whose
+    /// client id was stored before is a duplicate: nothing is written and `body` does not run.
+    func updateLead(_ reference: LeadReference, now: Date, recording: RecordedEvent?, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadUpdate
 
     /// Records each event and lets `decide` act on it, for many leads in one transaction (group
     /// commit for the tracking server): events of the same lead are applied in order to one
@@ -105,9 +106,27 @@ public struct RecordedEvent: Sendable {
     }
 }
 
+/// What became of a lead update.
+public enum LeadUpdate: Sendable {
+    /// There is no such lead.
+    case unknownLead
+    /// The recording's client id was seen before: nothing was written.
+    case duplicate
+    /// The lead is parked (its state cannot be read): the recording was kept, nothing decided.
+    case parked
+    /// Decided and written.
+    case changed(LeadChange)
+
+    /// The change, when there was one.
+    public var change: LeadChange? {
+        if case .changed(let change) = self { change } else { nil }
+    }
+}
+
 extension NurtureStore {
+    /// Runs `body` on one lead; `nil` when there is no such lead (or it is parked).
     public func updateLead(_ reference: LeadReference, now: Date, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange? {
-        try await updateLead(reference, now: now, recording: nil, body)
+        try await updateLead(reference, now: now, recording: nil, body).change
     }
 }
 
