@@ -56,6 +56,20 @@ struct ServeCommandTests {
         return try condition()
     }
 
+    /// The HTTP status code of a request (no `-f`: an error status is an answer too).
+    func status(_ url: String, _ extra: [String] = []) -> Int? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "-s", "--max-time", "2", "-o", "/dev/null", "-w", "%{http_code}"] + extra + [url]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try? process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        waitForExit(process)
+        return Int(String(decoding: data, as: UTF8.self))
+    }
+
     func http(_ url: String, _ extra: [String] = []) -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -119,6 +133,9 @@ struct ServeCommandTests {
         let smtp = try LoopbackServer.smtp()
         defer { smtp.stop() }
         let (folder, port) = try setUp(smtp: smtp)
+        // A poll far longer than the waits below: only the doorbell can send in time.
+        let config = folder.appendingPathComponent("nurture.yaml")
+        try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "poll_interval: 1s", with: "poll_interval: 10m").write(to: config, atomically: true, encoding: .utf8)
         let serve = try start(folder)
         defer { serve.terminate(); waitForExit(serve) }
         let base = "http://127.0.0.1:\(port)"
@@ -142,8 +159,11 @@ struct ServeCommandTests {
         let json = try JSONSerialization.jsonObject(with: Data(lead.utf8)) as! [String: Any]
         #expect(json["stage"] as? String == "mql")
         #expect(json["score"] as? Int == 63)
-        // Without the key: 401.
-        #expect(http("\(base)/v1/leads/ada@example.com", ["-o", "/dev/null", "-w", "%{http_code}"]) == nil)
+        // Without the key, or with a wrong one: 401.
+        #expect(status("\(base)/v1/leads/ada@example.com") == 401)
+        #expect(status("\(base)/v1/leads/ada@example.com", ["-H", "Authorization: Bearer wrong"]) == 401)
+        #expect(status("\(base)/metrics") == 401)
+        #expect(status("\(base)/v1/leads/ada@example.com", auth) == 200)
     }
 
     @Test("a bad configuration is refused at start-up with the reason, exit 78")
