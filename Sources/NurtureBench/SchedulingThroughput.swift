@@ -50,7 +50,7 @@ struct SchedulingThroughput: AsyncParsableCommand {
         let start = LocalDateTime(year: 2026, month: 11, day: 23, hour: 10).instant(in: TimeZone(identifier: "America/New_York")!)
         let dueAt = start + .days(2)
 
-        let existing = try await store.counts().leads
+        let existing = try await store.counts(now: Date()).leads
         if existing != leads {
             guard existing == 0 else { throw ValidationError("\(database) holds \(existing) leads, not \(leads): remove it") }
             let clock = ContinuousClock()

@@ -4,19 +4,13 @@ import NurtureCore
 
 /// Events (idempotent by client id), sent emails by token or Message-ID, suppressions.
 extension SQLiteStore {
-    public func recordEvent(_ event: Event, leadID: String, clientID: String?, sendID: Int64?) async throws -> Bool {
-        try await pool.write { db in
-            try self.insert(RecordedEvent(event, clientID: clientID, sendID: sendID), leadID: Int64(leadID) ?? -1, db: db)
-        }
-    }
-
-    func insert(_ recording: RecordedEvent, leadID: Int64, db: Database) throws -> Bool {
+    func insert(_ recording: RecordedEvent, leadID: Int64, now: Date, db: Database) throws -> Bool {
         let event = recording.event
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [leadID, event.type, event.at.timeIntervalSince1970,
                              String(decoding: try encoder.encode(event.properties), as: UTF8.self), event.isMachine, recording.clientID,
-                             Date().timeIntervalSince1970, recording.sendID])
+                             now.timeIntervalSince1970, recording.sendID])
         return db.changesCount > 0
     }
 

@@ -41,7 +41,7 @@ extension SQLiteStore {
             guard let row = try self.leadRow(reference, db: db) else { return .unknownLead }
             var parked: [ParkedLead] = []
             // The event is kept even when the lead is parked: nothing that arrived is lost.
-            if let recording, try !self.insert(recording, leadID: row["id"], db: db) { return .duplicate }
+            if let recording, try !self.insert(recording, leadID: row["id"], now: now, db: db) { return .duplicate }
             guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &parked) else { return .parked }
             let change = body(&state)
             _ = try self.save(state, id: row["id"], change: change, now: now, db: db)
@@ -66,12 +66,12 @@ extension SQLiteStore {
                 guard let row = try self.leadRow(reference, db: db) else { continue }
                 let id: Int64 = row["id"]
                 guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &parked) else {
-                    for index in groups[reference] ?? [] { _ = try self.insert(batch[index].recording, leadID: id, db: db) }
+                    for index in groups[reference] ?? [] { _ = try self.insert(batch[index].recording, leadID: id, now: now, db: db) }
                     continue
                 }
                 var all: [Effect] = []
                 for index in groups[reference] ?? [] {
-                    _ = try self.insert(batch[index].recording, leadID: id, db: db)
+                    _ = try self.insert(batch[index].recording, leadID: id, now: now, db: db)
                     let effects = decide(&state, batch[index].recording.event)
                     all += effects
                     results[index] = LeadChange(effects: effects, nextWake: nil)

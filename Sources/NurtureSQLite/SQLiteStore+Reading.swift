@@ -27,9 +27,9 @@ extension SQLiteStore {
         }
     }
 
-    public func counts() async throws -> StoreCounts {
+    public func counts(now date: Date) async throws -> StoreCounts {
         try await pool.read { db in
-            let now = Date().timeIntervalSince1970
+            let now = date.timeIntervalSince1970
             return StoreCounts(
                 leads: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM leads") ?? 0,
                 dueLeads: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM leads WHERE next_wake_at <= ?", arguments: [now]) ?? 0,

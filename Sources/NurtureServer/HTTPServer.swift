@@ -29,17 +29,21 @@ public enum HTTPServer {
         public var idleTimeout: Duration = .seconds(30)
         /// Connections served at once; past it, new ones wait in the listen backlog.
         public var maxConnections = 4096
+        /// The time each request is handled at.
+        public var clock: any WallClock
 
-        public init(apiKey: Secret?, publicMetrics: Bool = false, idleTimeout: Duration = .seconds(30), maxConnections: Int = 4096) {
+        public init(apiKey: Secret?, publicMetrics: Bool = false, idleTimeout: Duration = .seconds(30), maxConnections: Int = 4096, clock: any WallClock = SystemClock()) {
             self.apiKey = apiKey
             self.publicMetrics = publicMetrics
             self.idleTimeout = idleTimeout
             self.maxConnections = maxConnections
+            self.clock = clock
         }
     }
 
     public static func router(backend: any TrackingBackend, options: Options, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router()
+        let clock = options.clock
         router.get("/healthz") { _, _ -> String in "ok\n" }
         let metrics: @Sendable (Request, BasicRequestContext) async throws -> Response = { _, _ in
             let text = try await backend.metrics()
@@ -54,7 +58,7 @@ public enum HTTPServer {
         // Tracking: public, token-signed.
         router.get("/o/:token") { request, context -> Response in
             let token = try context.parameters.require("token")
-            guard try await backend.open(token: token, userAgent: request.headers[.userAgent], now: Date()) else {
+            guard try await backend.open(token: token, userAgent: request.headers[.userAgent], now: clock.now()) else {
                 throw HTTPError(.notFound, message: "unknown tracking link")
             }
             return Response(
@@ -64,14 +68,14 @@ public enum HTTPServer {
         }
         router.get("/c/:token") { request, context -> Response in
             let token = try context.parameters.require("token")
-            guard let target = try await backend.click(token: token, userAgent: request.headers[.userAgent], now: Date()) else {
+            guard let target = try await backend.click(token: token, userAgent: request.headers[.userAgent], now: clock.now()) else {
                 throw HTTPError(.notFound, message: "unknown tracking link")
             }
             return Response(status: .found, headers: [.location: target, .cacheControl: "no-store"])
         }
         router.get("/v/:token") { _, context -> Response in
             let token = try context.parameters.require("token")
-            guard let page = try await backend.webView(token: token, now: Date()) else { throw HTTPError(.notFound, message: "unknown link") }
+            guard let page = try await backend.webView(token: token, now: clock.now()) else { throw HTTPError(.notFound, message: "unknown link") }
             return html(page)
         }
         router.get("/u/:token") { _, context -> Response in
@@ -83,7 +87,7 @@ public enum HTTPServer {
         // so link scanners that follow every GET never unsubscribe anyone.
         router.post("/u/:token") { _, context -> Response in
             let token = try context.parameters.require("token")
-            guard try await backend.unsubscribe(token: token, now: Date()) else { throw HTTPError(.notFound, message: "unknown unsubscribe link") }
+            guard try await backend.unsubscribe(token: token, now: clock.now()) else { throw HTTPError(.notFound, message: "unknown unsubscribe link") }
             return html(UnsubscribePage.done)
         }
 
@@ -91,8 +95,9 @@ public enum HTTPServer {
         let api = router.group("/v1").add(middleware: BearerKeyMiddleware(key: options.apiKey))
         api.post("/events") { request, context -> Response in
             let json = try await APIInput.json(request, context: context)
-            let events = try APIInput.events(json, now: Date())
-            let result = try await backend.ingest(events, now: Date())
+            let now = clock.now()
+            let events = try APIInput.events(json, now: now)
+            let result = try await backend.ingest(events, now: now)
             return try jsonResponse(.accepted, ["recorded": result.recorded, "duplicates": result.duplicates, "unknown_leads": result.unknownLeads])
         }
         api.post("/leads") { request, context -> Response in
@@ -103,7 +108,7 @@ public enum HTTPServer {
             } catch {
                 throw HTTPError(.badRequest, message: "\(error)")
             }
-            let created = try await backend.upsert(lead, now: Date())
+            let created = try await backend.upsert(lead, now: clock.now())
             return try jsonResponse(created ? .created : .ok, ["email": lead.email, "created": created])
         }
         api.get("/leads/:email") { _, context -> Response in
@@ -111,7 +116,7 @@ public enum HTTPServer {
             let email = EmailAddress.canonicalIfValid(raw.removingPercentEncoding ?? raw)
             let found: [String: any Sendable]?
             do {
-                found = try await backend.leadReport(email: email, now: Date())
+                found = try await backend.leadReport(email: email, now: clock.now())
             } catch let error as StoreError {
                 throw HTTPError(.conflict, message: "\(error)")
             }
@@ -122,7 +127,7 @@ public enum HTTPServer {
             let json = try await APIInput.json(request, context: context)
             let reports = try APIInput.relayReports(json)
             var unknown = 0
-            for report in reports where try await !backend.relayReport(report, now: Date()) { unknown += 1 }
+            for report in reports where try await !backend.relayReport(report, now: clock.now()) { unknown += 1 }
             return try jsonResponse(.accepted, ["applied": reports.count - unknown, "unknown": unknown])
         }
         return router

@@ -13,8 +13,11 @@ public struct NurtureWorkerService: Service {
     /// Rung by the tracking server when an event queued an email: no waiting for the poll.
     public let doorbell: Doorbell
     public let logger: Logger
+    /// The time each pass runs at.
+    public let clock: any WallClock
 
-    public init(scheduler: Scheduler, delivery: DeliveryWorker, pollInterval: TimeSpan, doorbell: Doorbell = Doorbell(), logger: Logger) {
+    public init(scheduler: Scheduler, delivery: DeliveryWorker, pollInterval: TimeSpan, doorbell: Doorbell = Doorbell(), logger: Logger, clock: any WallClock = SystemClock()) {
+        self.clock = clock
         self.scheduler = scheduler
         self.delivery = delivery
         self.pollInterval = pollInterval
@@ -25,10 +28,10 @@ public struct NurtureWorkerService: Service {
     public func run() async throws {
         logger.info("scheduler started", metadata: ["poll": "\(pollInterval)", "worker": "\(delivery.worker)"])
         // A process that died here (kill -9) left sends leased to it: they go back at once.
-        do { try await delivery.recoverDeadWorkers(now: Date()) } catch { logger.error("cannot look for dead workers", metadata: ["error": "\(error)"]) }
+        do { try await delivery.recoverDeadWorkers(now: clock.now()) } catch { logger.error("cannot look for dead workers", metadata: ["error": "\(error)"]) }
         defer { logger.info("scheduler stopped") }
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let busy = await pass(now: Date())
+            let busy = await pass(now: clock.now())
             if busy { continue } // more may be due already
             _ = try? await cancelWhenGracefulShutdown { () async throws -> Void in
                 // Whichever comes first: the poll interval, or the doorbell.
@@ -41,7 +44,7 @@ public struct NurtureWorkerService: Service {
             }
         }
         // Whatever this worker still holds goes back to the queue for the next one.
-        do { try await delivery.store.retire(delivery.worker, now: Date()) } catch { logger.error("cannot give back leases", metadata: ["error": "\(error)"]) }
+        do { try await delivery.store.retire(delivery.worker, now: clock.now()) } catch { logger.error("cannot give back leases", metadata: ["error": "\(error)"]) }
     }
 
     /// One pass; true when it did work.

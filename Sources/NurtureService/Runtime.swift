@@ -17,10 +17,13 @@ public struct Runtime: Sendable {
     public let metrics: NurtureMetrics
     public let doorbell: Doorbell
     public let logger: Logger
+    /// The time of day, for every part of the service.
+    public let clock: any WallClock
 
     /// Opens the database and loads (and validates) the campaign files.
-    public init(configuration: Configuration, logger: Logger) throws {
+    public init(configuration: Configuration, logger: Logger, clock: any WallClock = SystemClock()) throws {
         self.configuration = configuration
+        self.clock = clock
         self.logger = logger
         let loaded: WorkflowSet.Loaded
         do {
@@ -45,7 +48,7 @@ public struct Runtime: Sendable {
             rateLimiter: configuration.rateLimit.map { RateLimiter(perSecond: $0) }, logger: logger, metrics: metrics)
         tracking = TrackingService(
             store: store, scheduler: scheduler, secret: configuration.secret, rules: configuration.machineRules,
-            doorbell: doorbell, metrics: metrics, logger: logger)
+            doorbell: doorbell, metrics: metrics, logger: logger, clock: clock)
     }
 
     /// Runs the HTTP server, the scheduler and the reload listener until SIGTERM or SIGINT,
@@ -62,9 +65,9 @@ public struct Runtime: Sendable {
         }
         let options = HTTPServer.Options(
             apiKey: configuration.apiKey, publicMetrics: configuration.publicMetrics,
-            idleTimeout: .seconds(configuration.idleTimeout.seconds), maxConnections: maxConnections)
+            idleTimeout: .seconds(configuration.idleTimeout.seconds), maxConnections: maxConnections, clock: clock)
         let http = HTTPServer.application(host: configuration.listenHost, port: configuration.listenPort, backend: tracking, options: options, logger: logger)
-        let worker = NurtureWorkerService(scheduler: scheduler, delivery: delivery, pollInterval: configuration.pollInterval, doorbell: doorbell, logger: logger)
+        let worker = NurtureWorkerService(scheduler: scheduler, delivery: delivery, pollInterval: configuration.pollInterval, doorbell: doorbell, logger: logger, clock: clock)
         let reload = ReloadService(configuration: configuration, workflows: workflows, logger: logger)
         // Started in order, stopped in reverse: the worker stops first, the HTTP server last.
         let group = ServiceGroup(configuration: .init(

@@ -19,7 +19,11 @@ public struct TrackingService: TrackingBackend {
     private let batcher: EventBatcher
     private let sentEmails = SentEmailCache()
 
-    public init(store: any NurtureStore, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), doorbell: Doorbell, metrics: NurtureMetrics, logger: Logger) {
+    /// The time a batch of tracking hits is written at.
+    public let clock: any WallClock
+
+    public init(store: any NurtureStore, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), doorbell: Doorbell, metrics: NurtureMetrics, logger: Logger, clock: any WallClock = SystemClock()) {
+        self.clock = clock
         self.store = store
         self.scheduler = scheduler
         self.signer = TrackingSigner(secret: secret)
@@ -30,9 +34,10 @@ public struct TrackingService: TrackingBackend {
         let workflows = scheduler.workflows
         self.batcher = EventBatcher { [store] jobs in
             let engine = workflows.engine
-            return try await store.applyEvents(jobs, now: Date(), decide: { state, event in
+            let now = clock.now()
+            return try await store.applyEvents(jobs, now: now, decide: { state, event in
                 engine.handle(event, state: &state, now: event.at)
-            }, nextWake: { state in engine.nextWake(state, after: Date()) })
+            }, nextWake: { state in engine.nextWake(state, after: now) })
         }
     }
 
@@ -202,7 +207,7 @@ public struct TrackingService: TrackingBackend {
     }
 
     public func metrics() async throws -> String {
-        let counts = try await store.counts()
+        let counts = try await store.counts(now: clock.now())
         metrics.queueDepth.set(Double(counts.queuedSends))
         metrics.dueLeads.set(Double(counts.dueLeads))
         metrics.leads.set(Double(counts.leads))

@@ -31,7 +31,7 @@ struct RunOnce: AsyncParsableCommand {
     func run() async throws {
         let runtime = try options.runtime()
         let (leads, tally) = try await runtime.runOnce()
-        let counts = try await runtime.store.counts()
+        let counts = try await runtime.store.counts(now: Date())
         print("processed \(leads) due lead\(leads == 1 ? "" : "s"); sent \(tally.sent), retrying \(tally.retried), failed \(tally.failed), skipped \(tally.skipped)")
         print("database: \(counts.leads) leads, \(counts.sentSends) emails sent, \(counts.queuedSends) queued, \(counts.failedSends) failed")
         if let next = try await runtime.store.nextWake() { print("next due: \(next)") }

@@ -34,7 +34,7 @@ struct AddressMigrationTests {
             }
         }
         let store = try SQLiteStore(path: path)
-        #expect(try await store.counts().leads == 3)
+        #expect(try await store.counts(now: Date()).leads == 3)
         let victim = try #require(try await store.details(.email("VICTIM@example.com"), recent: 10))
         #expect(victim.state.lead.email == "victim@example.com")
         #expect(victim.state.lead.id == "1")

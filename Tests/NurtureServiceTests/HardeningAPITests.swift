@@ -5,6 +5,7 @@ import NurtureCore
 import NurtureServer
 @testable import NurtureService
 import Testing
+import TestSupport
 
 /// The attacks and careless inputs of the hardening issue, against the live HTTP API.
 @Suite("Hardening: the API refuses what it cannot store faithfully")
@@ -35,7 +36,7 @@ struct HardeningAPITests {
         }
         _ = try await setup.runtime.runOnce(now: Date())
         #expect(try setup.harness.received().isEmpty)
-        #expect(try await setup.runtime.store.counts().leads == 1)
+        #expect(try await setup.runtime.store.counts(now: Date()).leads == 1)
         let lead = try #require(try await setup.runtime.store.lead(.email(" VICTIM@example.com")))
         #expect(lead.lead.email == "victim@example.com")
     }
@@ -109,6 +110,30 @@ struct HardeningAPITests {
             #expect(try await client.execute(uri: "/metrics", method: .get).status == .ok)
             #expect(try await client.execute(uri: "/v1/leads/ada@example.com", method: .get).status == .unauthorized)
         }
-        #expect(try await setup.runtime.store.counts().leads == 0)
+        #expect(try await setup.runtime.store.counts(now: Date()).leads == 0)
+    }
+
+    @Test("one virtual clock drives the routes, the event batcher and the store: a hit an hour after the send is recorded at that hour")
+    func injectedClock() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let workflows = try openWindowWorkflows(from: Harness.repository, into: harness.directory)
+        let clock = ManualClock(monday)
+        let runtime = try harness.runtime(workflows: workflows.path, clock: clock)
+        _ = try await runtime.scheduler.upsert([lead("ada@example.com")], now: monday)
+        _ = try await runtime.runOnce(now: monday)
+        let record = try #require(try harness.smtp.records("messages.jsonl").last)
+        let html = try #require(try ParsedMessage.parse(decodeBase64(record["data"])).parts.first { $0.content_type == "text/html" }).content
+        let open = try #require(html.components(separatedBy: "https://t.acme.example/o/").dropFirst().first).prefix(while: { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        clock.advance(by: 3600)
+        let app = Application(router: HTTPServer.router(backend: runtime.tracking, options: .init(apiKey: Secret(TrackingServerTests.apiKey), clock: clock), logger: runtime.logger))
+        try await app.test(.router) { (client) async throws in
+            #expect(try await client.execute(uri: "/o/\(open)", method: .get).status == .ok)
+        }
+        let events = try #require(try await runtime.store.details(.email("ada@example.com"), recent: 5)).events
+        let opened = try #require(events.first { $0.event.type == "email_opened" })
+        #expect(opened.event.at == monday + 3600)
+        #expect(opened.recordedAt == monday + 3600)
+        #expect(!opened.event.isMachine, "an hour after delivery on the virtual clock: a person")
     }
 }

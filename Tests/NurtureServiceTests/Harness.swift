@@ -35,12 +35,12 @@ struct Harness {
         return configuration
     }
 
-    func runtime(workflows: String? = nil, maxAttempts: Int = 5, machineRules: MachineRules? = nil) throws -> Runtime {
+    func runtime(workflows: String? = nil, maxAttempts: Int = 5, machineRules: MachineRules? = nil, clock: any WallClock = SystemClock()) throws -> Runtime {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         var configuration = configuration(workflows: workflows, maxAttempts: maxAttempts)
         if let machineRules { configuration.machineRules = machineRules }
-        return try Runtime(configuration: configuration, logger: logger)
+        return try Runtime(configuration: configuration, logger: logger, clock: clock)
     }
 
     /// The messages the SMTP server accepted: (recipient, Message-ID, Subject, raw).

@@ -297,7 +297,7 @@ struct PoisonLeadTests {
         try await runtime.advance(from: monday, hours: 24 * 7)
         #expect(try harness.received().filter { $0.to == "ada@example.com" }.count >= 2)
         #expect(try harness.received().allSatisfy { $0.to == "ada@example.com" })
-        #expect(try await runtime.store.counts().parkedLeads == 2)
+        #expect(try await runtime.store.counts(now: Date()).parkedLeads == 2)
         await #expect(throws: StoreError.self) { try await runtime.store.details(.email("bob@example.com"), recent: 5) }
         do {
             _ = try await runtime.store.details(.email("eve@example.com"), recent: 5)

@@ -74,10 +74,6 @@ public protocol NurtureStore: Sendable {
 
     // MARK: Events and suppressions
 
-    /// Stores an event durably. `clientID` makes it idempotent: a second event with the same
-    /// id is not stored and `false` is returned. `sendID` ties tracking events to their email.
-    func recordEvent(_ event: Event, leadID: String, clientID: String?, sendID: Int64?) async throws -> Bool
-
     /// A sent email, by the send id in its tracking tokens or by its Message-ID.
     func sentEmail(tokenID: String) async throws -> SentEmail?
     func sentEmail(messageID: String) async throws -> SentEmail?
@@ -90,7 +86,8 @@ public protocol NurtureStore: Sendable {
     // MARK: Reading
 
     func details(_ reference: LeadReference, recent: Int) async throws -> LeadDetails?
-    func counts() async throws -> StoreCounts
+    /// Counts for metrics; `dueLeads` are those due at `now`.
+    func counts(now: Date) async throws -> StoreCounts
 }
 
 /// An event to store along with a lead update.
