@@ -5,22 +5,54 @@ import NurtureCore
 /// The SQLite store (GRDB): one file, WAL mode, zero setup. Safe for several processes on one
 /// machine sharing the file: every decision runs in a write transaction, and SQLite
 /// serialises writers.
-public final class SQLiteStore: NurtureStore {
+public final class SQLiteStore: NurtureStore, SchemaMigrating {
     let pool: DatabasePool
     let encoder: JSONEncoder
     let decoder: JSONDecoder
 
-    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
-    public init(path: String) throws {
+    let path: String
+
+    /// Opens (creating if needed) the database at `path`. With `migrate` (the default), the
+    /// schema is brought up to date first (see ``migrate()``).
+    public init(path: String, migrate: Bool = true) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30) // other processes on the same file wait, not fail
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL") // durable in WAL mode across crashes of the process
         }
+        self.path = path
         pool = try DatabasePool(path: path, configuration: configuration)
-        try SQLiteSchema.migrator.migrate(pool)
         encoder = Self.stateEncoder()
         decoder = Self.stateDecoder()
+        if migrate { try applyMigrations() }
+    }
+
+    /// Applies the migrations this version has and the file lacks, and returns their names.
+    /// Safe when several processes start together: they take turns on a lock file beside the
+    /// database (`<file>.migrate.lock`), and each applies only what is still missing.
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        try applyMigrations()
+    }
+
+    /// The migrations not applied yet.
+    public func pendingMigrations() async throws -> [String] {
+        let applied = try await pool.read { db in try SQLiteSchema.migrator.appliedIdentifiers(db) }
+        return SQLiteSchema.migrator.migrations.filter { !applied.contains($0) }
+    }
+
+    private func applyMigrations() throws -> [String] {
+        let lock = open(path + ".migrate.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        if lock >= 0 { flock(lock, LOCK_EX) }
+        defer {
+            if lock >= 0 {
+                flock(lock, LOCK_UN)
+                close(lock)
+            }
+        }
+        let before = try pool.read { db in try SQLiteSchema.migrator.appliedIdentifiers(db) }
+        try SQLiteSchema.migrator.migrate(pool)
+        return SQLiteSchema.migrator.migrations.filter { !before.contains($0) }
     }
 
     /// How lead states are written in the `state` column.

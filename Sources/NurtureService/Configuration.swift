@@ -7,7 +7,11 @@ import Yams
 /// Everything `nurture serve` needs, from one YAML file (`nurture.yaml`) with environment
 /// overrides (`NURTURE_…`). Secrets are `Secret`s: never logged or printed.
 public struct Configuration: Sendable {
+    /// Where the data lives: a SQLite file path (or `sqlite:PATH`); `postgres://…` URLs are
+    /// recognised and refused until PostgreSQL storage is built.
     public var database = "nurture.sqlite"
+    /// ``database`` parsed.
+    public var storeLocation: StoreLocation { (try? StoreLocation(parsing: database)) ?? .sqlite(path: database) }
     public var workflows = "Workflows"
     public var templates = "Templates"
     public var from: EmailAddress
@@ -116,6 +120,11 @@ public struct Configuration: Sendable {
 
         var configuration = Configuration(from: from ?? (try! EmailAddress("nurture@localhost")), secret: Secret(secret), relay: relay ?? .file(URL(fileURLWithPath: "outbox")))
         configuration.database = value("database") ?? configuration.database
+        do {
+            _ = try StoreLocation(parsing: configuration.database)
+        } catch {
+            problems.append("\(place("database")): \(error)")
+        }
         configuration.workflows = value("workflows") ?? configuration.workflows
         configuration.templates = value("templates") ?? configuration.templates
         configuration.pidFile = value("pid_file")

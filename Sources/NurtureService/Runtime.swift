@@ -2,14 +2,13 @@ import Foundation
 import Logging
 import NurtureCore
 import NurtureServer
-import NurtureSQLite
 import ServiceLifecycle
 
 /// The wired parts of a running Nurture: store, campaign files, scheduler, delivery worker.
 /// The CLI commands and the service all start from here.
 public struct Runtime: Sendable {
     public let configuration: Configuration
-    public let store: SQLiteStore
+    public let store: any NurtureStore & SchemaMigrating
     public let workflows: WorkflowSet
     public let scheduler: Scheduler
     public let delivery: DeliveryWorker
@@ -33,9 +32,12 @@ public struct Runtime: Sendable {
         }
         for warning in loaded.warnings { logger.warning("\(warning)") }
         do {
-            store = try SQLiteStore(path: configuration.database)
+            // Pending migrations are applied here, at every start (safe with several processes).
+            store = try StoreFactory.open(configuration.storeLocation)
+        } catch let error as StoreFactoryError {
+            throw RuntimeError.database(configuration.storeLocation.description, "\(error)")
         } catch {
-            throw RuntimeError.database(configuration.database, "\(error)")
+            throw RuntimeError.database(configuration.storeLocation.description, "\(error)")
         }
         workflows = WorkflowSet(loaded)
         metrics = NurtureMetrics()
@@ -76,7 +78,7 @@ public struct Runtime: Sendable {
             logger: logger))
         logger.info("nurture serving", metadata: [
             "http": "\(configuration.listenHost):\(configuration.listenPort)", "relay": "\(configuration.relay)",
-            "database": "\(configuration.database)", "open_files": "\(files)", "max_connections": "\(maxConnections)",
+            "database": "\(configuration.storeLocation)", "open_files": "\(files)", "max_connections": "\(maxConnections)",
         ])
         try await group.run()
     }

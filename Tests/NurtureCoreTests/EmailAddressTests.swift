@@ -78,3 +78,19 @@ struct EmailAddressTests {
         #expect(failure.description == "recipient failed (550): 550 5.1.1 unknown user")
     }
 }
+
+@Suite("The database setting")
+struct StoreLocationTests {
+    @Test("paths and sqlite: URLs are SQLite; postgres URLs are PostgreSQL, printed without their password")
+    func parsing() throws {
+        #expect(try StoreLocation(parsing: "nurture.sqlite") == .sqlite(path: "nurture.sqlite"))
+        #expect(try StoreLocation(parsing: "/var/lib/nurture/n.sqlite") == .sqlite(path: "/var/lib/nurture/n.sqlite"))
+        #expect(try StoreLocation(parsing: "sqlite:data/n.sqlite") == .sqlite(path: "data/n.sqlite"))
+        #expect(try StoreLocation(parsing: "sqlite:///srv/n.sqlite") == .sqlite(path: "/srv/n.sqlite"))
+        let postgres = try StoreLocation(parsing: "postgres://nurture:hunter2@db:5432/nurture?sslmode=require")
+        #expect(postgres == .postgres(url: "postgres://nurture:hunter2@db:5432/nurture?sslmode=require"))
+        #expect(postgres.description == "postgres://nurture:<redacted>@db:5432/nurture?sslmode=require")
+        #expect(throws: StoreLocationError.unsupportedScheme("mysql")) { try StoreLocation(parsing: "mysql://x@y/z") }
+        #expect(throws: StoreLocationError.empty) { try StoreLocation(parsing: "") }
+    }
+}

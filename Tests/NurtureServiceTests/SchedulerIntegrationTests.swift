@@ -288,9 +288,10 @@ struct PoisonLeadTests {
         let runtime = try harness.runtime()
         _ = try await runtime.scheduler.upsert([lead("ada@example.com"), lead("bob@example.com"), lead("eve@example.com")], now: monday)
         // Bob's row is damaged, and Eve's was written by a newer Nurture.
-        try await runtime.store.execute(sql: "UPDATE leads SET state = x'7b226c656164223a' WHERE email = 'bob@example.com'")
-        try await runtime.store.execute(sql: "UPDATE leads SET state_version = 99 WHERE email = 'eve@example.com'")
-        try await runtime.store.execute(sql: "UPDATE leads SET next_wake_at = 0")
+        let file = try SQLiteStore(path: harness.database, migrate: false)
+        try await file.execute(sql: "UPDATE leads SET state = x'7b226c656164223a' WHERE email = 'bob@example.com'")
+        try await file.execute(sql: "UPDATE leads SET state_version = 99 WHERE email = 'eve@example.com'")
+        try await file.execute(sql: "UPDATE leads SET next_wake_at = 0")
         _ = try await runtime.runOnce(now: monday)
         #expect(try harness.received().map(\.to) == ["ada@example.com"])
         // A week later Ada is still nurtured; the parked leads stay out of every pass.

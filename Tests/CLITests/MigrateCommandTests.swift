@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("nurture migrate, and the database setting")
+struct MigrateCommandTests {
+    func folder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-migrate-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    let environment = ["NURTURE_SECRET": "migrate-test-secret-0123456789"]
+
+    @Test("applies what is missing, once; --check tells what is pending")
+    func migrates() throws {
+        let folder = try folder()
+        let env = environment.merging(["NURTURE_DATABASE": "sqlite:\(folder.path)/n.sqlite"]) { $1 }
+        let first = try runNurture(["migrate"], directory: folder, environment: env)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("applied v1, v2: tracking, v3: canonical addresses"))
+        let again = try runNurture(["migrate"], directory: folder, environment: env)
+        #expect(again.stdout.contains("up to date"))
+        let check = try runNurture(["migrate", "--check"], directory: folder, environment: env)
+        #expect(check.status == 0)
+        let fresh = try runNurture(["migrate", "--check"], directory: folder, environment: environment.merging(["NURTURE_DATABASE": "\(folder.path)/other.sqlite"]) { $1 })
+        #expect(fresh.status == 1)
+        #expect(fresh.stdout.contains("pending: v1"))
+    }
+
+    @Test("several processes starting together on a new file: each one succeeds, each migration runs once")
+    func concurrentStarts() throws {
+        let folder = try folder()
+        let processes = try (0..<4).map { _ -> Process in
+            let process = Process()
+            process.executableURL = builtProduct("nurture")
+            process.arguments = ["migrate"]
+            process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["NURTURE_DATABASE": "\(folder.path)/n.sqlite"]) { $1 }) { $1 }
+            process.currentDirectoryURL = folder
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        for process in processes {
+            waitForExit(process)
+            #expect(process.terminationStatus == 0)
+        }
+        let check = try runNurture(["migrate", "--check"], directory: folder, environment: environment.merging(["NURTURE_DATABASE": "\(folder.path)/n.sqlite"]) { $1 })
+        #expect(check.stdout.contains("up to date"))
+    }
+
+    @Test("postgres:// is recognised and refused until PostgreSQL lands; unknown schemes are configuration errors; passwords never print", arguments: [
+        ("postgres://nurture:s3cret-pw@db.example:5432/nurture", "PostgreSQL storage is not built yet"),
+        ("mysql://root:s3cret-pw@localhost/nurture", "database scheme 'mysql' is not supported"),
+    ])
+    func otherDatabases(url: String, message: String) throws {
+        let folder = try folder()
+        let result = try runNurture(["migrate"], directory: folder, environment: environment.merging(["NURTURE_DATABASE": url]) { $1 })
+        #expect(result.status == 78)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(!result.stderr.contains("s3cret-pw"), "\(result.stderr)")
+    }
+}
