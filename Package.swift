@@ -126,6 +126,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The store contract: one body per guarantee, run against every storage adapter.
+        .testTarget(name: "NurtureStoreContractTests", dependencies: ["NurtureCore", "NurtureSQLite"], swiftSettings: strict),
         // Runs the built `nurture` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: strict),
     ],
