@@ -81,3 +81,161 @@ struct TemplateLibraryTests {
         #expect(throws: TemplateErrors.self) { try TemplateLibrary(directory: URL(fileURLWithPath: "/nonexistent/Templates")) }
     }
 }
+
+/// Hardening: what would crash or hang rendering is refused when the folder is loaded.
+@Suite("Template folders: adversarial input is refused in bounded work")
+struct TemplateLibraryAdversarialTests {
+    static let base = [
+        "layouts/base.html.mustache": "<html><body>{{$body}}{{/body}}{{> footer.html}}</body></html>",
+        "partials/footer.html.mustache": "<p>\n<a href=\"{{unsubscribe_url}}\">Unsubscribe</a>\n</p>",
+        "hello/subject.mustache": "Hi {{first_name}}",
+        "hello/html.mustache": "{{<base.html}}{{$body}}<p>Hi {{first_name}}</p>{{/body}}{{/base.html}}",
+    ]
+
+    /// The errors loading `files` over the base set gives, checking it took well under 5 s.
+    func errors(_ files: [String: String], links: [String: String] = [:]) throws -> [String] {
+        let folder = try templatesFolder(Self.base.merging(files) { _, new in new })
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (path, target) in links {
+            let url = folder.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(at: url)
+            try FileManager.default.createSymbolicLink(atPath: url.path, withDestinationPath: target)
+        }
+        let clock = ContinuousClock()
+        var found: [String] = []
+        let elapsed = clock.measure {
+            do throws(TemplateErrors) { _ = try TemplateLibrary(directory: folder) } catch { found = error.errors.map(\.description) }
+        }
+        #expect(elapsed < .seconds(10), "took \(elapsed)")
+        return found
+    }
+
+    @Test("a partial that includes itself is refused, with the chain")
+    func selfPartial() throws {
+        #expect(try errors(["partials/footer.html.mustache": "<p>\nbye\n{{> footer.html}}</p>"]) == [
+            "partials/footer.html.mustache:3:1: partial cycle: footer.html → footer.html (it would never finish rendering)",
+        ])
+    }
+
+    @Test("partials including each other are refused once, from the first file")
+    func partialCycle() throws {
+        #expect(try errors(["partials/a.html.mustache": "a {{> b.html}}", "partials/b.html.mustache": "b\n  {{> a.html}}"]) == [
+            "partials/a.html.mustache:1:3: partial cycle: a.html → b.html → a.html (it would never finish rendering)",
+        ])
+    }
+
+    @Test("a layout that inherits from itself is refused, and a cycle through a layout and a partial")
+    func layoutCycles() throws {
+        #expect(try errors(["layouts/base.html.mustache": "{{<base.html}}{{$body}}x{{/body}}{{/base.html}}"]) == [
+            "layouts/base.html.mustache:1:1: layout cycle: base.html → base.html (it would never finish rendering)",
+        ])
+        #expect(try errors(["partials/footer.html.mustache": "{{<base.html}}{{/base.html}}"]) == [
+            "layouts/base.html.mustache:1:31: partial and layout cycle: base.html → footer.html → base.html (it would never finish rendering)",
+        ])
+    }
+
+    @Test("a cycle hidden behind set-delimiter tags is found")
+    func cycleBehindDelimiters() throws {
+        #expect(try errors(["partials/footer.html.mustache": "{{=<% %>=}}\n<%! {{> nothing}} %>\n<%> footer.html%>"]) == [
+            "partials/footer.html.mustache:3:1: partial cycle: footer.html → footer.html (it would never finish rendering)",
+        ])
+    }
+
+    @Test("a partial named by the lead's data is refused")
+    func dynamicPartial() throws {
+        #expect(try errors(["partials/footer.html.mustache": "{{>*which}}"]) == [
+            "partials/footer.html.mustache:1:1: dynamic partial '{{>*which}}' is not supported: the lead's data would choose the template; name it",
+        ])
+    }
+
+    static let deep = String(repeating: "{{#a}}", count: 10_000) + String(repeating: "{{/a}}", count: 10_000)
+
+    @Test("10,000 nested sections are refused before swift-mustache parses them, at the tag that goes too deep")
+    func deepSections() throws {
+        #expect(try errors(["hello/html.mustache": "<p>\n" + Self.deep]) == [
+            "hello/html.mustache:2:601: sections, blocks and layouts nest more than 100 levels deep here: refused",
+        ])
+        // With other delimiters, inverted sections and blocks too.
+        let other = "{{=<% %>=}}" + String(repeating: "<%^a%><%$b%>", count: 5_000)
+        let found = try errors(["hello/text.mustache": other])
+        #expect(found == [
+            "hello/text.mustache:1:612: sections, blocks and layouts nest more than 100 levels deep here: refused",
+        ])
+    }
+
+    @Test("100 levels are fine; set delimiters end with their section, as in swift-mustache")
+    func nestingLimit() throws {
+        let hundred = String(repeating: "{{#a}}", count: 100) + "x" + String(repeating: "{{/a}}", count: 100)
+        #expect(try errors(["hello/text.mustache": hundred]) == [])
+        // Inside the section `<% %>` applies; after it, `{{ }}` again: those 101 count.
+        let scoped = "{{#s}}{{=<% %>=}}<%/s%>" + String(repeating: "{{#a}}", count: 101) + String(repeating: "{{/a}}", count: 101)
+        #expect(try errors(["hello/text.mustache": scoped]) == [
+            "hello/text.mustache:1:624: sections, blocks and layouts nest more than 100 levels deep here: refused",
+        ])
+    }
+
+    @Test("partials and layouts nesting too deep together are refused, with the chain")
+    func deepChain() throws {
+        var files: [String: String] = [:]
+        for i in 0..<60 { files["partials/p\(i).html.mustache"] = "{{#x}}" + (i < 59 ? "{{> p\(i + 1).html}}" : "end") + "{{/x}}" }
+        files["hello/text.mustache"] = "{{> p0.html}}"
+        let found = try errors(files)
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("partials/p9.html.mustache:1:7: partials and layouts nest more than 100 levels deep (sections included): p9.html → p10.html → ") == true, "\(found)")
+    }
+
+    @Test("partials that multiply (each included 10 times, 9 levels) are refused")
+    func partialBomb() throws {
+        var files: [String: String] = [:]
+        for i in 0..<9 { files["partials/p\(i).html.mustache"] = String(repeating: "{{> p\(i + 1).html}}", count: 10) }
+        files["partials/p9.html.mustache"] = "lol"
+        files["hello/text.mustache"] = "{{> p0.html}}"
+        let found = try errors(files)
+        #expect(found == ["partials/p3.html.mustache:1:1: partials and layouts expand to more than 8 MiB of text (each inclusion repeats what it includes)"])
+    }
+
+    @Test("transforms nested in one tag and very long delimiters are refused")
+    func parserRecursion() throws {
+        #expect(try errors(["hello/text.mustache": "{{" + String(repeating: "f(", count: 10_000) + "x" + String(repeating: ")", count: 10_000) + "}}"]) == [
+            "hello/text.mustache:1:1: more than 16 transforms in one tag: refused",
+        ])
+        #expect(try errors(["hello/text.mustache": "a\n {{=" + String(repeating: "<", count: 1000) + " >=}}"]) == [
+            "hello/text.mustache:2:2: set-delimiter tag: delimiters longer than 10 characters are not supported",
+        ])
+    }
+
+    @Test("a file over 1 MiB is refused")
+    func tooBig() throws {
+        #expect(try errors(["hello/text.mustache": String(repeating: "x", count: (1 << 20) + 1)]) == [
+            "hello/text.mustache: the file is 1048577 bytes, over the limit of 1 MiB (1048576 bytes): refused",
+        ])
+    }
+
+    @Test("templates, folders and defaults.yaml linking out of the folder are refused; links inside are fine")
+    func symbolicLinks() throws {
+        #expect(try errors([:], links: ["hello/text.mustache": "/etc/passwd"]) == [
+            "hello/text.mustache: is a symbolic link to /etc/passwd, outside the templates folder: refused",
+        ])
+        #expect(try errors([:], links: ["defaults.yaml": "/etc/passwd"]) == [
+            "defaults.yaml: is a symbolic link to /etc/passwd, outside the templates folder: refused",
+        ])
+        #expect(try errors([:], links: ["evil": "/etc"]) == ["evil/: is a symbolic link to /etc, outside the templates folder: refused"])
+        #expect(try errors([:], links: ["hello/loop": ".."]) == ["hello/loop/: is a symbolic link to a folder it is in (a loop): refused"])
+        #expect(try errors([:], links: ["hello/text.mustache": "../partials/footer.html.mustache", "again": "hello"]) == [])
+    }
+
+    @Test("a billion-laughs defaults.yaml is refused, with its line")
+    func defaultsAliases() throws {
+        var yaml = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        for (i, name) in "bcdefghij".enumerated() {
+            let previous = Array("abcdefghij")[i]
+            yaml += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        yaml += "? *j\n: x\n"
+        let found = try errors(["defaults.yaml": yaml])
+        #expect(found == [
+            "defaults.yaml:5:44: YAML anchors and aliases expand to more than 100000 values here: refused (aliases inside anchors multiply)",
+        ])
+    }
+}

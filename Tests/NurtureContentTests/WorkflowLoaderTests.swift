@@ -2,6 +2,9 @@ import Foundation
 import NurtureContent
 import NurtureCore
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Workflow files: reading and validation")
 struct WorkflowLoaderTests {
@@ -119,4 +122,212 @@ struct WorkflowLoaderTests {
         #expect(sequence.audience?.evaluate(Lead(id: "1", email: "a@b.fr", fields: ["country": "fr"])) == true)
         #expect(sequence.audience?.evaluate(Lead(id: "1", email: "a@b.us", fields: ["country": "US"], tags: ["student"])) == false)
     }
+}
+
+/// Hardening: every file is read in bounded work and stack, whatever it holds.
+@Suite("Workflow files: adversarial input is refused in bounded work")
+struct WorkflowLoaderAdversarialTests {
+    /// A workflows folder with the corpus funnel and `files` (relative path → content).
+    static func folder(_ files: [String: String]) throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-adversarial-\(UUID())")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("sequences"), withIntermediateDirectories: true)
+        try "stages:\n  - name: lead\n  - name: mql\n    entry: { score_at_least: 40 }\n"
+            .write(to: root.appendingPathComponent("funnel.yaml"), atomically: true, encoding: .utf8)
+        for (path, content) in files {
+            try content.write(to: root.appendingPathComponent(path), atomically: true, encoding: .utf8)
+        }
+        return root
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Loads `root` and checks it took well under the time an attack would take.
+    static func load(_ root: URL, within seconds: Double = 10) -> WorkflowLoader.Result {
+        let clock = ContinuousClock()
+        var result: WorkflowLoader.Result?
+        let elapsed = clock.measure { result = WorkflowLoader.load(directory: root.path, displayPath: "W") }
+        #expect(elapsed < .seconds(seconds), "took \(elapsed)")
+        return result!
+    }
+
+    /// 9 levels of 9 aliases each: 9^9 (387 million) values once expanded, in 1.6 KB.
+    static let billionLaughs = """
+        stage: lead
+        a: &a [{field: x, equals: y}]
+        b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+        c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+        d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+        e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+        f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+        g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+        h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+        i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+        when: {any: *i}
+        steps:
+          - send: welcome
+
+        """
+
+    @Test("billion laughs: aliases nested in any: are refused at once, at the alias that goes over")
+    func billionLaughs() throws {
+        let root = try Self.folder(["sequences/s.yaml": Self.billionLaughs])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = Self.load(root)
+        #expect(result.workflow == nil)
+        #expect(result.errors.map(\.description) == [
+            "W/sequences/s.yaml:7:14: error: YAML anchors and aliases expand to more than 100000 values here: refused (aliases inside anchors multiply)",
+        ])
+    }
+
+    @Test("an alias used as a mapping key (which Yams would hash in full) is refused before Yams composes")
+    func aliasKeys() throws {
+        let keys = Self.billionLaughs.replacingOccurrences(of: "when: {any: *i}\n", with: "x: { ? *f : 1, ? *e : 2 }\n")
+        let root = try Self.folder(["sequences/s.yaml": keys])
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(Self.load(root).errors.first?.message.contains("expand to more than 100000 values") == true)
+    }
+
+    @Test("a few aliases within the limits read as before")
+    func smallAliases() throws {
+        let root = try Self.folder(["sequences/s.yaml": """
+            stage: lead
+            goals:
+              - &demo { event: form_submitted, where: { form: demo } }
+            when: { any: [ { field: country, in: &eu [FR, DE] }, { field: billing_country, in: *eu } ] }
+            steps:
+              - send: welcome
+              - goal: *demo
+            """])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = Self.load(root)
+        #expect(result.errors.isEmpty, "\(result.issues)")
+        #expect(result.workflow?.sequences.first?.audience?.evaluate(Lead(id: "1", email: "a@b.de", fields: ["billing_country": "DE"])) == true)
+    }
+
+    @Test("10,000 nested [ are refused by the byte scan, before libyaml and Yams")
+    func deepFlow() throws {
+        let root = try Self.folder(["sequences/s.yaml": "stage: lead\nsteps: " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "\n"])
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(Self.load(root).errors.map(\.description) == ["W/sequences/s.yaml:2:72: error: YAML nests more than 64 levels of [ ] and { } here: refused"])
+    }
+
+    @Test("brackets in quotes and comments do not count")
+    func bracketsInQuotes() throws {
+        let brackets = String(repeating: "[", count: 100)
+        let root = try Self.folder(["sequences/s.yaml": "# \(brackets)\nstage: lead\ndescription: '\(brackets) it''s'\nsteps:\n  - send: welcome # \(brackets)\n    subject: \"\(brackets) \\\" \(brackets)\"\n"])
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(Self.load(root).errors.isEmpty)
+    }
+
+    @Test("deep block nesting (- - - …, which libyaml stops at 1000) is refused past 64 levels, without recursion trouble even on a small stack")
+    func deepBlocks() throws {
+        let text = "stage: lead\nsteps:\n" + String(repeating: "- ", count: 990) + "x\n"
+        let problem = Mutex<YAMLLimits.Problem?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            if case .failure(let p) = YAMLLimits.compose(text) { problem.withLock { $0 = p } }
+            done.signal()
+        }
+        thread.stackSize = 512 << 10
+        thread.start()
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(problem.withLock { $0 } == YAMLLimits.Problem(line: 3, column: 127, message: "YAML nests more than 64 levels deep here: refused"))
+    }
+
+    @Test("conditions nested beyond the depth limit (not: not: … ) are refused, never read recursively")
+    func deepConditions() throws {
+        var when = "when:\n"
+        for level in 0..<100 { when += String(repeating: " ", count: 2 * level + 2) + "not:\n" }
+        when += String(repeating: " ", count: 202) + "tag: x\n"
+        let root = try Self.folder(["sequences/s.yaml": "stage: lead\n" + when + "steps:\n  - send: welcome\n"])
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(Self.load(root).errors.map(\.description) == ["W/sequences/s.yaml:65:127: error: YAML nests more than 64 levels deep here: refused"])
+    }
+
+    @Test("a sequence of 30,000 steps is refused at its steps, with the count")
+    func tooManySteps() throws {
+        let steps = String(repeating: "  - wait: 1d\n", count: 30_000)
+        let root = try Self.folder(["sequences/s.yaml": "stage: lead\nsteps:\n" + steps])
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(Self.load(root).errors.map(\.description) == ["W/sequences/s.yaml:3:3: error: sequence 's' has 30000 steps, more than the limit of 1000: refused"])
+    }
+
+    @Test("1,000 steps that jump around are read and validated quickly")
+    func thousandSteps() throws {
+        var steps = ""
+        for i in 0..<1000 { steps += "  - id: s\(i)\n    if: { tag: t\(i % 7) }\n    then: s\((i * 7919 + 1) % 1000)\n    else: next\n" }
+        let root = try Self.folder(["sequences/s.yaml": "stage: lead\nsteps:\n" + steps])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = Self.load(root)
+        #expect(result.errors.contains { $0.message.hasPrefix("loop without a wait: ") })
+    }
+
+    @Test("a mapping with 40,000 keys is read in linear time; 50,000 are over the value limit")
+    func manyKeys() throws {
+        var text = "stage: lead\nsteps:\n  - send: welcome\n"
+        for i in 0..<40_000 { text += "k\(i): v\n" }
+        let root = try Self.folder(["sequences/s.yaml": text])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = Self.load(root)
+        #expect(result.errors.count == 40_000)
+        #expect(result.errors.first?.message.hasPrefix("unknown key 'k0' in sequence") == true)
+        for i in 40_000..<50_000 { text += "k\(i): v\n" }
+        try text.write(to: root.appendingPathComponent("sequences/s.yaml"), atomically: true, encoding: .utf8)
+        #expect(Self.load(root).errors.map(\.description) == [
+            "W/sequences/s.yaml:50000:1: error: the file holds more than 100000 values here: refused",
+        ])
+    }
+
+    @Test("a file over 1 MiB is refused without being parsed")
+    func tooBig() throws {
+        let root = try Self.folder(["sequences/s.yaml": "stage: lead\nsteps:\n  - send: welcome\n" + String(repeating: "#", count: 1 << 20) + "\n"])
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(Self.load(root).errors.map(\.description) == ["W/sequences/s.yaml:1:1: error: the file is 1048614 bytes, over the limit of 1 MiB (1048576 bytes): refused"])
+    }
+
+    @Test("files and folders that are symbolic links out of the folder are refused; links inside it are fine")
+    func symbolicLinks() throws {
+        let root = try Self.folder(["sequences/s.yaml": "stage: lead\nsteps:\n  - send: welcome\n"])
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-outside-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root); try? FileManager.default.removeItem(at: outside) }
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        try "stage: lead\nsteps:\n  - send: welcome\n".write(to: outside.appendingPathComponent("o.yaml"), atomically: true, encoding: .utf8)
+        // Inside: fine.
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("sequences/t.yaml").path, withDestinationPath: "s.yaml")
+        #expect(Self.load(root).errors.isEmpty)
+        // Outside: refused, by name.
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("scoring.yaml").path, withDestinationPath: "/etc/passwd")
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("sequences/u.yaml").path, withDestinationPath: outside.appendingPathComponent("o.yaml").path)
+        let resolved = try #require(Self.realPath(outside.path))
+        #expect(Self.load(root).errors.map(\.description) == [
+            "W/scoring.yaml:1:1: error: is a symbolic link to /etc/passwd, outside the workflows folder: refused",
+            "W/sequences/u.yaml:1:1: error: is a symbolic link to \(resolved)/o.yaml, outside the workflows folder: refused",
+        ])
+        // A sequences folder elsewhere is refused as a whole.
+        try FileManager.default.removeItem(at: root.appendingPathComponent("sequences"))
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("sequences").path, withDestinationPath: outside.path)
+        #expect(Self.load(root).errors.map(\.description).contains("W/sequences:0:0: error: is a symbolic link to \(resolved), outside the workflows folder: refused"))
+    }
+
+    @Test("a subject nesting 10,000 sections is refused when read, not when sent")
+    func deepSubject() throws {
+        let subject = String(repeating: "{{#a}}", count: 10_000) + String(repeating: "{{/a}}", count: 10_000)
+        let root = try Self.folder(["sequences/s.yaml": "stage: lead\nsteps:\n  - send: welcome\n    subject: \"\(subject)\"\n"])
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(Self.load(root).errors.map(\.description) == [
+            "W/sequences/s.yaml:4:14: error: step 1 'subject': 1:601: sections, blocks and layouts nest more than 100 levels deep here: refused",
+        ])
+    }
+}
+
+/// A value shared with a thread in a test.
+final class Mutex<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) -> R) -> R { lock.withLock { body(&value) } }
 }

@@ -64,3 +64,54 @@ struct ValidatorTests {
         #expect(TimeSpan(parsing: text) == nil)
     }
 }
+
+/// Hardening: the validator works in linear time and constant stack on any workflow.
+@Suite("Workflow validation: any size, bounded work")
+struct ValidatorScaleTests {
+    func timed<T>(_ body: () -> T) -> T {
+        var result: T?
+        let elapsed = ContinuousClock().measure { result = body() }
+        #expect(elapsed < .seconds(10), "took \(elapsed)")
+        return result!
+    }
+
+    @Test("a loop of 30,000 steps without a wait is found without recursion (it overflowed the stack), and told briefly")
+    func longLoop() {
+        var steps = (0..<30_000).map { step("s\($0)", .set(.addTag("t"))) }
+        steps.append(step("back", .goto(.step("s0"))))
+        let found = timed { WorkflowValidator().validate(seedWorkflow(sequences: [Sequence(id: "long", stage: "lead", steps: steps)])) }
+        let loops = found.filter { $0.message.hasPrefix("loop without a wait") }.map(\.message)
+        #expect(loops == ["loop without a wait: s0 → s1 → s2 → s3 → s4 → s5 → s6 → s7 → s8 → s9 → … (30001 steps) … → s29992 → s29993 → s29994 → s29995 → s29996 → s29997 → s29998 → s29999 → back → s0; add a wait step to it"])
+    }
+
+    @Test("30,000 steps that branch and jump everywhere are validated in linear time")
+    func wideGraph() {
+        let n = 30_000
+        var steps: [Step] = [step("s0", .send(template: "welcome", subject: nil))]
+        for i in 1..<n {
+            let kind: Step.Kind = i % 3 == 0
+                ? .branch(Branch(on: .opened, step: "s0", within: .days(1), then: .step("s\((i * 7919) % n)"), else: .next))
+                : i % 3 == 1 ? .wait(.duration(.days(1))) : .if(.tag("x"), then: .step("s\((i * 104_729) % n)"), else: .next)
+            steps.append(step("s\(i)", kind))
+        }
+        let found = timed { WorkflowValidator().validate(seedWorkflow(sequences: [Sequence(id: "wide", stage: "lead", steps: steps)])) }
+        #expect(!found.contains { $0.severity == .error && !$0.message.hasPrefix("loop without a wait") && !$0.message.contains("never be reached") }, "\(found.prefix(3))")
+    }
+
+    @Test("long lists in messages are cut after 20 names")
+    func longLists() {
+        var steps = (0..<100).map { step("s\($0)", .wait(.duration(.days(1)))) }
+        steps.append(step("bad", .goto(.step("nowhere"))))
+        let found = WorkflowValidator().validate(seedWorkflow(sequences: [Sequence(id: "s", stage: "lead", steps: steps)])).map(\.message)
+        #expect(found.contains("goto refers to step 'nowhere', which does not exist (steps: s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, … (101 in all))"))
+    }
+
+    @Test("many stages and sequences are checked without quadratic scans")
+    func manyStages() {
+        let stages = (0..<20_000).map { Stage(name: "st\($0)") }
+        let sequences = (0..<20_000).map { Sequence(id: "q\($0)", stage: "st\($0)", steps: [step("a", .stage("st\(($0 + 1) % 20_000)"))]) }
+        let workflow = Workflow(funnel: Funnel(stages: stages), scoring: ScoringModel(), sequences: sequences)
+        let found = timed { WorkflowValidator().validate(workflow) }
+        #expect(found.isEmpty, "\(found.prefix(3))")
+    }
+}

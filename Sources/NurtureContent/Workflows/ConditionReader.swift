@@ -29,7 +29,7 @@ extension YAMLDocument {
             do {
                 return .matches(try Pattern(source))
             } catch {
-                self.error(node, "\(what) 'matches': '\(source)' is not a valid regular expression: \(error)")
+                self.error(node, "\(what) 'matches': '\(Self.excerpt(source))' is not a valid regular expression: \(error)")
                 return nil
             }
         case "prefix":

@@ -3,6 +3,9 @@ import Yams
 
 /// Reads one `sequences/*.yaml` file.
 extension YAMLDocument {
+    /// Most steps in one sequence (the engine and the validator walk them).
+    package static let maxSteps = 1_000
+
     static let stepKinds = ["send", "wait", "branch", "if", "set", "score", "stage", "goal", "goto", "exit"]
 
     func sequenceFile(_ root: Node, defaultID: String) -> Sequence? {
@@ -34,6 +37,10 @@ extension YAMLDocument {
             sequence.goals.append(Goal(filter: filter, then: g.value("then").flatMap { target($0, what: "goal 'then'") } ?? .exit, location: location(item)))
         }
         guard let steps = map.list("steps", required: true) else { return nil }
+        guard steps.count <= Self.maxSteps else {
+            error(map.value("steps")!, "sequence '\(id)' has \(steps.count) steps, more than the limit of \(Self.maxSteps): refused")
+            return nil
+        }
         for (index, item) in steps.enumerated() {
             if let step = step(item, number: index + 1) { sequence.steps.append(step) }
         }
@@ -62,7 +69,13 @@ extension YAMLDocument {
         case "send":
             allowed.append("subject")
             guard let template = string(value, "\(what) 'send'") else { return nil }
-            return make(template, .send(template: template, subject: map.string("subject")))
+            let subject = map.string("subject")
+            // Rendered by swift-mustache at send time: checked now, as template files are.
+            if let subject, let problem = TemplateLibrary.check(source: subject) {
+                error(map.value("subject")!, "\(what) 'subject': \(problem)")
+                return nil
+            }
+            return make(template, .send(template: template, subject: subject))
         case "wait":
             guard let wait = wait(value, what: "\(what) 'wait'") else { return nil }
             return make("wait-\(number)", .wait(wait))

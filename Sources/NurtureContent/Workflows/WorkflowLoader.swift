@@ -1,6 +1,11 @@
 import Foundation
 import NurtureCore
 import Yams
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Reads a `Workflows/` folder into a validated ``Workflow``.
 ///
@@ -35,11 +40,23 @@ public enum WorkflowLoader {
             return Result(workflow: nil, issues: [.error(SourceLocation(file: display, line: 0, column: 0), "workflows folder not found")])
         }
 
+        // Files are read only where they resolve inside the folder (symbolic links included),
+        // only when regular and at most 1 MiB.
+        guard let resolvedRoot = ContentFiles.realPath(root.path) else {
+            return Result(workflow: nil, issues: [.error(SourceLocation(file: display, line: 0, column: 0), "workflows folder not found")])
+        }
+        /// `nil` when the file does not exist; otherwise its document, with any problem reading it.
         func read(_ relative: String) -> (YAMLDocument, Node?)? {
             let document = YAMLDocument(path: "\(display)/\(relative)")
-            let url = root.appendingPathComponent(relative)
-            guard let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
-            return (document, document.compose(text))
+            switch ContentFiles.readText(root.appendingPathComponent(relative).path, root: resolvedRoot, folder: "workflows") {
+            case .success(let text):
+                return (document, document.compose(text))
+            case .failure(.missing):
+                return nil
+            case .failure(.refused(let message)):
+                document.error(.scalar(.init("")), message)
+                return (document, nil)
+            }
         }
 
         var funnel = Funnel(stages: [])
@@ -64,9 +81,18 @@ public enum WorkflowLoader {
         var sequences: [Sequence] = []
         var brokenSequenceFiles = 0
         let funnelIsClean = !issues.contains { $0.severity == .error && $0.location.file == funnelPath }
-        let sequenceFiles = ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("sequences").path)) ?? [])
-            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
-            .sorted()
+        var sequenceFiles: [String] = []
+        let sequencesFolder = root.appendingPathComponent("sequences").path
+        switch ContentFiles.checkFolder(sequencesFolder, root: resolvedRoot, folder: "workflows") {
+        case .success:
+            sequenceFiles = ((try? FileManager.default.contentsOfDirectory(atPath: sequencesFolder)) ?? [])
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                .sorted()
+        case .failure(.missing):
+            break
+        case .failure(.refused(let message)):
+            issues.append(.error(SourceLocation(file: "\(display)/sequences", line: 0, column: 0), message))
+        }
         for file in sequenceFiles {
             guard let (document, node) = read("sequences/\(file)") else { continue }
             let id = String(file.prefix(while: { $0 != "." }))
@@ -94,5 +120,86 @@ public enum WorkflowLoader {
         }
         let sorted = issues.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
         return Result(workflow: sorted.contains { $0.severity == .error } ? nil : workflow, issues: sorted)
+    }
+}
+
+/// Campaign files read safely: only where they resolve inside their folder (a symbolic link
+/// to `/etc/passwd` is refused, one to a file next to it is fine), only regular files (a
+/// FIFO would block), and at most ``maxFileBytes`` (read no further than that).
+enum ContentFiles {
+    /// Largest workflow, template or `defaults.yaml` file.
+    static let maxFileBytes = YAMLLimits.maxFileBytes
+
+    enum Failure: Error, Equatable {
+        /// Nothing at that path.
+        case missing
+        /// A problem worth reporting: the message says what (without the file name).
+        case refused(String)
+    }
+
+    /// The canonical absolute path, symbolic links resolved; `nil` when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Whether `path` is `root` or inside it (both resolved).
+    static func isInside(_ path: String, root: String) -> Bool {
+        path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+    }
+
+    /// Whether `path` is a symbolic link.
+    static func isSymbolicLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+    }
+
+    /// Where a path resolves, when inside `root`.
+    static func resolve(_ path: String, root: String, folder: String) -> Result<String, Failure> {
+        guard let resolved = realPath(path) else {
+            return isSymbolicLink(path) ? .failure(.refused("cannot read: a symbolic link to nothing")) : .failure(.missing)
+        }
+        guard isInside(resolved, root: root) else {
+            return .failure(.refused("is a symbolic link to \(resolved), outside the \(folder) folder: refused"))
+        }
+        return .success(resolved)
+    }
+
+    /// Checks that a folder, if there, resolves inside `root`.
+    static func checkFolder(_ path: String, root: String, folder: String) -> Result<String, Failure> {
+        resolve(path, root: root, folder: folder)
+    }
+
+    /// The UTF-8 text of the file at `path`, which must resolve inside `root` (resolved).
+    static func readText(_ path: String, root: String, folder: String, limit: Int = maxFileBytes) -> Result<String, Failure> {
+        let resolved: String
+        switch resolve(path, root: root, folder: folder) {
+        case .success(let path): resolved = path
+        case .failure(let failure): return .failure(failure)
+        }
+        // Non-blocking, so that opening a FIFO cannot hang; then only regular files are read.
+        let fd = open(resolved, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return .failure(.refused("cannot read: \(String(cString: strerror(errno)))")) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(.refused("cannot read: \(String(cString: strerror(errno)))")) }
+        guard info.st_mode & S_IFMT == S_IFREG else { return .failure(.refused("is not a regular file: refused")) }
+        guard Int(info.st_size) <= limit else { return .failure(.refused(YAMLLimits.tooBig(Int(info.st_size)))) }
+        // Read at most limit + 1 bytes, whatever the size said (the file may be growing).
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        var total = 0
+        while total < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { return .failure(.refused("cannot read: \(String(cString: strerror(errno)))")) }
+            if n == 0 { break }
+            total += n
+        }
+        guard total <= limit else { return .failure(.refused(YAMLLimits.tooBig(total))) }
+        guard let text = String(validating: bytes[..<total], as: UTF8.self) else {
+            return .failure(.refused("cannot read: the file is not UTF-8 text"))
+        }
+        return .success(text)
     }
 }

@@ -13,20 +13,17 @@ package final class YAMLDocument {
     }
 
     /// Parses `text`; a syntax error is recorded (with its position) and gives `nil`.
+    ///
+    /// The text is checked against ``YAMLLimits`` first (size, nesting, alias expansion), in
+    /// bounded work, so what the readers walk afterwards is bounded too.
     package func compose(_ text: String) -> Node? {
-        do {
-            return try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            switch error {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-                issues.append(.error(SourceLocation(file: path, line: mark.line, column: mark.column), "YAML syntax: \(problem)"))
-            default:
-                issues.append(.error(SourceLocation(file: path, line: 1, column: 1), "YAML: \(error)"))
-            }
-        } catch {
-            issues.append(.error(SourceLocation(file: path, line: 1, column: 1), "YAML: \(error)"))
+        switch YAMLLimits.compose(text) {
+        case .success(let node):
+            return node
+        case .failure(let problem):
+            issues.append(.error(SourceLocation(file: path, line: problem.line, column: problem.column), problem.message))
+            return nil
         }
-        return nil
     }
 
     package func location(_ node: Node) -> SourceLocation {
@@ -44,11 +41,17 @@ package final class YAMLDocument {
     /// What a node is, for "expected X, found Y" messages.
     package static func kind(_ node: Node) -> String {
         switch node {
-        case .scalar(let scalar): scalar.string.isEmpty ? "nothing" : "'\(scalar.string)'"
+        case .scalar(let scalar): scalar.string.isEmpty ? "nothing" : "'\(excerpt(scalar.string))'"
         case .mapping: "a mapping"
         case .sequence: "a list"
         case .alias: "an alias"
         }
+    }
+
+    /// A value as quoted in a message: whole when short, else its start (a message should
+    /// not repeat a megabyte of YAML).
+    package static func excerpt(_ text: String) -> String {
+        text.count <= 80 ? text : "\(text.prefix(60))… (\(text.count) characters)"
     }
 
     // MARK: Typed values
@@ -116,6 +119,257 @@ package final class YAMLDocument {
     }
 }
 
+/// What a YAML file may ask of the reader: bounded size, nesting and alias expansion.
+///
+/// Yams resolves an alias to the anchored node itself, so `b: &b [*a, *a, *a]` nested a few
+/// times ("billion laughs") makes a tiny file whose tree has billions of nodes: the readers
+/// walk that tree, and Yams hashes mapping keys while composing (an alias used as a key is
+/// hashed in full). So the text is first composed with every `*` made harmless (no aliases:
+/// a tree no bigger than the text), and that tree is measured, in linear work, as it would
+/// be expanded. Only a file within the limits is composed for real.
+package enum YAMLLimits {
+    /// Largest workflow (or `defaults.yaml`) file.
+    package static let maxFileBytes = 1 << 20
+    /// Most values (scalars, lists and mappings, keys included) in a file once aliases are expanded.
+    package static let maxNodes = 100_000
+    /// Deepest nesting of lists and mappings, aliases included. (Conditions nest inside it.)
+    package static let maxDepth = 64
+
+    /// A problem found before or while composing: a position (1-based) and a message.
+    package struct Problem: Error, Equatable {
+        package var line: Int
+        package var column: Int
+        package var message: String
+
+        package init(line: Int, column: Int, message: String) {
+            self.line = line
+            self.column = column
+            self.message = message
+        }
+    }
+
+    /// Checks `text` and composes it: `nil` for an empty document.
+    package static func compose(_ text: String) -> Result<Node?, Problem> {
+        let bytes = text.utf8.count
+        guard bytes <= maxFileBytes else {
+            return .failure(Problem(line: 1, column: 1, message: tooBig(bytes)))
+        }
+        if let problem = flowNesting(text) { return .failure(problem) }
+        return onLargeStack { composeMeasured(text) }
+    }
+
+    /// Stack for composing: libyaml lets block nesting (`- - - - x`) reach 1000 levels, Yams
+    /// recurses once per level (and so does freeing the tree), which overflows a small thread
+    /// stack (512 KiB) long before; the measure then refuses anything over ``maxDepth``.
+    static let composeStack = 64 << 20
+
+    /// Runs `body` on a thread of its own with a ``composeStack`` stack, and waits for it.
+    private static func onLargeStack<T>(_ body: @escaping () -> T) -> T {
+        let box = LargeStackBox(body)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            box.value = box.body!()
+            box.body = nil
+            done.signal()
+        }
+        thread.stackSize = composeStack
+        thread.start()
+        done.wait()
+        return box.value!
+    }
+
+    /// Hands the work to the thread and the result back; the semaphore orders the accesses.
+    private final class LargeStackBox<T>: @unchecked Sendable {
+        var body: (() -> T)?
+        var value: T?
+        init(_ body: @escaping () -> T) { self.body = body }
+    }
+
+    private static func composeMeasured(_ text: String) -> Result<Node?, Problem> {
+        // Aliases made harmless: `*name` becomes the plain text `\u{E000}name` (same line
+        // and column for everything), so this tree has no shared parts.
+        let hasAliases = text.utf8.contains(UInt8(ascii: "*"))
+        let defused = hasAliases ? String(String.UnicodeScalarView(text.unicodeScalars.map { $0 == "*" ? aliasMark : $0 })) : text
+        // Yams keeps anchors on nodes by weak reference: the parser must outlive the measure.
+        let parser: Parser
+        let tree: Node?
+        do {
+            parser = try Parser(yaml: defused)
+            tree = try parser.singleRoot()
+        } catch {
+            return .failure(problem(error))
+        }
+        guard let tree else { return .success(nil) }
+        if let problem = withExtendedLifetime(parser, { measure(tree, aliases: hasAliases) }) { return .failure(problem) }
+        guard hasAliases else { return .success(tree) }
+        do {
+            return .success(try Yams.compose(yaml: text))
+        } catch {
+            return .failure(problem(error))
+        }
+    }
+
+    /// `the file is N bytes, over the 1 MiB limit`.
+    package static func tooBig(_ bytes: Int) -> String {
+        "the file is \(bytes) bytes, over the limit of 1 MiB (\(maxFileBytes) bytes): refused"
+    }
+
+    private static let aliasMark: Unicode.Scalar = "\u{E000}"
+    /// What libyaml allows in an anchor or alias name.
+    private static let anchorCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_".unicodeScalars)
+
+    private static func problem(_ error: any Error) -> Problem {
+        switch error as? YamlError {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            Problem(line: mark.line, column: mark.column, message: "YAML syntax: \(problem)")
+        default:
+            Problem(line: 1, column: 1, message: "YAML: \(error)")
+        }
+    }
+
+    /// The depth of `[ ]` and `{ }` outside quotes and comments, by a byte scan: deep flow
+    /// nesting is refused before libyaml and Yams (which recurses once per level) see it.
+    package static func flowNesting(_ text: String) -> Problem? {
+        enum State { case plain, single, double, comment }
+        var state = State.plain
+        var depth = 0
+        var line = 1, column = 0 // column counts Unicode scalars, as libyaml does
+        var previous: UInt8 = UInt8(ascii: "\n")
+        var escaped = false
+        var utf8 = text.utf8.makeIterator()
+        var pending = utf8.next()
+        while let byte = pending {
+            pending = utf8.next()
+            if byte & 0xC0 != 0x80 { column += 1 }
+            defer {
+                if byte == UInt8(ascii: "\n") { line += 1; column = 0 }
+                previous = byte
+            }
+            switch state {
+            case .comment:
+                if byte == UInt8(ascii: "\n") { state = .plain }
+            case .double:
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { state = .plain }
+            case .single:
+                if byte == UInt8(ascii: "'") {
+                    if pending == UInt8(ascii: "'") { pending = utf8.next(); column += 1 } else { state = .plain }
+                }
+            case .plain:
+                let atTokenStart = switch previous {
+                case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","): true
+                default: false
+                }
+                switch byte {
+                case UInt8(ascii: "#") where atTokenStart: state = .comment
+                case UInt8(ascii: "'") where atTokenStart: state = .single
+                case UInt8(ascii: "\"") where atTokenStart: state = .double
+                case UInt8(ascii: "["), UInt8(ascii: "{"):
+                    depth += 1
+                    if depth > maxDepth {
+                        return Problem(line: line, column: column, message: "YAML nests more than \(maxDepth) levels of [ ] and { } here: refused")
+                    }
+                case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                    depth = max(0, depth - 1)
+                default:
+                    break
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Counts the values of `tree` as they would be with every alias expanded, and its
+    /// depth, in one pass over the (alias-free) tree: each anchor's expanded size and height
+    /// are remembered when its node ends (as Yams registers them), so an alias costs one
+    /// lookup, never a walk. Stops at the first value over a limit.
+    package static func measure(_ tree: Node, aliases: Bool = true) -> Problem? {
+        let tooMany = aliases
+            ? "YAML anchors and aliases expand to more than \(maxNodes) values here: refused (aliases inside anchors multiply)"
+            : "the file holds more than \(maxNodes) values here: refused"
+        struct Frame {
+            var node: Node
+            var children: [Node]
+            var next = 0
+            var count = 1
+            var height = 1
+        }
+        var anchors: [String: (count: Int, height: Int)] = [:]
+        let cap = maxNodes + 1
+        func place(_ node: Node) -> (line: Int, column: Int) { (node.mark?.line ?? 1, node.mark?.column ?? 1) }
+        func children(_ node: Node) -> [Node] {
+            switch node {
+            case .mapping(let mapping): mapping.flatMap { [$0.key, $0.value] }
+            case .sequence(let sequence): Array(sequence)
+            case .scalar, .alias: []
+            }
+        }
+        /// The expanded size and height of a scalar: the aliases written in it (after the
+        /// alias mark) stand for their anchors' nodes.
+        func scalarSize(_ text: String) -> (count: Int, height: Int) {
+            let scalars = text.unicodeScalars
+            guard scalars.contains(aliasMark) else { return (1, 1) }
+            var count = 0, height = 1
+            var index = scalars.startIndex
+            while let mark = scalars[index...].firstIndex(of: aliasMark) {
+                let start = scalars.index(after: mark)
+                let end = scalars[start...].firstIndex { !(Self.anchorCharacters.contains($0)) } ?? scalars.endIndex
+                if let anchored = anchors[String(scalars[start..<end])] {
+                    count = min(cap, count + anchored.count)
+                    height = max(height, anchored.height)
+                } else {
+                    count = min(cap, count + 1)
+                }
+                index = end
+            }
+            return (max(1, count), height)
+        }
+
+        var stack = [Frame(node: tree, children: children(tree))]
+        if case .scalar(let scalar) = tree {
+            let size = scalarSize(scalar.string)
+            stack[0].count = size.count
+            stack[0].height = size.height
+        }
+        while let top = stack.last {
+            if top.next < top.children.count {
+                let child = top.children[top.next]
+                stack[stack.count - 1].next += 1
+                let depth = stack.count + 1
+                let (line, column) = place(child)
+                if depth > maxDepth {
+                    return Problem(line: line, column: column, message: "YAML nests more than \(maxDepth) levels deep here: refused")
+                }
+                if case .scalar(let scalar) = child {
+                    let size = scalarSize(scalar.string)
+                    if depth - 1 + size.height > maxDepth {
+                        return Problem(line: line, column: column, message: "YAML aliases nest the file more than \(maxDepth) levels deep here: refused")
+                    }
+                    if let anchor = child.anchor { anchors[anchor.rawValue] = size }
+                    stack[stack.count - 1].count = min(cap, stack[stack.count - 1].count + size.count)
+                    stack[stack.count - 1].height = max(stack[stack.count - 1].height, size.height + 1)
+                    if stack[stack.count - 1].count > maxNodes {
+                        return Problem(line: line, column: column, message: tooMany)
+                    }
+                } else {
+                    stack.append(Frame(node: child, children: children(child)))
+                }
+                continue
+            }
+            // The node ends: its anchor is known from here on; its parent grows.
+            stack.removeLast()
+            if let anchor = top.node.anchor { anchors[anchor.rawValue] = (top.count, top.height) }
+            guard !stack.isEmpty else { break }
+            stack[stack.count - 1].count = min(cap, stack[stack.count - 1].count + top.count)
+            stack[stack.count - 1].height = max(stack[stack.count - 1].height, top.height + 1)
+            if stack[stack.count - 1].count > maxNodes {
+                let (line, column) = place(top.node)
+                return Problem(line: line, column: column, message: tooMany)
+            }
+        }
+        return nil
+    }
+}
+
 /// Reads one mapping's keys, remembering which were used, so unknown keys can be reported
 /// (with a suggestion when one is close to a known key).
 package final class MappingReader {
@@ -123,6 +377,7 @@ package final class MappingReader {
     package let document: YAMLDocument
     package let context: String
     private var entries: [(key: String, keyNode: Node, value: Node)] = []
+    private var positions: [String: Int] = [:]
 
     package init(_ mapping: Node.Mapping, node: Node, document: YAMLDocument, context: String) {
         self.node = node
@@ -130,21 +385,22 @@ package final class MappingReader {
         self.context = context
         for (key, value) in mapping {
             let name = key.scalar?.string ?? ""
-            if entries.contains(where: { $0.key == name }) {
+            if positions[name] != nil {
                 document.error(key, "'\(name)' appears twice in \(context)")
                 continue
             }
+            positions[name] = entries.count
             entries.append((name, key, value))
         }
     }
 
     package var keys: [String] { entries.map(\.key) }
 
-    package func has(_ key: String) -> Bool { entries.contains { $0.key == key } }
+    package func has(_ key: String) -> Bool { positions[key] != nil }
 
     /// The value of `key`; records an error when it is required and missing.
     package func value(_ key: String, required: Bool = false) -> Node? {
-        if let entry = entries.first(where: { $0.key == key }) { return entry.value }
+        if let position = positions[key] { return entries[position].value }
         if required { document.error(node, "\(context): missing '\(key)'") }
         return nil
     }
@@ -175,10 +431,19 @@ package final class MappingReader {
 
     /// Reports every key not in `allowed`.
     package func rejectUnknownKeys(_ allowed: [String]) {
-        for entry in entries where !allowed.contains(entry.key) {
+        let known = Set(allowed)
+        var suggested = 0
+        for entry in entries where !known.contains(entry.key) {
             var message = "unknown key '\(entry.key)' in \(context)"
-            if let suggestion = allowed.min(by: { editDistance($0, entry.key) < editDistance($1, entry.key) }),
-               editDistance(suggestion, entry.key) <= max(2, entry.key.count / 3) {
+            // Suggestions for key-sized keys, and for the first unknown keys of a mapping only:
+            // each costs a distance to every allowed key (the product of their lengths).
+            var suggestion: String?
+            if entry.key.count <= 64, suggested < 100 {
+                suggested += 1
+                let distances = allowed.map { ($0, editDistance($0, entry.key)) }
+                if let best = distances.min(by: { $0.1 < $1.1 }), best.1 <= max(2, entry.key.count / 3) { suggestion = best.0 }
+            }
+            if let suggestion {
                 message += "; did you mean '\(suggestion)'?"
             } else {
                 message += " (expected: \(allowed.joined(separator: ", ")))"

@@ -3,6 +3,10 @@ import Foundation
 /// The checks that need the whole picture: references between files, the shape of each
 /// sequence's step graph, the order of thresholds. (The file reader reports syntax, unknown
 /// keys and bad values; this reports everything else.)
+///
+/// Every check is linear (or n log n) in the size of the workflow and nothing recurses, so
+/// a workflow of any size, built by the reader or in code, is validated in bounded time and
+/// stack. (The reader bounds sizes further: see `WorkflowLimits`.)
 public struct WorkflowValidator: Sendable {
     /// Template names that exist; `nil` skips the template check.
     public var knownTemplates: Set<String>?
@@ -14,9 +18,10 @@ public struct WorkflowValidator: Sendable {
     /// Every problem found, errors and warnings, in file order.
     public func validate(_ workflow: Workflow) -> [WorkflowIssue] {
         var issues: [WorkflowIssue] = []
+        let stages = StageIndex(workflow.funnel)
         issues += checkSettings(workflow.settings)
-        issues += checkFunnel(workflow.funnel)
-        for sequence in workflow.sequences { issues += checkSequence(sequence, funnel: workflow.funnel) }
+        issues += checkFunnel(workflow.funnel, stages)
+        for sequence in workflow.sequences { issues += checkSequence(sequence, stages) }
 
         var seen: [String: SourceLocation] = [:]
         for sequence in workflow.sequences {
@@ -26,7 +31,8 @@ public struct WorkflowValidator: Sendable {
                 seen[sequence.id] = sequence.location
             }
         }
-        for stage in workflow.funnel.stages where !workflow.sequences.contains(where: { $0.stage == stage.name }) {
+        let stagesWithSequences = Set(workflow.sequences.map(\.stage))
+        for stage in workflow.funnel.stages where !stagesWithSequences.contains(stage.name) {
             issues.append(.warning(stage.location, "stage '\(stage.name)' has no sequence: its leads get no email"))
         }
         return issues.sorted { ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column) }
@@ -38,7 +44,7 @@ public struct WorkflowValidator: Sendable {
             : []
     }
 
-    private func checkFunnel(_ funnel: Funnel) -> [WorkflowIssue] {
+    private func checkFunnel(_ funnel: Funnel, _ stages: StageIndex) -> [WorkflowIssue] {
         var issues: [WorkflowIssue] = []
         if funnel.stages.isEmpty { issues.append(.error(.none, "the funnel has no stages")) }
         var names: [String: SourceLocation] = [:]
@@ -66,10 +72,10 @@ public struct WorkflowValidator: Sendable {
             issues.append(.warning(first.location, "the first stage '\(first.name)' has entry criteria: every new lead starts there anyway"))
         }
         for rule in funnel.recycleRules {
-            let from = funnel.index(of: rule.from)
-            let to = funnel.index(of: rule.to)
-            if from == nil { issues.append(.error(rule.location, "recycle rule: unknown stage '\(rule.from)' (stages: \(stageList(funnel)))")) }
-            if to == nil { issues.append(.error(rule.location, "recycle rule: unknown stage '\(rule.to)' (stages: \(stageList(funnel)))")) }
+            let from = stages.index(of: rule.from)
+            let to = stages.index(of: rule.to)
+            if from == nil { issues.append(.error(rule.location, "recycle rule: unknown stage '\(rule.from)' (stages: \(stages.list))")) }
+            if to == nil { issues.append(.error(rule.location, "recycle rule: unknown stage '\(rule.to)' (stages: \(stages.list))")) }
             if let from, let to, to >= from {
                 issues.append(.error(rule.location, "recycle rule: '\(rule.to)' is not earlier in the funnel than '\(rule.from)'"))
             }
@@ -77,28 +83,29 @@ public struct WorkflowValidator: Sendable {
         return issues
     }
 
-    private func stageList(_ funnel: Funnel) -> String { funnel.stages.map(\.name).joined(separator: ", ") }
-
-    private func checkSequence(_ sequence: Sequence, funnel: Funnel) -> [WorkflowIssue] {
+    private func checkSequence(_ sequence: Sequence, _ stages: StageIndex) -> [WorkflowIssue] {
         var issues: [WorkflowIssue] = []
-        if funnel.index(of: sequence.stage) == nil {
-            issues.append(.error(sequence.location, "sequence '\(sequence.id)': unknown stage '\(sequence.stage)' (stages: \(stageList(funnel)))"))
+        if stages.index(of: sequence.stage) == nil {
+            issues.append(.error(sequence.location, "sequence '\(sequence.id)': unknown stage '\(sequence.stage)' (stages: \(stages.list))"))
         }
         if sequence.steps.isEmpty {
             issues.append(.error(sequence.location, "sequence '\(sequence.id)' has no steps"))
             return issues
         }
         var ids: [String: SourceLocation] = [:]
-        for step in sequence.steps {
+        var positions: [String: Int] = [:] // the first step with each id, as `Sequence.index(of:)`
+        for (index, step) in sequence.steps.enumerated() {
             if let first = ids[step.id] {
                 issues.append(.error(step.location, "step id '\(step.id)' is already used at \(first)"))
+            } else {
+                ids[step.id] = step.location
+                positions[step.id] = index
             }
-            ids[step.id] = ids[step.id] ?? step.location
         }
-        let known = sequence.steps.map(\.id)
+        let known = Self.abbreviatedList(sequence.steps.map(\.id))
         func checkTarget(_ target: StepTarget, _ step: Step, _ role: String) {
             if case .step(let id) = target, ids[id] == nil {
-                issues.append(.error(step.location, "\(role) refers to step '\(id)', which does not exist (steps: \(known.joined(separator: ", ")))"))
+                issues.append(.error(step.location, "\(role) refers to step '\(id)', which does not exist (steps: \(known))"))
             }
         }
         for goal in sequence.goals { checkTarget(goal.then, Step(id: "goal", .goal(goal), location: goal.location), "goal 'then'") }
@@ -106,12 +113,12 @@ public struct WorkflowValidator: Sendable {
             switch step.kind {
             case .send(let template, _):
                 if let knownTemplates, !knownTemplates.contains(template) {
-                    issues.append(.error(step.location, "unknown template '\(template)' (templates: \(knownTemplates.sorted().joined(separator: ", ")))"))
+                    issues.append(.error(step.location, "unknown template '\(template)' (templates: \(Self.abbreviatedList(knownTemplates.sorted())))"))
                 }
             case .branch(let branch):
                 checkTarget(branch.then, step, "branch 'then'")
                 checkTarget(branch.else, step, "branch 'else'")
-                if let target = sequence.index(of: branch.step) {
+                if let target = positions[branch.step] {
                     guard case .send = sequence.steps[target].kind else {
                         issues.append(.error(step.location, "branch on '\(branch.step)': that step sends no email"))
                         break
@@ -120,7 +127,7 @@ public struct WorkflowValidator: Sendable {
                         issues.append(.error(step.location, "branch on '\(branch.step)': the email must be sent by an earlier step"))
                     }
                 } else {
-                    issues.append(.error(step.location, "branch refers to step '\(branch.step)', which does not exist (steps: \(known.joined(separator: ", ")))"))
+                    issues.append(.error(step.location, "branch refers to step '\(branch.step)', which does not exist (steps: \(known))"))
                 }
             case .if(_, let then, let otherwise):
                 checkTarget(then, step, "if 'then'")
@@ -130,8 +137,8 @@ public struct WorkflowValidator: Sendable {
             case .goal(let goal):
                 checkTarget(goal.then, step, "goal 'then'")
             case .stage(let name):
-                if funnel.index(of: name) == nil {
-                    issues.append(.error(step.location, "unknown stage '\(name)' (stages: \(stageList(funnel)))"))
+                if stages.index(of: name) == nil {
+                    issues.append(.error(step.location, "unknown stage '\(name)' (stages: \(stages.list))"))
                 } else if name == sequence.stage {
                     issues.append(.error(step.location, "stage step moves the lead to '\(name)', the stage it is already in"))
                 }
@@ -152,59 +159,119 @@ public struct WorkflowValidator: Sendable {
     }
 
     /// Unreachable steps, and loops that never wait (they would spin forever).
+    /// Both walks are iterative, with explicit stacks: no recursion a file can drive.
     private func checkGraph(_ sequence: Sequence) -> [WorkflowIssue] {
         let graph = StepGraph(sequence)
+        let steps = sequence.steps
         var issues: [WorkflowIssue] = []
-        var reachable = Set<Int>()
+        var reachable = [Bool](repeating: false, count: steps.count)
         var stack = [0]
         for goal in sequence.goals { if let i = graph.index(goal.then, after: -1) { stack.append(i) } }
-        for step in sequence.steps { if case .goal(let goal) = step.kind, let i = graph.index(goal.then, after: -1) { stack.append(i) } }
+        for step in steps { if case .goal(let goal) = step.kind, let i = graph.index(goal.then, after: -1) { stack.append(i) } }
         while let node = stack.popLast() {
-            guard reachable.insert(node).inserted else { continue }
-            stack += graph.successors(node)
+            guard !reachable[node] else { continue }
+            reachable[node] = true
+            stack += graph.successors[node]
         }
-        for (index, step) in sequence.steps.enumerated() where !reachable.contains(index) {
+        for (index, step) in steps.enumerated() where !reachable[index] {
             issues.append(.error(step.location, "step '\(step.id)' can never be reached"))
         }
-        // Cycles among steps that do not wait.
-        var state = [Int](repeating: 0, count: sequence.steps.count) // 0 new, 1 on stack, 2 done
-        var path: [Int] = []
-        var reported = Set<Int>()
-        func visit(_ node: Int) {
-            state[node] = 1
-            path.append(node)
-            for next in graph.successors(node) where !sequence.steps[next].waits {
-                if state[next] == 1, let start = path.firstIndex(of: next), reported.insert(next).inserted {
-                    let cycle = path[start...].map { sequence.steps[$0].id } + [sequence.steps[next].id]
-                    issues.append(.error(sequence.steps[next].location, "loop without a wait: \(cycle.joined(separator: " → ")); add a wait step to it"))
+        // Cycles among steps that do not wait: a depth-first search over the steps that do
+        // not wait, visiting successors in order, as a recursive one would.
+        var state = [UInt8](repeating: 0, count: steps.count) // 0 new, 1 on the path, 2 done
+        var pathPosition = [Int](repeating: -1, count: steps.count)
+        var path: [(node: Int, next: Int)] = [] // a node on the path, and its next successor to try
+        var reported = [Bool](repeating: false, count: steps.count)
+        for root in steps.indices where state[root] == 0 && !steps[root].waits {
+            state[root] = 1
+            pathPosition[root] = 0
+            path.append((root, 0))
+            while let top = path.last {
+                let successors = graph.successors[top.node]
+                guard top.next < successors.count else {
+                    path.removeLast()
+                    state[top.node] = 2
+                    pathPosition[top.node] = -1
+                    continue
+                }
+                path[path.count - 1].next += 1
+                let next = successors[top.next]
+                guard !steps[next].waits else { continue }
+                if state[next] == 1, !reported[next] {
+                    reported[next] = true
+                    let cycle = path[pathPosition[next]...].map { steps[$0.node].id }
+                    issues.append(.error(steps[next].location, "loop without a wait: \(Self.abbreviatedCycle(cycle + [steps[next].id])); add a wait step to it"))
                 } else if state[next] == 0 {
-                    visit(next)
+                    state[next] = 1
+                    pathPosition[next] = path.count
+                    path.append((next, 0))
                 }
             }
-            path.removeLast()
-            state[node] = 2
         }
-        for node in sequence.steps.indices where state[node] == 0 && !sequence.steps[node].waits { visit(node) }
         return issues
     }
+
+    /// Long lists in messages are cut: a few names are enough to recognise the set.
+    static let listedNames = 20
+
+    /// `a, b, c`, or the first ``listedNames`` names and how many there are in all.
+    static func abbreviatedList(_ names: [String]) -> String {
+        guard names.count > listedNames else { return names.joined(separator: ", ") }
+        return names.prefix(listedNames).joined(separator: ", ") + ", … (\(names.count) in all)"
+    }
+
+    /// `a → b → a`, or its first and last steps around "…" when the loop is long.
+    static func abbreviatedCycle(_ ids: [String]) -> String {
+        guard ids.count > listedNames else { return ids.joined(separator: " → ") }
+        let half = listedNames / 2
+        return (ids.prefix(half) + ["… (\(ids.count - 1) steps) …"] + ids.suffix(half)).joined(separator: " → ")
+    }
+}
+
+/// Stage names to funnel positions (the first stage of each name, as `Funnel.index(of:)`).
+struct StageIndex {
+    private var positions: [String: Int] = [:]
+    /// The stage names for messages.
+    let list: String
+
+    init(_ funnel: Funnel) {
+        for (index, stage) in funnel.stages.enumerated() where positions[stage.name] == nil {
+            positions[stage.name] = index
+        }
+        list = WorkflowValidator.abbreviatedList(funnel.stages.map(\.name))
+    }
+
+    func index(of name: String) -> Int? { positions[name] }
 }
 
 /// The control flow between a sequence's steps.
 struct StepGraph {
     let sequence: Sequence
+    /// Step ids to positions (the first step with each id, as `Sequence.index(of:)`).
+    private let positions: [String: Int]
+    /// The steps each step can lead to, in order (`then` before `else`).
+    private(set) var successors: [[Int]] = []
 
-    init(_ sequence: Sequence) { self.sequence = sequence }
+    init(_ sequence: Sequence) {
+        self.sequence = sequence
+        var positions: [String: Int] = [:]
+        for (index, step) in sequence.steps.enumerated() where positions[step.id] == nil {
+            positions[step.id] = index
+        }
+        self.positions = positions
+        successors = sequence.steps.indices.map(computeSuccessors)
+    }
 
     /// The step a target leads to from step `index`, `nil` when it leaves the sequence.
     func index(_ target: StepTarget, after index: Int) -> Int? {
         switch target {
         case .next: index + 1 < sequence.steps.count ? index + 1 : nil
-        case .step(let id): sequence.index(of: id)
+        case .step(let id): positions[id]
         case .exit: nil
         }
     }
 
-    func successors(_ index: Int) -> [Int] {
+    private func computeSuccessors(_ index: Int) -> [Int] {
         switch sequence.steps[index].kind {
         case .send, .wait, .set, .score, .goal: [self.index(.next, after: index)].compactMap { $0 }
         case .branch(let b): [self.index(b.then, after: index), self.index(b.else, after: index)].compactMap { $0 }
