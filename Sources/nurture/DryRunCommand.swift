@@ -136,8 +136,10 @@ struct DryRunCommand: AsyncParsableCommand {
 
     static func scenario(_ path: String) throws -> [String] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("--scenario: cannot read '\(path)'") }
-        let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch { throw ValidationError("--scenario \(path): \(error)") }
+        // The same bounded reader as the workflow files: size, nesting and aliases checked first.
+        let document = YAMLDocument(path: path)
+        let node = document.compose(text)
+        if let problem = document.issues.first { throw ValidationError("--scenario \(problem)") }
         var list = node
         if case .mapping = node, let inner = node?.mapping?["what_if"] { list = inner }
         guard let items = list?.sequence else { throw ValidationError("--scenario \(path): expected a list of what-if events, like - opened welcome +2d") }

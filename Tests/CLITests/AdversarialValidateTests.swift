@@ -135,6 +135,16 @@ struct AdversarialValidateTests {
         let result = try Self.run(["dry-run", "--lead", lead.path, "--workflows", campaign.workflows.path, "--templates", campaign.templates.path])
         #expect(result.status == 65, "\(result.stdout)\(result.stderr)")
         #expect((result.stdout + result.stderr).contains(expected(campaign.workflows)), "\(result.stdout)\(result.stderr)")
+
+        // A what-if scenario file goes through the same bounded reader.
+        try FileManager.default.removeItem(at: campaign.workflows.appendingPathComponent("sequences/laughs.yaml"))
+        let scenario = campaign.root.appendingPathComponent("scenario.yaml")
+        try Self.write(Self.billionLaughs.replacingOccurrences(of: "steps:", with: "what_if:"), scenario)
+        let started = Date()
+        let what = try Self.run(["dry-run", "--lead", lead.path, "--workflows", campaign.workflows.path, "--templates", campaign.templates.path, "--scenario", scenario.path])
+        #expect(what.status == 64, "\(what.stdout)\(what.stderr)")
+        #expect(what.stderr.contains("expand to more than 100000 values"), "\(what.stderr)")
+        #expect(Date().timeIntervalSince(started) < 10)
     }
 
     @Test("a template that is a symbolic link to /etc/passwd is refused, by name")
