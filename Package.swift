@@ -29,8 +29,8 @@ let package = Package(
         // Pure domain: no I/O, time passed in as a value. Depends on nothing.
         .target(name: "NurtureCore", swiftSettings: strict),
 
-        // Content adapters: Mustache templates, tracking instrumentation and signed tokens,
-        // MIME message building (RFC 5322 / 2045 / 2047).
+        // Content adapters: workflow YAML, Mustache templates, tracking instrumentation and signed
+        // tokens, MIME message building (RFC 5322 / 2045 / 2047), lead CSV and JSON.
         .target(
             name: "NurtureContent",
             dependencies: [
@@ -38,6 +38,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "CSV", package: "CSV.swift"),
             ],
             swiftSettings: strict
         ),
@@ -52,18 +53,26 @@ let package = Package(
         // Delivery adapters: SMTP and HTTP relay through libcurl, and a file transport.
         .target(name: "NurtureDelivery", dependencies: ["NurtureCore", "CCurl"], swiftSettings: strict),
 
-        // Storage: SQLite through GRDB (the zero-setup default), behind NurtureCore's store port.
+        // Storage: SQLite through GRDB (the zero-setup default), behind NurtureCore's store ports.
         .target(
             name: "NurtureSQLite",
             dependencies: ["NurtureCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
 
-        // HTTP: Hummingbird application (health, and the tracking and API routes).
+        // The application: use cases only (scheduling, delivery, feedback from tracking and the
+        // API, dry-run). It owns the protocol the HTTP layer calls. Core and content only.
+        .target(
+            name: "NurtureApp",
+            dependencies: ["NurtureCore", "NurtureContent", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+
+        // HTTP: Hummingbird routes (tracking, API, webhooks) over the application's protocol.
         .target(
             name: "NurtureServer",
             dependencies: [
-                "NurtureCore", "NurtureContent",
+                "NurtureCore", "NurtureContent", "NurtureApp",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,27 +80,26 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        // The service: configuration, the scheduler and delivery workers as Services, wiring.
+        // Wiring only: configuration, the store factory by URL, metrics, the service group.
         .target(
-            name: "NurtureService",
+            name: "NurtureRuntime",
             dependencies: [
-                "NurtureCore", "NurtureContent", "NurtureDelivery", "NurtureSQLite", "NurtureServer",
+                "NurtureCore", "NurtureContent", "NurtureApp", "NurtureDelivery", "NurtureSQLite", "NurtureServer",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),
 
-        // The command-line interface: thin, wires the modules above.
+        // The command-line interface and its presentation (lead report, dry-run report).
         .executableTarget(
             name: "nurture",
             dependencies: [
-                "NurtureCore", "NurtureContent", "NurtureDelivery", "NurtureService",
+                "NurtureCore", "NurtureContent", "NurtureDelivery", "NurtureApp", "NurtureRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -102,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "NurtureBench",
             dependencies: [
-                "NurtureCore", "NurtureContent", "NurtureDelivery", "NurtureService", "NurtureSQLite",
+                "NurtureCore", "NurtureContent", "NurtureDelivery", "NurtureApp", "NurtureRuntime", "NurtureSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,9 +126,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "NurtureServiceTests",
+            name: "NurtureAppTests",
             dependencies: [
-                "NurtureService", "NurtureSQLite", "NurtureContent", "NurtureServer", "TestSupport",
+                "NurtureApp", "NurtureRuntime", "NurtureSQLite", "NurtureContent", "NurtureServer", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

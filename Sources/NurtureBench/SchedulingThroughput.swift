@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import NurtureCore
 import NurtureDelivery
-import NurtureService
+import NurtureApp
+import NurtureRuntime
 import NurtureSQLite
 
 /// Due steps processed end to end — found by index, decided by the engine, rendered, handed

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NurtureApp
 import NurtureCore
 
 /// Reads and validates API bodies: every problem is a 4xx with a reason, found before
@@ -25,14 +26,14 @@ enum APIInput {
     /// The raw body of a JSON request, checked for its content type, size and encoding.
     static func body(_ request: Request) async throws -> Data {
         try checkContentType(request.headers[.contentType])
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > HTTPServer.maxBody {
-            throw HTTPError(.contentTooLarge, message: "the body is larger than \(HTTPServer.maxBody) bytes")
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > NurtureRoutes.maxBody {
+            throw HTTPError(.contentTooLarge, message: "the body is larger than \(NurtureRoutes.maxBody) bytes")
         }
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: HTTPServer.maxBody)
+            buffer = try await request.body.collect(upTo: NurtureRoutes.maxBody)
         } catch {
-            throw HTTPError(.contentTooLarge, message: "the body is larger than \(HTTPServer.maxBody) bytes")
+            throw HTTPError(.contentTooLarge, message: "the body is larger than \(NurtureRoutes.maxBody) bytes")
         }
         let data = Data(buffer: buffer)
         // JSON text exchanged between systems is UTF-8 (RFC 8259 §8.1): no UTF-16, no BOM.

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import NurtureContent
 import NurtureCore
-import NurtureService
+import NurtureApp
+import NurtureRuntime
 import Yams
 
 /// `nurture dry-run`: what a campaign would do, on a virtual clock, sending nothing.

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import NurtureApp
+import NurtureContent
 import NurtureCore
-import NurtureService
+import NurtureRuntime
 
 /// `nurture leads …`
 struct Leads: AsyncParsableCommand {

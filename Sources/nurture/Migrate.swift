@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import NurtureCore
-import NurtureService
+import NurtureApp
+import NurtureRuntime
 
 /// `nurture migrate`: bring the database schema up to date, as its own deploy step.
 struct Migrate: AsyncParsableCommand {

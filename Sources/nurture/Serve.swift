@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import NurtureService
+import NurtureApp
+import NurtureRuntime
 
 /// `nurture serve`: the background service.
 struct Serve: AsyncParsableCommand {

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NurtureService
+import NurtureApp
+import NurtureRuntime
 
 /// `--config`, shared by every command that uses the database.
 struct ServiceOptions: ParsableArguments {

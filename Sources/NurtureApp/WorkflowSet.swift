@@ -21,30 +21,40 @@ public final class WorkflowSet: Sendable {
     public var engine: NurtureEngine { current.withLock { $0.engine } }
     public var renderer: EmailRenderer { current.withLock { $0.renderer } }
 
+    /// Where the campaign files are, and how emails are addressed and tracked.
+    public struct Source: Sendable {
+        public var workflows: String
+        public var templates: String
+        public var rendering: EmailRenderer.Settings
+
+        public init(workflows: String, templates: String, rendering: EmailRenderer.Settings) {
+            self.workflows = workflows
+            self.templates = templates
+            self.rendering = rendering
+        }
+    }
+
     /// Loads and validates both folders; every problem is reported and nothing is replaced.
-    public static func load(_ configuration: Configuration) throws(WorkflowSetError) -> Loaded {
+    public static func load(_ source: Source) throws(WorkflowSetError) -> Loaded {
         let library: TemplateLibrary
         do {
-            library = try TemplateLibrary(directory: URL(fileURLWithPath: configuration.templates))
+            library = try TemplateLibrary(directory: URL(fileURLWithPath: source.templates))
         } catch {
             // Workflow problems are worth reporting too, without the template check.
-            let result = WorkflowLoader.load(directory: configuration.workflows)
-            throw WorkflowSetError(problems: error.errors.map { "\(configuration.templates)/\($0)" } + result.errors.map(\.description))
+            let result = WorkflowLoader.load(directory: source.workflows)
+            throw WorkflowSetError(problems: error.errors.map { "\(source.templates)/\($0)" } + result.errors.map(\.description))
         }
-        let result = WorkflowLoader.load(directory: configuration.workflows, templates: library)
+        let result = WorkflowLoader.load(directory: source.workflows, templates: library)
         guard let workflow = result.workflow else {
             throw WorkflowSetError(problems: result.errors.map(\.description))
         }
-        let renderer = EmailRenderer(library: library, settings: EmailRenderer.Settings(
-            from: configuration.from, replyTo: configuration.replyTo, envelopeSender: configuration.bounceAddress,
-            trackingBaseURL: configuration.trackingBaseURL, secret: configuration.secret,
-            unsubscribeMailto: configuration.unsubscribeMailto))
+        let renderer = EmailRenderer(library: library, settings: source.rendering)
         return Loaded(engine: NurtureEngine(workflow: workflow), renderer: renderer, warnings: result.warnings.map(\.description))
     }
 
     /// Replaces the files if the new set is valid; otherwise keeps the current one.
-    public func reload(_ configuration: Configuration) throws(WorkflowSetError) -> Loaded {
-        let loaded = try Self.load(configuration)
+    public func reload(_ source: Source) throws(WorkflowSetError) -> Loaded {
+        let loaded = try Self.load(source)
         current.withLock { $0 = loaded }
         return loaded
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NurtureApp
 import NurtureContent
 import NurtureCore
 

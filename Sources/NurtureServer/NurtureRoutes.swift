@@ -2,12 +2,13 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NurtureApp
 import NurtureContent
 import NurtureCore
 
-/// Nurture's HTTP application: tracking (`/o`, `/c`, `/u`), the event and lead API (`/v1`,
-/// bearer key), relay webhooks, health and metrics.
-public enum HTTPServer {
+/// Nurture's HTTP routes: tracking (`/o`, `/c`, `/v`, `/u`), the event and lead API (`/v1`,
+/// bearer key), relay webhooks, health and metrics, over the application's ``NurtureAPI``.
+public enum NurtureRoutes {
     /// Bodies larger than this are refused with 413 before they are read.
     public static let maxBody = 1 << 20
 
@@ -31,22 +32,27 @@ public enum HTTPServer {
         public var maxConnections = 4096
         /// The time each request is handled at.
         public var clock: any WallClock
+        /// The metrics text for `GET /metrics` (Prometheus exposition); none: 404.
+        public var exposition: (@Sendable () async throws -> String)?
 
-        public init(apiKey: Secret?, publicMetrics: Bool = false, idleTimeout: Duration = .seconds(30), maxConnections: Int = 4096, clock: any WallClock = SystemClock()) {
+        public init(apiKey: Secret?, publicMetrics: Bool = false, idleTimeout: Duration = .seconds(30), maxConnections: Int = 4096, clock: any WallClock = SystemClock(),
+                    exposition: (@Sendable () async throws -> String)? = nil) {
             self.apiKey = apiKey
             self.publicMetrics = publicMetrics
             self.idleTimeout = idleTimeout
             self.maxConnections = maxConnections
             self.clock = clock
+            self.exposition = exposition
         }
     }
 
-    public static func router(backend: any TrackingBackend, options: Options, logger: Logger) -> Router<BasicRequestContext> {
+    public static func router(api backend: any NurtureAPI, options: Options, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router()
         let clock = options.clock
         router.get("/healthz") { _, _ -> String in "ok\n" }
-        let metrics: @Sendable (Request, BasicRequestContext) async throws -> Response = { _, _ in
-            let text = try await backend.metrics()
+        let metrics: @Sendable (Request, BasicRequestContext) async throws -> Response = { [exposition = options.exposition] _, _ in
+            guard let exposition else { throw HTTPError(.notFound, message: "metrics are not served here") }
+            let text = try await exposition()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         if options.publicMetrics {
@@ -134,9 +140,9 @@ public enum HTTPServer {
     }
 
     /// The Hummingbird application, a `Service` for the service group.
-    public static func application(host: String, port: Int, backend: any TrackingBackend, options: Options, logger: Logger) -> some ApplicationProtocol {
+    public static func application(host: String, port: Int, api: any NurtureAPI, options: Options, logger: Logger) -> some ApplicationProtocol {
         Application(
-            router: router(backend: backend, options: options, logger: logger),
+            router: router(api: api, options: options, logger: logger),
             server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(options.idleTimeout / .nanoseconds(1))))),
             configuration: .init(
                 address: .hostname(host, port: port), serverName: "nurture",

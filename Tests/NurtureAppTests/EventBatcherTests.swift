@@ -1,6 +1,7 @@
 import Foundation
 import NurtureCore
-@testable import NurtureService
+@testable import NurtureApp
+@testable import NurtureRuntime
 import Synchronization
 import Testing
 

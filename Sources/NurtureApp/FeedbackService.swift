@@ -2,18 +2,17 @@ import Foundation
 import Logging
 import NurtureContent
 import NurtureCore
-import NurtureServer
 
 /// The feedback loop behind the HTTP routes: every open, click, unsubscribe, API event and
 /// relay report is stored durably, then scored by the engine, which may move the lead's
 /// stage and queue its next email — and the worker is woken at once.
-public struct TrackingService: TrackingBackend {
-    public let store: any NurtureStore
+public struct FeedbackService: NurtureAPI {
+    public let store: any LeadDecisions & Outbox & LeadReading
     public let scheduler: Scheduler
     public let signer: TrackingSigner
     public let rules: MachineRules
     public let doorbell: Doorbell
-    public let metrics: NurtureMetrics
+    public let metrics: any ServiceMetrics
     public let logger: Logger
     private let recentClicks = RecentClicks()
     private let batcher: EventBatcher
@@ -22,7 +21,7 @@ public struct TrackingService: TrackingBackend {
     /// The time a batch of tracking hits is written at.
     public let clock: any WallClock
 
-    public init(store: any NurtureStore, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), doorbell: Doorbell, metrics: NurtureMetrics, logger: Logger, clock: any WallClock = SystemClock()) {
+    public init(store: any LeadDecisions & Outbox & LeadReading, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), doorbell: Doorbell, metrics: any ServiceMetrics, logger: Logger, clock: any WallClock = SystemClock()) {
         self.clock = clock
         self.store = store
         self.scheduler = scheduler
@@ -104,7 +103,7 @@ public struct TrackingService: TrackingBackend {
         metrics.event(event.type, machine: event.isMachine)
         let change = try await batcher.submit((.id(email.leadID), RecordedEvent(event, sendID: email.id)))
         if let change {
-            metrics.record(change.effects)
+            metrics.effects(change.effects)
             if change.effects.contains(where: { if case .send = $0 { true } else { false } }) { doorbell.ring() }
         }
     }
@@ -115,7 +114,7 @@ public struct TrackingService: TrackingBackend {
         switch update {
         case .changed(let change):
             metrics.event(event.type, machine: false)
-            metrics.record(change.effects)
+            metrics.effects(change.effects)
             if change.effects.contains(where: { if case .send = $0 { true } else { false } }) { doorbell.ring() }
         case .parked:
             metrics.event(event.type, machine: false)
@@ -204,14 +203,5 @@ public struct TrackingService: TrackingBackend {
         let event = Event(type, at: now, properties: properties)
         if case .unknownLead = try await record(event, lead: lead, now: now, sendID: email?.id) { return false }
         return true
-    }
-
-    public func metrics() async throws -> String {
-        let counts = try await store.counts(now: clock.now())
-        metrics.queueDepth.set(Double(counts.queuedSends))
-        metrics.dueLeads.set(Double(counts.dueLeads))
-        metrics.leads.set(Double(counts.leads))
-        metrics.parkedLeads.set(Double(counts.parkedLeads))
-        return metrics.registry.emitToString()
     }
 }

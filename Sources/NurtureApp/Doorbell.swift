@@ -25,7 +25,7 @@ public final class Doorbell: Sendable {
     }
 
     /// Returns when rung (at once if it was rung since the last wait), or when cancelled.
-    func wait() async {
+    public func wait() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let resumeNow: Bool = state.withLock { state in

@@ -1,3 +1,4 @@
+import NurtureApp
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -18,7 +19,7 @@ public struct ReloadService: Service {
     public func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             do {
-                let loaded = try workflows.reload(configuration)
+                let loaded = try workflows.reload(configuration.campaign)
                 logger.notice("workflows and templates reloaded", metadata: ["warnings": "\(loaded.warnings.count)"])
             } catch {
                 logger.error("reload refused: the files are invalid; still running the previous set", metadata: ["problems": "\(error)"])

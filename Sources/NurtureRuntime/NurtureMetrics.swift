@@ -1,33 +1,34 @@
+import NurtureApp
 import NurtureCore
 import Prometheus
 
 /// The service's Prometheus metrics (swift-prometheus), exposed at `GET /metrics`.
 public final class NurtureMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
-    let relayLatency: DurationHistogram
+    let relayLatencyHistogram: DurationHistogram
     let queueDepth: Gauge
     let dueLeads: Gauge
     let leads: Gauge
     let parkedLeads: Gauge
-    let staleCompletions: Counter
-    let recoveredSends: Counter
+    let staleCompletionsCounter: Counter
+    let recoveredSendsCounter: Counter
 
     static var sends: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_sends", unitName: "total", helpText: "Delivery attempts by outcome") }
     static var events: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_events", unitName: "total", helpText: "Events recorded by type") }
     static var stageChanges: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_stage_changes", unitName: "total", helpText: "Stage changes by target stage") }
 
     public init() {
-        relayLatency = registry.makeDurationHistogram(
+        relayLatencyHistogram = registry.makeDurationHistogram(
             descriptor: MetricNameDescriptor(metricName: "nurture_relay_latency", unitName: "seconds", helpText: "Time the relay took to answer one message"),
             buckets: [.milliseconds(5), .milliseconds(20), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10)])
         queueDepth = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_queue_depth", unitName: "", helpText: "Emails queued or in flight"))
         dueLeads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_due_leads", unitName: "", helpText: "Leads whose next step is due"))
         leads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_leads", unitName: "", helpText: "Leads in the database"))
         parkedLeads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_parked_leads", unitName: "", helpText: "Leads set aside because their stored state cannot be read"))
-        staleCompletions = registry.makeCounter(descriptor: MetricNameDescriptor(
+        staleCompletionsCounter = registry.makeCounter(descriptor: MetricNameDescriptor(
             metricName: "nurture_stale_completions", unitName: "total",
             helpText: "Send outcomes refused because the lease had passed to another worker"))
-        recoveredSends = registry.makeCounter(descriptor: MetricNameDescriptor(
+        recoveredSendsCounter = registry.makeCounter(descriptor: MetricNameDescriptor(
             metricName: "nurture_recovered_sends", unitName: "total",
             helpText: "Sends taken back from workers found dead"))
     }
@@ -36,18 +37,34 @@ public final class NurtureMetrics: Sendable {
         registry.makeCounter(descriptor: Self.sends, labels: [("outcome", outcome)]).increment()
     }
 
-    func event(_ type: String, machine: Bool) {
-        registry.makeCounter(descriptor: Self.events, labels: [("type", type), ("machine", machine ? "true" : "false")]).increment()
-    }
-
     func stageChange(to stage: String) {
         registry.makeCounter(descriptor: Self.stageChanges, labels: [("to", stage)]).increment()
     }
 
-    func record(_ effects: [Effect]) {
+    /// The exposition for `GET /metrics`, with the gauges read from the store's counts.
+    public func exposition(_ counts: StoreCounts) -> String {
+        queueDepth.set(Double(counts.queuedSends))
+        dueLeads.set(Double(counts.dueLeads))
+        leads.set(Double(counts.leads))
+        parkedLeads.set(Double(counts.parkedLeads))
+        return registry.emitToString()
+    }
+}
+
+extension NurtureMetrics: ServiceMetrics {
+    public func sendOutcome(_ outcome: String) { send(outcome) }
+
+    public func event(_ type: String, machine: Bool) {
+        registry.makeCounter(descriptor: Self.events, labels: [("type", type), ("machine", machine ? "true" : "false")]).increment()
+    }
+
+    public func effects(_ effects: [Effect]) {
         for effect in effects {
             if case .stageChanged(let change) = effect { stageChange(to: change.to) }
         }
     }
-}
 
+    public func relayLatency(_ duration: Duration) { relayLatencyHistogram.record(duration) }
+    public func staleCompletions(_ count: Int) { staleCompletionsCounter.increment(by: Int64(count)) }
+    public func recoveredSends(_ count: Int) { recoveredSendsCounter.increment(by: Int64(count)) }
+}

@@ -1,3 +1,4 @@
+import NurtureApp
 import Foundation
 import Logging
 import NurtureCore

@@ -1,4 +1,5 @@
 import Foundation
+import NurtureApp
 
 /// A dry-run over a file of leads, summarised: who gets which email, who reaches which stage, when.
 public struct SummaryReport: Sendable {

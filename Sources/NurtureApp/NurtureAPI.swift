@@ -1,9 +1,10 @@
 import Foundation
 import NurtureCore
 
-/// What the HTTP layer needs from the engine side; `NurtureService` implements it.
+/// What the HTTP layer needs from the application: tracking hits, API events and leads, relay
+/// reports. ``FeedbackService`` implements it; the HTTP adapter (`NurtureServer`) calls it.
 /// Every method validates nothing about HTTP and trusts nothing about its input but types.
-public protocol TrackingBackend: Sendable {
+public protocol NurtureAPI: Sendable {
     /// Records an open for a valid open token. Returns false for an invalid token.
     func open(token: String, userAgent: String?, now: Date) async throws -> Bool
     /// Records a click for a valid click token and returns its target; `nil` for an invalid token.
@@ -24,8 +25,6 @@ public protocol TrackingBackend: Sendable {
     /// Applies a relay's delivery report. Returns false when the message or lead is unknown.
     func relayReport(_ report: RelayReport, now: Date) async throws -> Bool
 
-    /// Prometheus text exposition.
-    func metrics() async throws -> String
 }
 
 /// An event posted to `/v1/events`.

@@ -4,7 +4,8 @@ import HummingbirdTesting
 import NurtureContent
 import NurtureCore
 import NurtureServer
-@testable import NurtureService
+@testable import NurtureApp
+@testable import NurtureRuntime
 import Testing
 import TestSupport
 
@@ -18,7 +19,7 @@ struct TrackingServerTests {
         let runtime: Runtime
         var app: some ApplicationProtocol {
             Application(
-                router: HTTPServer.router(backend: runtime.tracking, options: .init(apiKey: Secret(TrackingServerTests.apiKey)), logger: runtime.logger),
+                router: NurtureRoutes.router(api: runtime.feedback, options: .init(apiKey: Secret(TrackingServerTests.apiKey), exposition: runtime.metricsExposition), logger: runtime.logger),
                 configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         }
 

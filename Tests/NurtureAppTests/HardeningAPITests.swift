@@ -3,7 +3,8 @@ import Hummingbird
 import HummingbirdTesting
 import NurtureCore
 import NurtureServer
-@testable import NurtureService
+@testable import NurtureApp
+@testable import NurtureRuntime
 import Testing
 import TestSupport
 
@@ -105,7 +106,7 @@ struct HardeningAPITests {
             #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
             #expect(try await client.execute(uri: "/metrics", method: .get, headers: Self.auth).status == .ok)
         }
-        let open = Application(router: HTTPServer.router(backend: setup.runtime.tracking, options: .init(apiKey: nil, publicMetrics: true), logger: setup.runtime.logger))
+        let open = Application(router: NurtureRoutes.router(api: setup.runtime.feedback, options: .init(apiKey: nil, publicMetrics: true, exposition: setup.runtime.metricsExposition), logger: setup.runtime.logger))
         try await open.test(.router) { (client) async throws in
             #expect(try await client.execute(uri: "/metrics", method: .get).status == .ok)
             #expect(try await client.execute(uri: "/v1/leads/ada@example.com", method: .get).status == .unauthorized)
@@ -126,7 +127,7 @@ struct HardeningAPITests {
         let html = try #require(try ParsedMessage.parse(decodeBase64(record["data"])).parts.first { $0.content_type == "text/html" }).content
         let open = try #require(html.components(separatedBy: "https://t.acme.example/o/").dropFirst().first).prefix(while: { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
         clock.advance(by: 3600)
-        let app = Application(router: HTTPServer.router(backend: runtime.tracking, options: .init(apiKey: Secret(TrackingServerTests.apiKey), clock: clock), logger: runtime.logger))
+        let app = Application(router: NurtureRoutes.router(api: runtime.feedback, options: .init(apiKey: Secret(TrackingServerTests.apiKey), clock: clock), logger: runtime.logger))
         try await app.test(.router) { (client) async throws in
             #expect(try await client.execute(uri: "/o/\(open)", method: .get).status == .ok)
         }

@@ -16,7 +16,7 @@ import NurtureCore
 /// The send is recorded in the outbox before the relay sees it; if the process dies mid-way,
 /// the lease expires and the same send (same key, same Message-ID) goes out again.
 public struct DeliveryWorker: Sendable {
-    public let store: any NurtureStore
+    public let store: any Outbox & WorkerRegistry
     public let scheduler: Scheduler
     public let transport: any MailTransport
     public let concurrency: Int
@@ -25,15 +25,15 @@ public struct DeliveryWorker: Sendable {
     public let retryMax: TimeSpan
     public let rateLimiter: RateLimiter?
     public let logger: Logger
-    public let metrics: NurtureMetrics?
+    public let metrics: (any ServiceMetrics)?
     /// This process, in whose name sends are leased.
     public let worker: WorkerIdentity
     /// How long claims last, how often they are renewed, when a silent worker is dead.
     public var leases = LeasePolicy()
 
     public init(
-        store: any NurtureStore, scheduler: Scheduler, transport: any MailTransport, concurrency: Int, maxAttempts: Int,
-        retryBase: TimeSpan, retryMax: TimeSpan, rateLimiter: RateLimiter?, logger: Logger, metrics: NurtureMetrics? = nil,
+        store: any Outbox & WorkerRegistry, scheduler: Scheduler, transport: any MailTransport, concurrency: Int, maxAttempts: Int,
+        retryBase: TimeSpan, retryMax: TimeSpan, rateLimiter: RateLimiter?, logger: Logger, metrics: (any ServiceMetrics)? = nil,
         worker: WorkerIdentity = .current()
     ) {
         self.metrics = metrics
@@ -77,7 +77,7 @@ public struct DeliveryWorker: Sendable {
             func record() async throws {
                 let stale = try await store.completeSends(done, now: now())
                 if stale > 0 {
-                    metrics?.staleCompletions.increment(by: Int64(stale))
+                    metrics?.staleCompletions(stale)
                     logger.warning("outcomes refused: the lease had passed to another worker", metadata: ["stale": "\(stale)"])
                 }
                 done.removeAll(keepingCapacity: true)
@@ -122,7 +122,7 @@ public struct DeliveryWorker: Sendable {
                 inFlight -= 1
                 done.append((send, result))
                 tally.count(result)
-                metrics?.send(result.outcome)
+                metrics?.sendOutcome(result.outcome)
                 // Outcomes are written in small groups: few transactions, and few sends whose
                 // outcome a crash could lose (those go out again, with the same Message-ID).
                 if done.count >= Self.recordEvery { try await record() }
@@ -146,7 +146,7 @@ public struct DeliveryWorker: Sendable {
     public func recoverDeadWorkers(now: Date) async throws -> Int {
         let returned = try await store.recoverDeadWorkers(now: now, deadAfter: leases.deadAfter, host: worker.host, isRunning: WorkerIdentity.isRunning)
         if returned > 0 {
-            metrics?.recoveredSends.increment(by: Int64(returned))
+            metrics?.recoveredSends(returned)
             logger.notice("took back the sends of a worker that died", metadata: ["sends": "\(returned)"])
         }
         return returned
@@ -181,7 +181,7 @@ public struct DeliveryWorker: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         let outcome = await transport.deliver(rendered.message)
-        metrics?.relayLatency.record(started.duration(to: clock.now))
+        metrics?.relayLatency(started.duration(to: clock.now))
         switch outcome {
         case .accepted(let reply):
             return .sent(messageID: rendered.message.messageID, reply: reply, tokenID: rendered.sendID.description, links: rendered.trackedLinks)

@@ -1,7 +1,8 @@
 import Foundation
 import NurtureContent
 import NurtureCore
-@testable import NurtureService
+@testable import NurtureApp
+@testable import NurtureRuntime
 import Testing
 import TestSupport
 

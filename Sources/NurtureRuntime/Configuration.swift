@@ -1,3 +1,4 @@
+import NurtureApp
 import Foundation
 import NurtureContent
 import NurtureCore
@@ -47,6 +48,13 @@ public struct Configuration: Sendable {
     public var pidFile: String?
     /// How machine opens and clicks are recognised.
     public var machineRules = MachineRules()
+
+    /// The campaign files and how their emails are addressed and tracked.
+    public var campaign: WorkflowSet.Source {
+        WorkflowSet.Source(workflows: workflows, templates: templates, rendering: EmailRenderer.Settings(
+            from: from, replyTo: replyTo, envelopeSender: bounceAddress,
+            trackingBaseURL: trackingBaseURL, secret: secret, unsubscribeMailto: unsubscribeMailto))
+    }
 
     public init(from: EmailAddress, secret: Secret, relay: RelayURL) {
         self.from = from

@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import NurtureCore
 import NurtureDelivery
-@testable import NurtureService
+@testable import NurtureApp
+@testable import NurtureRuntime
 import NurtureSQLite
 import TestSupport
 

@@ -1,95 +1,5 @@
 import Foundation
 
-/// The storage port: what the scheduler, the delivery workers, the tracking server and the
-/// CLI need from a database. SQLite implements it (`NurtureSQLite`); PostgreSQL can follow.
-///
-/// Lead updates take a closure that runs inside the store's write transaction, so reading a
-/// lead's state, deciding (with the pure engine) and writing the result — new state, next
-/// wake-up, queued sends, history — is one atomic step: two workers never decide for the same
-/// lead at once, and a crash never leaves half a decision.
-public protocol NurtureStore: Sendable {
-    /// Creates or updates leads by email, in one transaction. `body` gets the lead's id (new
-    /// leads get one first), its address, the address's suppression if any, and its state
-    /// (`nil` for a new lead, which `body` must create).
-    func upsertLeads(_ emails: [String], now: Date, _ body: @Sendable (String, String, Suppression?, inout LeadState?) -> LeadChange) async throws -> UpsertResult
-
-    /// Runs `body` on one lead (by id or email) in a transaction. `recording`, when given, is
-    /// stored in the same transaction first: an event, its decision and all its effects
-    /// (stage, enrollment, suppression) are written together or not at all. A recording whose
-    /// client id was stored before is a duplicate: nothing is written and `body` does not run.
-    func updateLead(_ reference: LeadReference, now: Date, recording: RecordedEvent?, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadUpdate
-
-    /// Records each event and lets `decide` act on it, for many leads in one transaction (group
-    /// commit for the tracking server): events of the same lead are applied in order to one
-    /// decoded state, which is written once. Returns each event's change, in order (`nil` for
-    /// an unknown lead).
-    func applyEvents(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date,
-                     decide: @Sendable (inout LeadState, Event) -> [Effect],
-                     nextWake: @Sendable (LeadState) -> Date?) async throws -> [LeadChange?]
-
-    /// Runs `body` on up to `limit` leads whose next wake-up is due, oldest first, found by
-    /// index (never by scanning leads). A lead whose stored state cannot be read is parked
-    /// (see ``ParkedLead``) and the others go on.
-    func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> DuePass
-
-    /// The soonest next wake-up of any lead, for the scheduler's sleep.
-    func nextWake() async throws -> Date?
-
-    func lead(_ reference: LeadReference) async throws -> LeadState?
-
-    // MARK: Outbox
-
-    /// Takes up to `limit` queued sends that are due, leases them to `worker` until
-    /// `now + duration` with a new fencing epoch each, and returns them. Sends whose lease
-    /// has run out go back to the queue first.
-    func claimSends(now: Date, limit: Int, worker: WorkerIdentity, duration: TimeSpan) async throws -> [OutboxSend]
-
-    /// Records what happened to claimed sends, in one transaction. A result whose lease is
-    /// no longer current (it expired and the send was claimed again) changes nothing.
-    /// - Returns: how many results were refused as stale.
-    @discardableResult
-    func completeSends(_ results: [(send: OutboxSend, result: SendResult)], now: Date) async throws -> Int
-
-    /// Gives back sends claimed and not started (a worker stopping): queued again at once,
-    /// without an attempt. Stale leases are ignored.
-    func releaseSends(_ sends: [OutboxSend], now: Date) async throws
-
-    // MARK: Workers
-
-    /// Records a worker's start (or its heartbeat) and renews the leases it holds to
-    /// `now + duration`.
-    func heartbeat(_ worker: WorkerIdentity, now: Date, duration: TimeSpan) async throws
-
-    /// Finds workers that are gone — a heartbeat older than `deadAfter`, or, on this host,
-    /// a process that no longer runs (`isRunning(pid)` false) — and gives their sends back
-    /// to the queue at once. - Returns: how many sends came back.
-    @discardableResult
-    func recoverDeadWorkers(now: Date, deadAfter: TimeSpan, host: String, isRunning: @Sendable (Int32) -> Bool) async throws -> Int
-
-    /// A worker that stops: its remaining leases are given back and its record removed.
-    func retire(_ worker: WorkerIdentity, now: Date) async throws
-
-    /// The soonest time a queued send becomes due.
-    func nextSendDue() async throws -> Date?
-
-    // MARK: Events and suppressions
-
-    /// A sent email, by the send id in its tracking tokens or by its Message-ID.
-    func sentEmail(tokenID: String) async throws -> SentEmail?
-    func sentEmail(messageID: String) async throws -> SentEmail?
-
-
-    /// Marks an address as never to receive marketing email again (survives re-imports).
-    func suppress(email: String, reason: Suppression, now: Date) async throws
-    func suppression(email: String) async throws -> Suppression?
-
-    // MARK: Reading
-
-    func details(_ reference: LeadReference, recent: Int) async throws -> LeadDetails?
-    /// Counts for metrics; `dueLeads` are those due at `now`.
-    func counts(now: Date) async throws -> StoreCounts
-}
-
 /// An event to store along with a lead update.
 public struct RecordedEvent: Sendable {
     public var event: Event
@@ -120,7 +30,7 @@ public enum LeadUpdate: Sendable {
     }
 }
 
-extension NurtureStore {
+extension LeadDecisions {
     /// Runs `body` on one lead; `nil` when there is no such lead (or it is parked).
     public func updateLead(_ reference: LeadReference, now: Date, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadChange? {
         try await updateLead(reference, now: now, recording: nil, body).change

@@ -1,3 +1,4 @@
+import NurtureApp
 import Foundation
 import Logging
 import NurtureCore
@@ -12,7 +13,8 @@ public struct Runtime: Sendable {
     public let workflows: WorkflowSet
     public let scheduler: Scheduler
     public let delivery: DeliveryWorker
-    public let tracking: TrackingService
+    /// The feedback loop behind the HTTP routes.
+    public let feedback: FeedbackService
     public let metrics: NurtureMetrics
     public let doorbell: Doorbell
     public let logger: Logger
@@ -26,7 +28,7 @@ public struct Runtime: Sendable {
         self.logger = logger
         let loaded: WorkflowSet.Loaded
         do {
-            loaded = try WorkflowSet.load(configuration)
+            loaded = try WorkflowSet.load(configuration.campaign)
         } catch {
             throw RuntimeError.invalidFiles(error.problems)
         }
@@ -48,7 +50,7 @@ public struct Runtime: Sendable {
             concurrency: configuration.relay.connections, maxAttempts: configuration.maxAttempts,
             retryBase: configuration.retryBase, retryMax: configuration.retryMax,
             rateLimiter: configuration.rateLimit.map { RateLimiter(perSecond: $0) }, logger: logger, metrics: metrics)
-        tracking = TrackingService(
+        feedback = FeedbackService(
             store: store, scheduler: scheduler, secret: configuration.secret, rules: configuration.machineRules,
             doorbell: doorbell, metrics: metrics, logger: logger, clock: clock)
     }
@@ -65,10 +67,11 @@ public struct Runtime: Sendable {
         if maxConnections > OpenFileLimit.connections(files: files) {
             logger.warning("http.max_connections is above what the open-file limit allows", metadata: ["max_connections": "\(maxConnections)", "open_files": "\(files)"])
         }
-        let options = HTTPServer.Options(
+        let options = NurtureRoutes.Options(
             apiKey: configuration.apiKey, publicMetrics: configuration.publicMetrics,
-            idleTimeout: .seconds(configuration.idleTimeout.seconds), maxConnections: maxConnections, clock: clock)
-        let http = HTTPServer.application(host: configuration.listenHost, port: configuration.listenPort, backend: tracking, options: options, logger: logger)
+            idleTimeout: .seconds(configuration.idleTimeout.seconds), maxConnections: maxConnections, clock: clock,
+            exposition: metricsExposition)
+        let http = NurtureRoutes.application(host: configuration.listenHost, port: configuration.listenPort, api: feedback, options: options, logger: logger)
         let worker = NurtureWorkerService(scheduler: scheduler, delivery: delivery, pollInterval: configuration.pollInterval, doorbell: doorbell, logger: logger, clock: clock)
         let reload = ReloadService(configuration: configuration, workflows: workflows, logger: logger)
         // Started in order, stopped in reverse: the worker stops first, the HTTP server last.
@@ -81,6 +84,11 @@ public struct Runtime: Sendable {
             "database": "\(configuration.storeLocation)", "open_files": "\(files)", "max_connections": "\(maxConnections)",
         ])
         try await group.run()
+    }
+
+    /// `GET /metrics`: the counters, with gauges read from the store at the time asked.
+    public var metricsExposition: @Sendable () async throws -> String {
+        { [store, metrics, clock] in metrics.exposition(try await store.counts(now: clock.now())) }
     }
 
     /// Processes everything due now — leads, then sends — until nothing is left, and returns.

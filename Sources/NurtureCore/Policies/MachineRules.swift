@@ -16,7 +16,7 @@ public struct MachineRules: Sendable, Equatable {
 
     public init() {}
 
-    func isMachineUserAgent(_ agent: String?) -> Bool {
+    public func isMachineUserAgent(_ agent: String?) -> Bool {
         guard let agent = agent?.lowercased(), !agent.isEmpty else { return false }
         return userAgents.contains { agent.contains($0) }
     }

@@ -1,6 +1,8 @@
 import Foundation
+import NurtureApp
+import NurtureContent
 import NurtureCore
-import NurtureService
+import NurtureRuntime
 import Testing
 
 @Suite("Lead import: no row is lost silently")

@@ -7,13 +7,13 @@ import NurtureCore
 ///
 /// Time is passed in, so tests and benchmarks drive it on a virtual clock.
 public struct Scheduler: Sendable {
-    public let store: any NurtureStore
+    public let store: any LeadDecisions
     public let workflows: WorkflowSet
     public let batchSize: Int
     /// Where leads parked by a pass are reported (once each: a parked lead is not due again).
     public let logger: Logger?
 
-    public init(store: any NurtureStore, workflows: WorkflowSet, batchSize: Int = 500, logger: Logger? = nil) {
+    public init(store: any LeadDecisions, workflows: WorkflowSet, batchSize: Int = 500, logger: Logger? = nil) {
         self.store = store
         self.workflows = workflows
         self.batchSize = batchSize

@@ -1,0 +1,8 @@
+import Foundation
+
+/// The read-only port: a lead with its history, and counts for metrics.
+public protocol LeadReading: Sendable {
+    func details(_ reference: LeadReference, recent: Int) async throws -> LeadDetails?
+    /// Counts for metrics; `dueLeads` are those due at `now`.
+    func counts(now: Date) async throws -> StoreCounts
+}
