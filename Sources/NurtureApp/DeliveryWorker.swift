@@ -20,9 +20,8 @@ public struct DeliveryWorker: Sendable {
     public let scheduler: Scheduler
     public let transport: any MailTransport
     public let concurrency: Int
-    public let maxAttempts: Int
-    public let retryBase: TimeSpan
-    public let retryMax: TimeSpan
+    /// When failed attempts are tried again, and when they are given up.
+    public let retry: RetryPolicy
     public let rateLimiter: RateLimiter?
     public let logger: Logger
     public let metrics: (any ServiceMetrics)?
@@ -41,9 +40,7 @@ public struct DeliveryWorker: Sendable {
         self.scheduler = scheduler
         self.transport = transport
         self.concurrency = max(1, concurrency)
-        self.maxAttempts = maxAttempts
-        self.retryBase = retryBase
-        self.retryMax = retryMax
+        self.retry = RetryPolicy(maxAttempts: maxAttempts, firstDelay: retryBase, maxDelay: retryMax)
         self.rateLimiter = rateLimiter
         self.logger = logger
         self.worker = worker
@@ -161,11 +158,8 @@ public struct DeliveryWorker: Sendable {
         if let suppression = state.suppression { return .skipped(reason: "lead \(suppression.rawValue)") }
         if let suppression = send.addressSuppression { return .skipped(reason: "address \(suppression.rawValue)") }
         // The window was checked when the send was planned; a retry hours later may fall at night.
-        let engine = scheduler.workflows.engine
-        if let window = engine.workflow.sequence(key.sequence)?.sendWindow ?? engine.workflow.settings.sendWindow {
-            let zone = engine.timeZone(for: state.lead)
-            let opening = window.nextOpening(atOrAfter: now, in: zone)
-            if opening > now { return .deferred(until: opening, reason: "outside the send window (\(window), \(zone.identifier))") }
+        if let wait = scheduler.workflows.engine.sendWindowDeferral(sequence: key.sequence, lead: state.lead, at: now) {
+            return .deferred(until: wait.until, reason: wait.reason)
         }
 
         let rendered: EmailRenderer.Rendered
@@ -186,38 +180,32 @@ public struct DeliveryWorker: Sendable {
         case .accepted(let reply):
             return .sent(messageID: rendered.message.messageID, reply: reply, tokenID: rendered.sendID.description, links: rendered.trackedLinks)
         case .transientFailure(let failure):
-            // A relay that cannot be reached at all is an outage, not this message's fault:
-            // retried (with backoff up to retry_max) until it is back, never failed for good.
-            return retryOrGiveUp(send, failure, now: now, finalAllowed: failure.phase != .connection)
+            return try await decide(failure, permanent: false, send, now: now)
         case .permanentFailure(let failure):
-            switch failure.phase {
-            case .recipient:
-                logger.notice("hard bounce: address suppressed", metadata: ["send": "\(send.id)", "code": "\(failure.code ?? 0)"])
-                let bounce = Event(Event.Kind.bounced, at: now, properties: [
-                    "type": "hard", "reason": failure.reply, "sequence": key.sequence, "step": key.step, "enrollment": "\(key.enrollment)", "occurrence": "\(key.occurrence)",
-                ])
-                // The bounce, its score, the suppression and the end of the enrollment: one transaction.
-                try await scheduler.handle(bounce, lead: .id(key.leadID), now: now, recording: RecordedEvent(bounce, clientID: "bounce-\(send.id)", sendID: send.id))
-                return .failed(reply: failure.reply)
-            case .connection, .authentication:
-                logger.error("the relay refuses every message: check the relay settings", metadata: ["error": "\(failure)"])
-                return retryOrGiveUp(send, failure, now: now, finalAllowed: false)
-            default:
-                return .failed(reply: failure.reply)
-            }
+            return try await decide(failure, permanent: true, send, now: now)
         }
     }
 
-    /// A retry after exponential backoff with jitter, or a final failure after `maxAttempts`.
-    private func retryOrGiveUp(_ send: OutboxSend, _ failure: DeliveryFailure, now: Date, finalAllowed: Bool = true) -> SendResult {
-        let attempt = send.attempts + 1
-        if finalAllowed, attempt >= maxAttempts {
-            return .failed(reply: "gave up after \(attempt) attempts: \(failure.reply)")
+    /// Carries out the retry policy's decision for a failed attempt.
+    private func decide(_ failure: DeliveryFailure, permanent: Bool, _ send: OutboxSend, now: Date) async throws -> SendResult {
+        let key = send.request.key
+        switch retry.decide(failure, permanent: permanent, attemptsBefore: send.attempts, now: now, jitter: Double.random(in: 0.5...1.0)) {
+        case .retry(let at, let reply):
+            return .retry(at: at, reply: reply)
+        case .fail(let reply):
+            return .failed(reply: reply)
+        case .misconfigured(let at, let reply):
+            logger.error("the relay refuses every message: check the relay settings", metadata: ["error": "\(failure)"])
+            return .retry(at: at, reply: reply)
+        case .hardBounce(let reply):
+            logger.notice("hard bounce: address suppressed", metadata: ["send": "\(send.id)", "code": "\(failure.code ?? 0)"])
+            let bounce = Event(Event.Kind.bounced, at: now, properties: [
+                "type": "hard", "reason": reply, "sequence": key.sequence, "step": key.step, "enrollment": "\(key.enrollment)", "occurrence": "\(key.occurrence)",
+            ])
+            // The bounce, its score, the suppression and the end of the enrollment: one transaction.
+            try await scheduler.handle(bounce, lead: .id(key.leadID), now: now, recording: RecordedEvent(bounce, clientID: "bounce-\(send.id)", sendID: send.id))
+            return .failed(reply: reply)
         }
-        let exponential = min(Double(retryBase.seconds) * pow(2, Double(attempt - 1)), Double(retryMax.seconds))
-        var delay = exponential * Double.random(in: 0.5...1.0) // jitter: retries from many sends spread out
-        if let asked = failure.retryAfter { delay = max(delay, Double(asked.components.seconds)) }
-        return .retry(at: now.addingTimeInterval(delay), reply: failure.description)
     }
 }
 

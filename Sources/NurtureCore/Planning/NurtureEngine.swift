@@ -123,6 +123,15 @@ public struct NurtureEngine: Sendable {
     /// The lead's time zone, or the workflow's default.
     public func timeZone(for lead: Lead) -> TimeZone { planner.timeZone(for: lead) }
 
+    /// When a send of `sequence` to `lead` must wait for its send window at `now` (a retry
+    /// that falls at night): the opening and why; `nil` when it may go now.
+    public func sendWindowDeferral(sequence: String, lead: Lead, at now: Date) -> (until: Date, reason: String)? {
+        guard let window = workflow.sequence(sequence)?.sendWindow ?? workflow.settings.sendWindow else { return nil }
+        let zone = timeZone(for: lead)
+        let opening = window.nextOpening(atOrAfter: now, in: zone)
+        return opening > now ? (opening, "outside the send window (\(window), \(zone.identifier))") : nil
+    }
+
     /// The lead's score breakdown: fit rules that apply, engagement points per rule.
     public func breakdown(_ state: LeadState, at now: Date) -> (fit: [ScoreChange], engagement: [ScoreChange], engagementNow: Int) {
         let engagement = state.score.awarded.sorted { $0.key < $1.key }.map { ScoreChange(rule: $0.key, points: $0.value) }
