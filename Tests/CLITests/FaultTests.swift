@@ -116,3 +116,30 @@ struct FaultTests {
         return try #require(Int(listen.prefix(while: \.isNumber)))
     }
 }
+
+@Suite("A corrupted lead row, as an operator meets it")
+struct ParkedLeadCommandTests {
+    @Test("nurture run sends to everyone else; leads show names the parked lead's error")
+    func corruptedRow() throws {
+        let smtp = try LoopbackServer.smtp()
+        defer { smtp.stop() }
+        let (folder, _) = try ServeCommandTests().setUp(smtp: smtp)
+        let database = folder.appendingPathComponent("nurture.sqlite").path
+        let imported = try runNurture(["leads", "import", "leads.csv", "--config", "nurture.yaml"], directory: folder)
+        try #require(imported.status == 0, "\(imported.stderr)")
+        // Damage one lead's stored state, as a disk or a bad manual edit would.
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE leads SET state = x'00' WHERE email = 'lead3@example.com'\"); c.commit()", database]
+        try python.run()
+        waitForExit(python)
+        let run = try runNurture(["run", "--config", "nurture.yaml"], directory: folder)
+        #expect(run.status == 0, "\(run.stderr)")
+        let recipients = try smtp.records("messages.jsonl").compactMap { ($0["rcpt_tos"] as? [String])?.first }
+        #expect(recipients.count == 11)
+        #expect(!recipients.contains("lead3@example.com"))
+        let show = try runNurture(["leads", "show", "lead3@example.com", "--config", "nurture.yaml"], directory: folder)
+        #expect(show.status == 1)
+        #expect(show.stderr.contains("lead lead3@example.com (id 3) is parked: its stored state cannot be read"), "\(show.stderr)")
+    }
+}
