@@ -91,10 +91,13 @@ public struct DeliveryWorker: Sendable {
                             // The worker's record lets a restart find these leases at once if it dies.
                             try await store.heartbeat(worker, now: now(), duration: leases.duration)
                             registered = true
-                            group.addTask { [leases, store, worker] in
+                            group.addTask { [leases, store, worker, logger] in
                                 while !Task.isCancelled {
                                     do { try await Task.sleep(for: .seconds(leases.heartbeat.seconds)) } catch { break }
-                                    try await store.heartbeat(worker, now: now(), duration: leases.duration)
+                                    // A missed beat is retried at the next one: the lease outlasts three.
+                                    do { try await store.heartbeat(worker, now: now(), duration: leases.duration) } catch {
+                                        logger.warning("heartbeat not recorded", metadata: ["error": "\(error)"])
+                                    }
                                 }
                                 return .heartbeat
                             }

@@ -239,3 +239,40 @@ struct TemplateLibraryAdversarialTests {
         ])
     }
 }
+
+@Suite("Templates: a list repeated inside itself is refused")
+struct ListSectionTests {
+    func library(_ files: [String: String]) throws -> TemplateLibrary {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-lists-\(UUID())")
+        for (path, text) in files {
+            let url = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        return try TemplateLibrary(directory: root)
+    }
+
+    @Test("{{#tags}} nested in {{#tags}}, directly, through a partial, or a block in a list, is refused at its tag")
+    func nestedLists() throws {
+        let base = ["t/subject.mustache": "Hi"]
+        #expect(throws: TemplateErrors.self) {
+            _ = try library(base.merging(["t/html.mustache": "<p>{{#tags}}\n{{#tags}}{{.}}{{/tags}}{{/tags}}</p>"]) { $1 })
+        }
+        do {
+            _ = try library(base.merging(["t/html.mustache": "<p>{{#tags}}{{> each.html}}{{/tags}}</p>", "partials/each.html.mustache": "{{#tags}}x{{/tags}}"]) { $1 })
+            Issue.record("a partial repeating the list inside the list was accepted")
+        } catch {
+            #expect("\(error)".contains("t/html.mustache:1:13: {{>each.html}} inside a list section includes a list section"), "\(error)")
+        }
+        do {
+            _ = try library(base.merging(["t/html.mustache": "{{#tags}}\n  {{#tags}}{{.}}{{/tags}}{{/tags}}"]) { $1 })
+        } catch {
+            #expect("\(error)".contains("t/html.mustache:2:3: {{#tags}} inside {{#tags}}: a list repeated inside itself"), "\(error)")
+        }
+        #expect(throws: TemplateErrors.self) {
+            _ = try library(base.merging(["t/html.mustache": "{{<l.html}}{{$b}}{{#tags}}x{{/tags}}{{/b}}{{/l.html}}", "layouts/l.html.mustache": "{{#tags}}{{$b}}{{/b}}{{/tags}}"]) { $1 })
+        }
+        // One list section, or a list beside another, or an inverted one inside, is fine.
+        _ = try library(base.merging(["t/html.mustache": "{{#tags}}{{.}}{{/tags}} {{#tags}}{{.}}{{/tags}} {{#tags}}{{^tags}}none{{/tags}}{{/tags}}"]) { $1 })
+    }
+}

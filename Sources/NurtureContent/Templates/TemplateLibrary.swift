@@ -305,8 +305,16 @@ public struct TemplateLibrary: Sendable {
         var size = [Int](repeating: 0, count: names.count)
         var slots = [Int](repeating: 0, count: names.count)
         var deepest = [Int?](repeating: nil, count: names.count) // the edge that makes the depth
+        var hasList = [Bool](repeating: false, count: names.count) // repeats for a list, itself or through what it includes
         for node in order {
             let file = files[names[node]]!
+            hasList[node] = file.scan.lists > 0 || edges[node].contains { hasList[$0.target] }
+            // A file that repeats for a list, included inside a list section: a list inside itself.
+            for edge in edges[node] where edge.reference.inList && hasList[edge.target] {
+                problems.append(TemplateError(
+                    file: file.file, line: edge.reference.line, column: edge.reference.column,
+                    message: "\(edge.reference.tag) inside a list section includes a list section ({{#tags}}): a list repeated inside itself multiplies with every item: refused"))
+            }
             var d = file.scan.depth, n = file.length, s = file.scan.blocks, repeats = 1
             for (index, edge) in edges[node].enumerated() {
                 let through = edge.reference.depth + 1 + depth[edge.target] + (edge.reference.layout ? file.scan.depth : 0)
@@ -434,6 +442,8 @@ struct MustacheScan: Sendable {
         var column: Int
         /// Sections, blocks and layouts around the tag.
         var depth: Int
+        /// Inside a section that repeats for each item of a list (`{{#tags}}`).
+        var inList = false
 
         /// The tag as written with the default delimiters.
         var tag: String { "{{\(layout ? "<" : ">")\(dynamic && !layout ? "*" : "")\(name)}}" }
@@ -444,6 +454,11 @@ struct MustacheScan: Sendable {
     var depth = 0
     /// `{{$block}}` tags, each a place where a layout's user may put content.
     var blocks = 0
+    /// Sections that repeat for each item of a list (`{{#tags}}`).
+    var lists = 0
+
+    /// The data that are lists: a section on one of them repeats its content for each item.
+    static let listKeys: Set<String> = ["tags"]
     /// The first problem, where the scan stops.
     var problem: (line: Int, column: Int, message: String)?
 
@@ -542,7 +557,8 @@ struct MustacheScan: Sendable {
         var open: [Character] = ["{", "{"]
         var close: [Character] = ["}", "}"]
         // Open sections: the name their closing tag must repeat, and the delimiters around them.
-        var sections: [(name: String, open: [Character], close: [Character])] = []
+        var sections: [(name: String, open: [Character], close: [Character], repeats: Bool)] = []
+        var inList: Bool { sections.contains { $0.repeats } }
         func fail(_ position: Int, _ message: String, into scan: inout MustacheScan, _ reader: inout Reader) {
             let (line, column) = reader.location(of: position)
             scan.problem = (line, column, message)
@@ -566,14 +582,25 @@ struct MustacheScan: Sendable {
                     name = partial
                     let (line, column) = reader.location(of: tag)
                     let dynamic = name.hasPrefix("*")
-                    references.append(Reference(name: dynamic ? String(name.dropFirst()) : name, layout: true, dynamic: dynamic, line: line, column: column, depth: sections.count))
+                    references.append(Reference(name: dynamic ? String(name.dropFirst()) : name, layout: true, dynamic: dynamic, line: line, column: column, depth: sections.count, inList: inList))
                 } else {
                     guard let section = Self.name(&reader, close: close) else { return }
                     name = section
                     if sigil == "$" { blocks += 1 }
                     guard checkTransforms(name, tag, &reader) else { return }
                 }
-                sections.append((name, open, close))
+                // A list repeated inside itself multiplies: 100 tags nested five deep is 10^10
+                // renderings of one email. Each list section renders its content once per item.
+                let repeats = sigil == "#" && Self.listKeys.contains(name)
+                if repeats || sigil == "$", inList {
+                    fail(tag, sigil == "$"
+                        ? "a layout block inside {{#\(sections.last { $0.repeats }!.name)}} would repeat what fills it for each item: refused"
+                        : "{{#\(name)}} inside {{#\(sections.last { $0.repeats }!.name)}}: a list repeated inside itself multiplies with every item: refused",
+                         into: &self, &reader)
+                    return
+                }
+                if repeats { lists += 1 }
+                sections.append((name, open, close, repeats))
                 depth = max(depth, sections.count)
                 if sections.count > TemplateLimits.maxNesting {
                     fail(tag, "sections, blocks and layouts nest more than \(TemplateLimits.maxNesting) levels deep here: refused", into: &self, &reader)
@@ -598,7 +625,7 @@ struct MustacheScan: Sendable {
                 let dynamic = reader.read(["*"])
                 guard let name = Self.name(&reader, close: close, characters: Self.partialNameCharacters) else { return }
                 let (line, column) = reader.location(of: tag)
-                references.append(Reference(name: name, layout: false, dynamic: dynamic, line: line, column: column, depth: sections.count))
+                references.append(Reference(name: name, layout: false, dynamic: dynamic, line: line, column: column, depth: sections.count, inList: inList))
             case "=":
                 reader.index += 1
                 reader.read(while: \.isWhitespace)
