@@ -14,8 +14,8 @@ enum APIInput {
 
     /// The body as a JSON value: 415 unless it is `application/json` (UTF-8), 413 when too
     /// large, 400 when not JSON.
-    static func json(_ request: Request, context: some RequestContext) async throws -> JSONValue {
-        let data = try await body(request)
+    static func json(_ request: Request, context: some RequestContext, timeout: Duration) async throws -> JSONValue {
+        let data = try await body(request, timeout: timeout)
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
@@ -23,17 +23,33 @@ enum APIInput {
         }
     }
 
-    /// The raw body of a JSON request, checked for its content type, size and encoding.
-    static func body(_ request: Request) async throws -> Data {
+    /// The raw body of a JSON request, checked for its content type, size and encoding. A body
+    /// that does not arrive whole within `timeout` (a client trickling bytes) gets 408.
+    static func body(_ request: Request, timeout: Duration) async throws -> Data {
         try checkContentType(request.headers[.contentType])
         if let length = request.headers[.contentLength].flatMap(Int.init), length > NurtureRoutes.maxBody {
             throw HTTPError(.contentTooLarge, message: "the body is larger than \(NurtureRoutes.maxBody) bytes")
         }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: NurtureRoutes.maxBody)
-        } catch {
-            throw HTTPError(.contentTooLarge, message: "the body is larger than \(NurtureRoutes.maxBody) bytes")
+        let received: ByteBuffer? = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                do {
+                    return try await request.body.collect(upTo: NurtureRoutes.maxBody)
+                } catch is CancellationError {
+                    return nil
+                } catch {
+                    throw HTTPError(.contentTooLarge, message: "the body is larger than \(NurtureRoutes.maxBody) bytes")
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let buffer = received else {
+            throw HTTPError(.requestTimeout, message: "the body did not arrive within \(timeout.components.seconds) s")
         }
         let data = Data(buffer: buffer)
         // JSON text exchanged between systems is UTF-8 (RFC 8259 §8.1): no UTF-16, no BOM.

@@ -100,14 +100,14 @@ public enum NurtureRoutes {
         // The API: bearer key.
         let api = router.group("/v1").add(middleware: BearerKeyMiddleware(key: options.apiKey))
         api.post("/events") { request, context -> Response in
-            let json = try await APIInput.json(request, context: context)
+            let json = try await APIInput.json(request, context: context, timeout: options.idleTimeout)
             let now = clock.now()
             let events = try APIInput.events(json, now: now)
             let result = try await backend.ingest(events, now: now)
             return try jsonResponse(.accepted, ["recorded": result.recorded, "duplicates": result.duplicates, "unknown_leads": result.unknownLeads])
         }
         api.post("/leads") { request, context -> Response in
-            let body = try await APIInput.body(request)
+            let body = try await APIInput.body(request, timeout: options.idleTimeout)
             let lead: Lead
             do {
                 lead = try LeadJSON.decodeForAPI(body)
@@ -130,7 +130,7 @@ public enum NurtureRoutes {
             return try jsonResponse(.ok, report)
         }
         api.post("/webhooks/relay") { request, context -> Response in
-            let json = try await APIInput.json(request, context: context)
+            let json = try await APIInput.json(request, context: context, timeout: options.idleTimeout)
             let reports = try APIInput.relayReports(json)
             var unknown = 0
             for report in reports where try await !backend.relayReport(report, now: clock.now()) { unknown += 1 }

@@ -95,4 +95,49 @@ struct HardeningServeTests {
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(try serve.eventually { try smtp.records("messages.jsonl").count == 12 })
     }
+
+    @Test("a request body trickled a byte at a time gets 408 within the idle timeout, not a connection held for ever")
+    func slowBody() throws {
+        let smtp = try LoopbackServer.smtp()
+        defer { smtp.stop() }
+        let (folder, port) = try serve.setUp(smtp: smtp)
+        try configure(folder) { $0.replacingOccurrences(of: "api_key: serve-test-api-key }", with: "api_key: serve-test-api-key, idle_timeout: 2s }") }
+        let process = try start(folder, ulimit: "true")
+        defer { process.terminate(); waitForExit(process) }
+        #expect(serve.eventually { serve.http("http://127.0.0.1:\(port)/healthz") == "ok\n" })
+        let script = """
+            import socket, sys, time
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            s.sendall(b"POST /v1/events HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer serve-test-api-key\\r\\nContent-Type: application/json\\r\\nContent-Length: 100\\r\\n\\r\\n")
+            s.settimeout(0.5)
+            start = time.monotonic(); answer = b""
+            while time.monotonic() - start < 15:
+                try:
+                    s.sendall(b" ")
+                except OSError:
+                    break
+                try:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    answer += chunk
+                    if b"\\r\\n" in answer:
+                        break
+                except socket.timeout:
+                    pass
+            print("%.1f %s" % (time.monotonic() - start, answer.split(b"\\r\\n")[0].decode()))
+            """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", script, "\(port)"]
+        let out = Pipe()
+        python.standardOutput = out
+        try python.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        waitForExit(python)
+        let seconds = Double(text.prefix(while: { $0 != " " })) ?? 99
+        #expect(text.contains("408"), "\(text)")
+        #expect(seconds < 6, "\(text)")
+        #expect(process.isRunning)
+    }
 }
