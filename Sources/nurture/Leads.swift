@@ -121,7 +121,7 @@ struct Leads: AsyncParsableCommand {
                 printError("no lead \(email)")
                 throw ExitCode(1)
             }
-            print(LeadReport(details: details, engine: runtime.workflows.engine, now: Date()).text)
+            print(terminalSafe(LeadReport(details: details, engine: runtime.workflows.engine, now: Date()).text))
         }
     }
 

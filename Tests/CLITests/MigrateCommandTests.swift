@@ -62,3 +62,25 @@ struct MigrateCommandTests {
         #expect(!result.stderr.contains("s3cret-pw"), "\(result.stderr)")
     }
 }
+
+@Suite("nurture leads show prints outside text safely")
+struct LeadsShowTerminalTests {
+    @Test("escape sequences in a lead's fields are shown, not obeyed")
+    func escapes() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-show-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+        let env = [
+            "NURTURE_SECRET": "show-test-secret-0123456789", "NURTURE_DATABASE": "\(folder.path)/n.sqlite",
+            "NURTURE_WORKFLOWS": repository.appendingPathComponent("Workflows").path, "NURTURE_TEMPLATES": repository.appendingPathComponent("Templates").path,
+            "NURTURE_RELAY_URL": "file://\(folder.path)/outbox",
+        ]
+        let add = try runNurture(["leads", "add", "--email", "eve@example.com", "--field", "company=\u{1B}]0;pwned\u{07}\u{1B}[2J"], directory: folder, environment: env)
+        #expect(add.status == 0, "\(add.stderr)")
+        let show = try runNurture(["leads", "show", "eve@example.com"], directory: folder, environment: env)
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(!show.stdout.contains("\u{1B}"))
+        #expect(!show.stdout.contains("\u{07}"))
+        #expect(show.stdout.contains("\\u{1B}]0;pwned\\u{7}\\u{1B}[2J"), "\(show.stdout)")
+    }
+}
