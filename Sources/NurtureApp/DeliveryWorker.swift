@@ -81,10 +81,11 @@ public struct DeliveryWorker: Sendable {
             }
 
             while true {
-                // Claim a little ahead of the free connections, never far ahead.
+                // Claim a little ahead of the free connections, never far ahead, and in batches:
+                // only once the queue runs low, and for at least a connection's worth of room.
                 if !exhausted, !shouldStop(), queue.count < concurrency {
                     let wanted = ahead - queue.count - inFlight
-                    if wanted > 0 {
+                    if wanted >= min(concurrency, ahead) {
                         let batch = try await store.claimSends(now: now(), limit: wanted, worker: worker, duration: leases.duration)
                         if batch.count < wanted { exhausted = true }
                         if !batch.isEmpty, !registered {

@@ -137,4 +137,51 @@ struct HardeningAPITests {
         #expect(opened.recordedAt == monday + 3600)
         #expect(!opened.event.isMachine, "an hour after delivery on the virtual clock: a person")
     }
+
+    // MARK: - POST /v1/leads: tags, store-owned keys, caps
+
+    static func tags(_ count: Int) -> String {
+        #"{"email": "ada@example.com", "tags": ["# + (1...count).map { "\"t\($0)\"" }.joined(separator: ", ") + "]}"
+    }
+
+    @Test("leads: tags are a capped list of strings; stage, scores and id are refused with a reason; fields are capped and one line", arguments: [
+        (#"{"email": "ada@example.com", "tags": "x"}"#, #""tags" must be a list of tags such as ["vip", "trial"] (found text)"#),
+        (#"{"email": "ada@example.com", "tags": ["a\r\nb", {"x": 1}]}"#, #""tags" must be a list of tags without control characters (tag 1 contains U+000D)"#),
+        (#"{"email": "ada@example.com", "tags": ["a", {"x": 1}]}"#, #""tags" must be a list of text tags (tag 2 is an object)"#),
+        (#"{"email": "ada@example.com", "tags": [""]}"#, "tag 1 is empty"),
+        (tags(101), #""tags" must be a list of at most 100 tags (found 101)"#),
+        (#"{"email": "ada@example.com", "stage": "customer"}"#, "stages move by the funnel, or by `nurture leads stage`"),
+        (#"{"email": "ada@example.com", "fit_score": 100}"#, #""fit_score" cannot be set here"#),
+        (#"{"email": "ada@example.com", "engagement_score": 100}"#, #""engagement_score" cannot be set here"#),
+        (#"{"email": "ada@example.com", "id": "lead-7"}"#, "lead ids are the store's"),
+        (#"{"email": "ada@example.com", "first_name": "Ada\r\nBcc: eve@evil.example"}"#, #""first_name" must be one line of text without control characters (found a line break, U+000D)"#),
+        (#"{"email": "ada@example.com", "first_name": "\#(String(repeating: "a", count: 100_000))"}"#, #""first_name" must be at most 4,096 characters (found 100000)"#),
+        (#"{"email": "ada@example.com", "\#(String(repeating: "k", count: 65))": "x"}"#, "a field name is 1–64 characters"),
+        (#"{"email": "ada@example.com", "": "x"}"#, "a field name is 1–64 characters"),
+    ])
+    func leadLimits(payload: String, reason: String) async throws {
+        let setup = try Setup()
+        defer { setup.harness.cleanUp() }
+        try await setup.app.test(.router) { client in
+            let response = try await client.execute(uri: "/v1/leads", method: .post, headers: Self.auth, body: ByteBuffer(string: payload))
+            #expect(response.status == .badRequest, "\(payload.prefix(200))")
+            let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: [String: String]]
+            let message = try #require(body?["error"]?["message"], "\(String(buffer: response.body))")
+            #expect(message.hasPrefix("body: ") && message.contains(reason), "\(message)")
+        }
+        #expect(try await setup.runtime.store.counts(now: Date()).leads == 0)
+    }
+
+    @Test("leads: 100 tags are accepted and stored")
+    func hundredTags() async throws {
+        let setup = try Setup()
+        defer { setup.harness.cleanUp() }
+        try await setup.app.test(.router) { client in
+            let response = try await client.execute(uri: "/v1/leads", method: .post, headers: Self.auth, body: ByteBuffer(string: Self.tags(100)))
+            #expect(response.status == .created, "\(String(buffer: response.body))")
+        }
+        let lead = try #require(try await setup.runtime.store.lead(.email("ada@example.com")))
+        #expect(lead.lead.tags.count == 100)
+    }
 }
+

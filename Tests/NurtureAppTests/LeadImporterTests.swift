@@ -84,17 +84,21 @@ struct LeadImporterTests {
         c@example.com,Delta,"a\#r\#nb"
         d@example.com,Epsilon,too,many
         e@example.com,"Zeta ""quoted""",z
+        f@example.com,Eta,"one
+        two"
 
         """#
         let parsed = try LeadImporter.parse(path: try file(csv))
-        // Physical lines: header 1, a@ 2–5, b@ 6, not-an-address 7, c@ 8–9, d@ 10, e@ 11.
-        #expect(parsed.problems.map(\.line) == [7, 10])
-        #expect(parsed.problems[1].message == "expected 3 cells, found 4")
-        #expect(parsed.leads.map(\.email) == ["a@example.com", "b@example.com", "c@example.com", "e@example.com"])
-        #expect(parsed.leads[0].fields["company"] == "Acme\nInc.")
-        #expect(parsed.leads[0].fields["notes"] == "line one\nline two\nline three")
-        #expect(parsed.leads[3].fields["company"] == "Zeta \"quoted\"")
-        #expect(parsed.rows == 6)
+        // Physical lines: header 1, a@ 2–5, b@ 6, not-an-address 7, c@ 8–9, d@ 10, e@ 11, f@ 12–13.
+        #expect(parsed.problems.map(\.line) == [2, 7, 10])
+        // company is a single-line field: a line break in it is a bad row, naming the column and its line.
+        #expect(parsed.problems[0].message == "column 2 ('company') has a line break on line 2: company must be one line (is a quote missing?) (the row runs to line 5)")
+        #expect(parsed.problems[2].message == "expected 3 cells, found 4")
+        #expect(parsed.leads.map(\.email) == ["b@example.com", "c@example.com", "e@example.com", "f@example.com"])
+        #expect(parsed.leads[1].fields["notes"] == "a\r\nb")
+        #expect(parsed.leads[2].fields["company"] == "Zeta \"quoted\"")
+        #expect(parsed.leads[3].fields["notes"] == "one\ntwo")
+        #expect(parsed.rows == 7)
     }
 
     @Test("CR LF line endings: the same line numbers")
@@ -216,5 +220,74 @@ struct LeadImporterTests {
         let parsed = try LeadImporter.parse(path: try file("email,first_name,\na@example.com,A,\nb@example.com,B,lost?\n"))
         #expect(parsed.leads.map(\.email) == ["a@example.com"])
         #expect(parsed.problems == [LeadImporter.Problem(line: 3, message: "a value in column 3, which has no name in the header row")])
+    }
+
+    // MARK: - Missing quotes that swallow rows; single-line fields; caps
+
+    /// `email,first_name` with 1,000 rows (row n on line n + 1), `"broken` opening a quote on
+    /// line `open` and `Bob"` closing it on line `close`.
+    static func swallowing(open: Int, close: Int) -> String {
+        var lines = ["email,first_name"]
+        for n in 1...1000 {
+            let line = n + 1
+            let name = line == open ? "\"broken" : line == close ? "Bob\"" : "Lead\(n)"
+            lines.append("lead\(n)@example.com,\(name)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test("a quote opened on line 12 and closed on line 600 refuses the whole file, naming both lines")
+    func quoteRunsOverRows() throws {
+        let path = try file(Self.swallowing(open: 12, close: 600))
+        #expect(refusal(path) == "\(path):line 12: a quoted field runs from here to line 600: a quote is probably missing")
+    }
+
+    @Test("a shorter run into a single-line column is a bad row naming the column and its lines, not a silent merge")
+    func shortRunIsABadRow() throws {
+        let parsed = try LeadImporter.parse(path: try file(Self.swallowing(open: 12, close: 60)))
+        #expect(parsed.problems == [LeadImporter.Problem(line: 12, message: "column 2 ('first_name') has a line break on line 12: first_name must be one line (is a quote missing?) (the row runs to line 60)")])
+        #expect(parsed.leads.count == 1000 - 49)
+        #expect(parsed.rows == parsed.leads.count + parsed.problems.count + parsed.duplicates)
+        #expect(parsed.leads.allSatisfy { !($0.fields["first_name"] ?? "").contains("\n") })
+    }
+
+    @Test("a first_name with an embedded newline is a bad row; notes may hold several lines")
+    func newlineInFirstName() throws {
+        let csv = "email,notes,first_name\na@example.com,\"n1\nn2\",\"Ada\nLovelace\"\nb@example.com,\"met at\nthe fair\",Bob\nc@example.com,,\"Eve\r\nx\"\n"
+        let parsed = try LeadImporter.parse(path: try file(csv))
+        #expect(parsed.problems == [
+            LeadImporter.Problem(line: 2, message: "column 3 ('first_name') has a line break on line 3: first_name must be one line (is a quote missing?) (the row runs to line 4)"),
+            LeadImporter.Problem(line: 7, message: "column 3 ('first_name') has a line break on line 7: first_name must be one line (is a quote missing?) (the row runs to line 8)"),
+        ])
+        #expect(parsed.leads.map(\.email) == ["b@example.com"])
+        #expect(parsed.leads.first?.fields["notes"] == "met at\nthe fair")
+        for column in ["last_name", "company", "job_title", "timezone", "time_zone", "name"] {
+            let other = try LeadImporter.parse(path: try file("email,\(column)\na@example.com,\"x\ny\"\n", "\(column).csv"))
+            #expect(other.leads.isEmpty && other.problems.first?.message.contains("('\(column)') has a line break on line 2") == true, "\(column)")
+        }
+        let email = try LeadImporter.parse(path: try file("email,x\n\"a@example.com\n\",y\n", "email.csv"))
+        #expect(email.leads.isEmpty && email.problems.first?.message.contains("('email') has a line break on line 2") == true)
+    }
+
+    @Test("a quoted field may run over 100 lines, not 101")
+    func hundredLines() throws {
+        let hundred = (1...100).map { "l\($0)" }.joined(separator: "\n")
+        let parsed = try LeadImporter.parse(path: try file("email,notes\na@example.com,\"\(hundred)\"\n"))
+        #expect(parsed.leads.first?.fields["notes"] == hundred)
+        let path = try file("email,notes\na@example.com,\"\(hundred)\nl101\"\n", "long.csv")
+        #expect(refusal(path) == "\(path):line 2: a quoted field runs from here to line 102: a quote is probably missing")
+    }
+
+    @Test("a cell holds at most 4,096 characters; a column name at most 64")
+    func caps() throws {
+        let full = String(repeating: "é", count: 4096)
+        let csv = "email,notes\na@example.com,\(full)\nb@example.com,\(full)x\n"
+        let parsed = try LeadImporter.parse(path: try file(csv))
+        #expect(parsed.leads.map(\.email) == ["a@example.com"])
+        #expect(parsed.problems == [LeadImporter.Problem(line: 3, message: "column 2 ('notes') has 4097 characters: at most 4,096")])
+        let long = String(repeating: "n", count: 65)
+        let path = try file("email,\(long)\na@example.com,x\n", "name.csv")
+        #expect(refusal(path)?.hasPrefix("\(path):line 1: header row: the name of column 2") == true)
+        #expect(try LeadImporter.parse(path: try file("email,\(long.dropLast())\na@example.com,x\n", "name64.csv")).leads.count == 1)
     }
 }

@@ -10,11 +10,14 @@ import NurtureCore
 ///
 /// Nothing is lost silently. Line numbers are physical lines of the file (a newline inside a
 /// quoted field counts). The file is refused as a whole (``ImportError``) when its structure
-/// is broken: empty, not UTF-8 text, a NUL byte, a quoted field that is never closed (it
-/// would swallow the rows after it), a header row without `email` or with two columns of
-/// one name. Otherwise a row with a bad address, a bad time zone, a control character or
-/// the wrong number of cells is a ``Problem`` with its line and is skipped, and every row
-/// read is accounted for: `rows == leads.count + problems.count + duplicates`.
+/// is broken: empty, not UTF-8 text, a NUL byte, a quoted field that is never closed or
+/// that runs over more than ``maxQuotedLines`` lines (either would swallow the rows after
+/// it), a header row without `email`, with two columns of one name or with a name longer
+/// than ``maxNameLength``. Otherwise a row with a bad address, a bad time zone, a control
+/// character, a line break in a single-line column (``singleLineColumns``), a value longer
+/// than ``maxValueLength`` or the wrong number of cells is a ``Problem`` with its line and is
+/// skipped, and every row read is accounted for: `rows == leads.count + problems.count + duplicates`.
+/// Custom columns (`notes`) may hold short multi-line values.
 ///
 /// Records are delimited by a small RFC 4180 scanner (quote state and line breaks only);
 /// the fields of each record are parsed by CSV.swift.
@@ -43,6 +46,16 @@ public enum LeadImporter {
         /// Rows with no value at all (blank lines, `,,,`), ignored.
         public var emptyRows: Int
     }
+
+    /// The columns whose values are one line (they go into subjects and headers): a line break
+    /// in one makes the row bad (most often a quote is missing and the field swallowed rows).
+    public static let singleLineColumns: Set<String> = ["email", "first_name", "last_name", "name", "company", "job_title", "timezone", "time_zone"]
+    /// The longest value a cell may hold, in characters (Unicode scalars).
+    public static let maxValueLength = 4096
+    /// The longest column name, in characters.
+    public static let maxNameLength = 64
+    /// The most physical lines one quoted field may run over; more refuses the file.
+    public static let maxQuotedLines = 100
 
     /// Whether `zone` is a time zone a lead may have: an IANA name this machine knows
     /// (`Europe/Paris`), or `UTC`/`GMT`. Stricter than `TimeZone(identifier:)`, which on Linux
@@ -113,6 +126,15 @@ public enum LeadImporter {
                 skip("column \(column + 1) ('\(rawHeader[column])') contains the control character \(String(format: "U+%04X", scalar.value))")
                 continue
             }
+            if let column = columns.indices.first(where: { singleLineColumns.contains(columns[$0]) && cells[$0].contains(where: \.isNewline) }) {
+                let line = column < record.fieldLines.count ? record.fieldLines[column] : record.line
+                skip("column \(column + 1) ('\(rawHeader[column])') has a line break on line \(line): \(columns[column]) must be one line (is a quote missing?)")
+                continue
+            }
+            if let column = cells.indices.first(where: { cells[$0].unicodeScalars.count > maxValueLength }) {
+                skip("column \(column + 1) ('\(rawHeader[column])') has \(cells[column].unicodeScalars.count) characters: at most 4,096")
+                continue
+            }
             if let unnamed = columns.indices.first(where: { columns[$0].isEmpty && !cells[$0].isEmpty }) {
                 skip("a value in column \(unnamed + 1), which has no name in the header row")
                 continue
@@ -165,6 +187,9 @@ public enum LeadImporter {
             throw .invalid(path, line: line, "header row: column \(column + 1) contains the control character \(String(format: "U+%04X", scalar.value))")
         }
         let names = cells.map(normalizeName)
+        if let column = names.indices.first(where: { names[$0].unicodeScalars.count > maxNameLength }) {
+            throw .invalid(path, line: line, "header row: the name of column \(column + 1) ('\(cells[column].prefix(32))…') has \(names[column].unicodeScalars.count) characters: at most \(maxNameLength)")
+        }
         var seen: [String: Int] = [:]
         for (column, name) in names.enumerated() where !name.isEmpty {
             let key = name == "time_zone" ? "timezone" : name
@@ -247,6 +272,8 @@ struct Record {
     var lastLine: Int
     /// Why the record is not well-formed CSV, if it is not (it is then skipped).
     var malformed: String?
+    /// The physical line each field starts on.
+    var fieldLines: [Int] = []
 
     struct StructureError: Error {
         var line: Int
@@ -259,7 +286,9 @@ struct Record {
     /// error at the line it opens; so is a quoted field that spans lines and is followed by
     /// text after its closing quote (a quote was missing or not doubled: the rows in between
     /// were swallowed). Text after a closing quote on the field's own line makes the record
-    /// malformed (the scan goes on as CSV readers do, the field continuing unquoted).
+    /// malformed (the scan goes on as CSV readers do, the field continuing unquoted). A quoted
+    /// field that runs over more than ``LeadImporter/maxQuotedLines`` lines is a structural
+    /// error too: no lead has such a field, a missing quote does.
     static func split(_ text: String) throws(StructureError) -> [Record] {
         enum State { case fieldStart, unquoted, quoted, closed }
         let scalars = text.unicodeScalars
@@ -270,6 +299,7 @@ struct Record {
         var recordLine = 1
         var quoteLine = 1
         var malformed: String?
+        var fieldLines = [1]
         var i = scalars.startIndex
         while i < scalars.endIndex {
             let c = scalars[i]
@@ -277,11 +307,12 @@ struct Record {
                 var next = scalars.index(after: i)
                 if c == "\r", next < scalars.endIndex, scalars[next] == "\n" { next = scalars.index(after: next) }
                 if state != .quoted {
-                    records.append(Record(text: String(scalars[recordStart..<i]), line: recordLine, lastLine: line, malformed: malformed))
+                    records.append(Record(text: String(scalars[recordStart..<i]), line: recordLine, lastLine: line, malformed: malformed, fieldLines: fieldLines))
                     recordStart = next
                     recordLine = line + 1
                     state = .fieldStart
                     malformed = nil
+                    fieldLines = [line + 1]
                 }
                 line += 1
                 i = next
@@ -292,18 +323,29 @@ struct Record {
                 if c == "\"" {
                     state = .quoted
                     quoteLine = line
-                } else if c != "," && !isSpace(c) {
+                } else if c == "," {
+                    fieldLines.append(line)
+                } else if !isSpace(c) {
                     state = .unquoted
                 }
             case .unquoted:
-                if c == "," { state = .fieldStart }
+                if c == "," {
+                    state = .fieldStart
+                    fieldLines.append(line)
+                }
             case .quoted:
-                if c == "\"" { state = .closed }
+                if c == "\"" {
+                    if line - quoteLine + 1 > LeadImporter.maxQuotedLines {
+                        throw StructureError(line: quoteLine, message: "a quoted field runs from here to line \(line): a quote is probably missing")
+                    }
+                    state = .closed
+                }
             case .closed:
                 if c == "\"" {
                     state = .quoted // an escaped quote
                 } else if c == "," {
                     state = .fieldStart
+                    fieldLines.append(line)
                 } else if !isSpace(c) {
                     if quoteLine < line {
                         throw StructureError(line: quoteLine, message: "a quoted field opened here is closed on line \(line) and followed by '\(Character(c))': a quote is missing, or a quote inside a quoted field is not doubled (\"\")")
@@ -318,7 +360,7 @@ struct Record {
             throw StructureError(line: quoteLine, message: "a quoted field opened here is never closed")
         }
         if recordStart < scalars.endIndex {
-            records.append(Record(text: String(scalars[recordStart...]), line: recordLine, lastLine: line, malformed: malformed))
+            records.append(Record(text: String(scalars[recordStart...]), line: recordLine, lastLine: line, malformed: malformed, fieldLines: fieldLines))
         }
         return records
     }

@@ -51,10 +51,11 @@ public struct LeasePolicy: Sendable, Equatable {
     }
 
     /// What a worker of `concurrency` connections, at most `rate` sends a second, may claim
-    /// ahead of what it sends: enough to keep every connection busy, never so much that a
-    /// crash strands sends that it could not have started within a lease.
+    /// ahead of what it sends: enough to keep every connection busy and to claim in batches
+    /// (one transaction for many sends), never more than it starts within a quarter of a lease.
+    /// What it claimed and did not start goes back at once when it stops or dies.
     public func claimAhead(concurrency: Int, rate: Double?) -> Int {
-        let busy = max(1, concurrency) * 2
+        let busy = max(1, concurrency) * 16
         guard let rate, rate > 0 else { return busy }
         return max(1, min(busy, Int(rate * Double(duration.seconds) / 4)))
     }
