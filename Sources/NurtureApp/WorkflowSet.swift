@@ -42,7 +42,7 @@ public final class WorkflowSet: Sendable {
         } catch {
             // Workflow problems are worth reporting too, without the template check.
             let result = WorkflowLoader.load(directory: source.workflows)
-            throw WorkflowSetError(problems: error.errors.map { "\(source.templates)/\($0)" } + result.errors.map(\.description))
+            throw WorkflowSetError(problems: error.errors.map { $0.description(inFolder: source.templates) } + result.errors.map(\.description))
         }
         let result = WorkflowLoader.load(directory: source.workflows, templates: library)
         guard let workflow = result.workflow else {
@@ -64,4 +64,28 @@ public final class WorkflowSet: Sendable {
 public struct WorkflowSetError: Error, CustomStringConvertible {
     public var problems: [String]
     public var description: String { problems.joined(separator: "\n") }
+}
+
+extension TemplateError {
+    /// Where the problem is, as the templates folder was given: `Templates/welcome/html.mustache:3:7`.
+    /// A problem with the folder itself (its ``file`` an absolute path: the folder, or a
+    /// file named in full) names that path once, never prefixed with the folder again.
+    public func location(inFolder folder: String) -> String {
+        var location: String
+        if file.hasPrefix("/") {
+            location = file == URL(fileURLWithPath: folder).standardizedFileURL.path ? folder : file
+        } else {
+            var base = folder
+            while base.count > 1, base.hasSuffix("/") { base.removeLast() }
+            location = file.isEmpty ? base : base == "/" ? "/\(file)" : "\(base)/\(file)"
+        }
+        if let line { location += ":\(line)" }
+        if let column { location += ":\(column)" }
+        return location
+    }
+
+    /// `Templates/welcome/html.mustache:3:7: message` (see ``location(inFolder:)``).
+    public func description(inFolder folder: String) -> String {
+        "\(location(inFolder: folder)): \(message)"
+    }
 }

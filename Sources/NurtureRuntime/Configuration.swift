@@ -71,11 +71,23 @@ public struct Configuration: Sendable {
         var headers: [(String, Secret)] = []
 
         if let path {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ConfigurationError(problems: ["\(path): cannot read the configuration file"])
+            // The size first: a huge file is refused by name, before any of it is read.
+            let text: String
+            switch LimitedFile.readText(path, limit: YAMLLimits.maxFileBytes) {
+            case .success(let read):
+                text = read
+            case .failure(let failure):
+                if case .cannotRead = failure {
+                    throw ConfigurationError(problems: ["\(path): cannot read the configuration file (\(failure.description.dropFirst("cannot read: ".count)))"])
+                }
+                throw ConfigurationError(problems: ["\(path): \(failure)"])
             }
             let document = YAMLDocument(path: path)
-            if let root = document.compose(text), let map = document.mapping(root, "configuration") {
+            let root = document.compose(text)
+            // A file that does not parse (syntax, duplicate keys) is all there is to say:
+            // the settings it holds are unknown, so nothing is "missing".
+            if root == nil, !document.issues.isEmpty { throw ConfigurationError(problems: document.issues.map(\.description)) }
+            if let root, let map = document.mapping(root, "configuration") {
                 read(map, prefix: "", into: &values, headers: &headers, document: document)
             }
             problems += document.issues.map(\.description)

@@ -46,7 +46,7 @@ struct DryRunCommand: AsyncParsableCommand {
         do {
             library = try TemplateLibrary(directory: URL(fileURLWithPath: templates))
         } catch {
-            for problem in error.errors { printError("\(templates)/\(problem)") }
+            for problem in error.errors { printError(problem.description(inFolder: templates)) }
             throw ExitCode(65)
         }
         let loaded = WorkflowLoader.load(directory: workflows, templates: library)
@@ -85,7 +85,10 @@ struct DryRunCommand: AsyncParsableCommand {
         var subject: Lead
         if let lead {
             let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: lead)) } catch { throw ValidationError("--lead: cannot read '\(lead)'") }
+            switch LimitedFile.read(lead, limit: Self.maxLeadFileBytes) {
+            case .success(let read): data = read
+            case .failure(let failure): throw ValidationError("--lead: '\(lead)': \(failure)")
+            }
             do { subject = try LeadJSON.decode(data, source: lead) } catch { throw ValidationError("\(error)") }
         } else {
             subject = try await Self.fromDatabase(email!, config: config)
@@ -109,6 +112,10 @@ struct DryRunCommand: AsyncParsableCommand {
     }
 
     private func summarize(path: String, dryRun: DryRun, workflow: Workflow, events: [WhatIf], stage: String?) async throws {
+        // The size first (the importer reads the whole file): refused by name, before any reading.
+        if case .failure(let failure) = LimitedFile.check(path, limit: Self.maxLeadsFileBytes) {
+            throw ValidationError("--leads: '\(path)': \(failure)")
+        }
         let parsed: LeadImporter.Parsed
         do { parsed = try LeadImporter.parse(path: path) } catch { throw ValidationError("--leads: \(error)") }
         for problem in parsed.problems { printError("\(path):\(problem)") }
@@ -135,12 +142,23 @@ struct DryRunCommand: AsyncParsableCommand {
         }
     }
 
+    /// Largest `--lead` file (a lead as JSON).
+    static let maxLeadFileBytes = 1 << 20
+    /// Largest `--leads` file (leads as CSV).
+    static let maxLeadsFileBytes = 256 << 20
+
     static func scenario(_ path: String) throws -> [String] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("--scenario: cannot read '\(path)'") }
-        // The same bounded reader as the workflow files: size, nesting and aliases checked first.
+        // The same bounded reader as the workflow files: size (before reading), nesting and aliases checked first.
+        let text: String
+        switch LimitedFile.readText(path, limit: YAMLLimits.maxFileBytes) {
+        case .success(let read): text = read
+        case .failure(let failure): throw ValidationError("--scenario: '\(path)': \(failure)")
+        }
         let document = YAMLDocument(path: path)
         let node = document.compose(text)
-        if let problem = document.issues.first { throw ValidationError("--scenario \(problem)") }
+        if !document.issues.isEmpty {
+            throw ValidationError(document.issues.map { "--scenario \($0)" }.joined(separator: "\n"))
+        }
         var list = node
         if case .mapping = node, let inner = node?.mapping?["what_if"] { list = inner }
         guard let items = list?.sequence else { throw ValidationError("--scenario \(path): expected a list of what-if events, like - opened welcome +2d") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NurtureApp
 import NurtureContent
 import NurtureCore
 
@@ -53,11 +54,14 @@ struct Preview: ParsableCommand {
     static let developmentSecret = "nurture-development-secret-do-not-use-in-production"
 
     func run() throws {
+        // At most 1 MiB, its size looked at before anything is read (as for `dry-run --lead`).
         let data: Data
-        do {
-            data = lead == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: lead))
-        } catch {
-            throw ValidationError("--lead: cannot read '\(lead)': \(error.localizedDescription)")
+        let read = lead == "-"
+            ? LimitedFile.read(descriptor: FileHandle.standardInput.fileDescriptor, limit: DryRunCommand.maxLeadFileBytes)
+            : LimitedFile.read(lead, limit: DryRunCommand.maxLeadFileBytes)
+        switch read {
+        case .success(let bytes): data = bytes
+        case .failure(let failure): throw ValidationError("--lead: '\(lead)': \(failure)")
         }
         let theLead: Lead
         do {
@@ -79,7 +83,7 @@ struct Preview: ParsableCommand {
         do {
             library = try TemplateLibrary(directory: URL(fileURLWithPath: templates))
         } catch {
-            printError(error.errors.map { "\(templates)/\($0)" }.joined(separator: "\n"))
+            printError(error.errors.map { $0.description(inFolder: templates) }.joined(separator: "\n"))
             throw ExitCode(65)
         }
         let environmentSecret = ProcessInfo.processInfo.environment["NURTURE_SECRET"].flatMap { $0.isEmpty ? nil : $0 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NurtureApp
 import NurtureContent
 import NurtureCore
 
@@ -25,7 +26,7 @@ struct Validate: ParsableCommand {
         do {
             library = try TemplateLibrary(directory: URL(fileURLWithPath: templates))
         } catch {
-            problems += error.errors.map { "\(templates)/\($0.file)\($0.line.map { ":\($0)" } ?? "")\($0.column.map { ":\($0)" } ?? ""): error: \($0.message)" }
+            problems += error.errors.map { "\($0.location(inFolder: templates)): error: \($0.message)" }
         }
         let result = WorkflowLoader.load(directory: workflows, templates: library)
         problems += result.issues.map(\.description)

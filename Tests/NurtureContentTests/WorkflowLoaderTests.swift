@@ -322,6 +322,122 @@ struct WorkflowLoaderAdversarialTests {
             "W/sequences/s.yaml:4:14: error: step 1 'subject': 1:601: sections, blocks and layouts nest more than 100 levels deep here: refused",
         ])
     }
+
+    // MARK: Duplicate keys, messages from the YAML library, file sizes
+
+    @Test("every duplicate key is reported at its own line:column, with the first's line, and nothing else of the file")
+    func duplicateKeys() throws {
+        let text = """
+            stage: lead
+            steps:
+              - send: welcome
+                send: guide
+            description: a
+            steps:
+              - send: welcome
+            goals: [{event: replied, event: opened}]
+            description: b
+
+            """
+        let root = try Self.folder(["sequences/s.yaml": text])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = Self.load(root)
+        #expect(result.workflow == nil)
+        #expect(result.errors.map(\.description) == [
+            "W/sequences/s.yaml:4:5: error: duplicate key 'send' (first at line 3)",
+            "W/sequences/s.yaml:6:1: error: duplicate key 'steps' (first at line 2)",
+            "W/sequences/s.yaml:8:26: error: duplicate key 'event' (first at line 8)",
+            "W/sequences/s.yaml:9:1: error: duplicate key 'description' (first at line 5)",
+        ])
+    }
+
+    @Test("keys compare as Yams compares them: 1 and \"1\" differ, a and \"a\" do not")
+    func duplicateKeyKinds() {
+        guard case .failure(let problems) = YAMLLimits.composeReportingAll("a: 1\n\"a\": 2\n1: x\n\"1\": y\n") else {
+            Issue.record("duplicate accepted")
+            return
+        }
+        #expect(problems.all == [YAMLLimits.Problem(line: 2, column: 1, message: "duplicate key 'a' (first at line 1)")])
+        guard case .success = YAMLLimits.compose("1: x\n\"1\": y\n") else {
+            Issue.record("1 and \"1\" are different keys")
+            return
+        }
+    }
+
+    @Test("a 900 KB file with a duplicate key: one short line, never the file's contents (it echoed the whole file)")
+    func duplicateKeyInBigFile() throws {
+        var text = "stage: lead\nsteps:\n  - send: welcome\n"
+        for i in 0..<30_000 { text += "# \(i) padding padding padding\n" }
+        text += "stage: mql\n"
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count - 1
+        let root = try Self.folder(["sequences/s.yaml": text])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let messages = Self.load(root).errors.map(\.description)
+        #expect(messages == ["W/sequences/s.yaml:\(lines):1: error: duplicate key 'stage' (first at line 1)"])
+    }
+
+    @Test("duplicate keys are listed up to 100, then counted")
+    func manyDuplicateKeys() {
+        let text = "a: 0\n" + (1...150).map { "a: \($0)\n" }.joined()
+        guard case .failure(let problems) = YAMLLimits.composeReportingAll(text) else {
+            Issue.record("duplicates accepted")
+            return
+        }
+        #expect(problems.all.count == 101)
+        #expect(problems.all[99] == YAMLLimits.Problem(line: 101, column: 1, message: "duplicate key 'a' (first at line 1)"))
+        #expect(problems.all[100].message == "… and 50 more duplicate keys after this one")
+    }
+
+    @Test("defaults.yaml: a duplicate key at its own position")
+    func duplicateDefaults() throws {
+        let root = try WorkflowLoaderTests.materialize("_base")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try "first_name: there\ncompany: x\nfirst_name: you\n".write(to: root.appendingPathComponent("Templates/defaults.yaml"), atomically: true, encoding: .utf8)
+        let error = #expect(throws: TemplateErrors.self) { try TemplateLibrary(directory: root.appendingPathComponent("Templates")) }
+        #expect(error?.errors.map(\.description) == ["defaults.yaml:3:1: duplicate key 'first_name' (first at line 1)"])
+    }
+
+    @Test("a character libyaml's reader refuses is reported where it is, on one line")
+    func readerError() {
+        guard case .failure(let problem) = YAMLLimits.compose("a: 1\nb: \"x\u{1}y\"\n" + String(repeating: "c: 2\n", count: 1000)) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(problem == YAMLLimits.Problem(line: 2, column: 6, message: "YAML: control characters are not allowed"))
+    }
+
+    @Test("messages from the YAML library: one line, at most 200 characters")
+    func oneLine() {
+        #expect(YAMLLimits.oneLine("a\n  b\r\n\tc ") == "a b c")
+        let long = YAMLLimits.oneLine(String(repeating: "line\n", count: 200_000))
+        #expect(long.count == 200)
+        #expect(!long.contains("\n"))
+        #expect(long.hasSuffix("…"))
+    }
+
+    @Test("a file's size is checked before it is read: a 5 GB sparse file is refused at once")
+    func limitedFiles() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-sparse-\(UUID()).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(FileManager.default.createFile(atPath: file.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.truncate(atOffset: 5 << 30)
+        try handle.close()
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            #expect(LimitedFile.read(file.path, limit: YAMLLimits.maxFileBytes) == .failure(.tooBig(bytes: 5 << 30, limit: 1 << 20)))
+            #expect(LimitedFile.check(file.path, limit: 256 << 20) == .failure(.tooBig(bytes: 5 << 30, limit: 256 << 20)))
+        }
+        #expect(elapsed < .seconds(1))
+        #expect(LimitedFile.Failure.tooBig(bytes: 5 << 30, limit: 1 << 20).description == "the file is 5368709120 bytes, over the limit of 1 MiB (1048576 bytes): refused")
+        #expect(LimitedFile.Failure.tooBig(bytes: 300 << 20, limit: 256 << 20).description == "the file is 314572800 bytes, over the limit of 256 MiB (268435456 bytes): refused")
+        try "a: 1\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(LimitedFile.readText(file.path, limit: 1 << 20) == .success("a: 1\n"))
+        #expect(LimitedFile.read(FileManager.default.temporaryDirectory.path, limit: 1 << 20) == .failure(.cannotRead("it is a folder")))
+        // A stream is read to the limit and no further.
+        let zero = LimitedFile.read("/dev/zero", limit: 1 << 20)
+        #expect(zero == .failure(.tooLong(limit: 1 << 20)))
+    }
 }
 
 /// A value shared with a thread in a test.

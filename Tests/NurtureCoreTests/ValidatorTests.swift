@@ -25,6 +25,45 @@ struct ValidatorTests {
         #expect(issues([Sequence(id: "s", stage: "lead", steps: without)]).contains("loop without a wait: a → i → a; add a wait step to it"))
     }
 
+    @Test("a loop whose only wait is until a fixed date is refused: that wait holds the first time round only (it sent 250 emails at once)")
+    func fixedDateLoops() {
+        let fixed = step("w", .wait(.until(LocalDateTime(year: 2026, month: 1, day: 1), timeZone: nil)))
+        let burst = [send("top"), fixed, step("again", .goto(.step("top")))]
+        let found = WorkflowValidator().validate(seedWorkflow(sequences: [Sequence(id: "s", stage: "lead", steps: burst)]))
+        #expect(found.filter { $0.severity == .error }.map(\.message) == [
+            "loop without a wait: top → w → again → top; a wait until a fixed date holds only the first time round: add a duration or until_next wait",
+        ])
+        // In a time zone of its own, in a loop through an if: the same.
+        let zoned = step("w", .wait(.until(LocalDateTime(year: 2026, month: 1, day: 1), timeZone: "Europe/Paris")))
+        let viaIf = [send("top"), zoned, step("i", .if(.tag("x"), then: .step("top"), else: .exit))]
+        #expect(issues([Sequence(id: "s", stage: "lead", steps: viaIf)]).contains(
+            "loop without a wait: top → w → i → top; a wait until a fixed date holds only the first time round: add a duration or until_next wait"))
+        // Two fixed dates do not make a wait either.
+        let two = [send("top"), fixed, step("w2", .wait(.until(LocalDateTime(year: 2027, month: 1, day: 1), timeZone: nil))), step("again", .goto(.step("top")))]
+        #expect(issues([Sequence(id: "s", stage: "lead", steps: two)]).contains { $0.hasPrefix("loop without a wait: top → w → w2 → again → top; a wait until a fixed date") })
+        // A loop without any wait keeps its message.
+        let plain = [send("top"), step("again", .goto(.step("top")))]
+        #expect(issues([Sequence(id: "s", stage: "lead", steps: plain)]).contains("loop without a wait: top → again → top; add a wait step to it"))
+    }
+
+    @Test("loops through until_next or a duration are fine, with or without a fixed date too; a fixed date outside any loop is fine")
+    func waitsThatHold() {
+        let fixed = step("w", .wait(.until(LocalDateTime(year: 2026, month: 1, day: 1), timeZone: nil)))
+        let weekly = step("weekly", .wait(.untilNext(days: [.tue], hour: 10, minute: 0)))
+        let days = step("days", .wait(.duration(.days(2))))
+        for holding in [weekly, days] {
+            let loops = [send("top"), fixed, holding, step("again", .goto(.step("top")))]
+            #expect(!issues([Sequence(id: "s", stage: "lead", steps: loops)]).contains { $0.contains("loop") }, "\(holding.kind)")
+            let only = [send("top"), holding, step("again", .goto(.step("top")))]
+            #expect(!issues([Sequence(id: "s", stage: "lead", steps: only)]).contains { $0.contains("loop") }, "\(holding.kind)")
+        }
+        #expect(!WorkflowValidator().validate(seedWorkflow(sequences: [Sequence(id: "s", stage: "lead", steps: [send("a"), fixed, send("b")])])).contains { $0.severity == .error })
+        // A branch is no wait, as before: a loop through one and a fixed date is refused.
+        let branch = step("b", .branch(Branch(on: .opened, step: "top", within: .days(3), then: .step("top"), else: .exit)))
+        #expect(issues([Sequence(id: "s", stage: "lead", steps: [send("top"), fixed, branch])]).contains(
+            "loop without a wait: top → w → b → top; a wait until a fixed date holds only the first time round: add a duration or until_next wait"))
+    }
+
     @Test("goal targets count as reachable")
     func goalReachability() {
         let steps = [send("a"), step("w", .wait(.duration(.days(3)))), step("x", .exit), send("thanks")]

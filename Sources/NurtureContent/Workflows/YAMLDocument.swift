@@ -1,6 +1,14 @@
 import Foundation
 import NurtureCore
 import Yams
+// libyaml itself (Yams's C module), for the event-level duplicate-key scan: Yams stops at the
+// first mapping with duplicates and names no duplicate's own position.
+import CYaml
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One YAML workflow file being read: positions for every node, and the problems found.
 package final class YAMLDocument {
@@ -12,16 +20,19 @@ package final class YAMLDocument {
         self.path = path
     }
 
-    /// Parses `text`; a syntax error is recorded (with its position) and gives `nil`.
+    /// Parses `text`; a syntax error is recorded (with its position) and gives `nil`; so is
+    /// each duplicated key, at its own position.
     ///
     /// The text is checked against ``YAMLLimits`` first (size, nesting, alias expansion), in
     /// bounded work, so what the readers walk afterwards is bounded too.
     package func compose(_ text: String) -> Node? {
-        switch YAMLLimits.compose(text) {
+        switch YAMLLimits.composeReportingAll(text) {
         case .success(let node):
             return node
-        case .failure(let problem):
-            issues.append(.error(SourceLocation(file: path, line: problem.line, column: problem.column), problem.message))
+        case .failure(let problems):
+            for problem in problems.all {
+                issues.append(.error(SourceLocation(file: path, line: problem.line, column: problem.column), problem.message))
+            }
             return nil
         }
     }
@@ -148,13 +159,32 @@ package enum YAMLLimits {
         }
     }
 
-    /// Checks `text` and composes it: `nil` for an empty document.
+    /// Every problem that stopped a file from composing, in file order (never empty): one,
+    /// except for duplicate keys, which are each reported (up to ``maxReportedDuplicates``).
+    package struct Problems: Error, Equatable {
+        package var all: [Problem]
+
+        package init(_ all: [Problem]) {
+            precondition(!all.isEmpty)
+            self.all = all
+        }
+
+        package var first: Problem { all[0] }
+    }
+
+    /// Checks `text` and composes it: `nil` for an empty document. The first problem only
+    /// (see ``composeReportingAll(_:)`` for every duplicate key).
     package static func compose(_ text: String) -> Result<Node?, Problem> {
+        composeReportingAll(text).mapError(\.first)
+    }
+
+    /// Checks `text` and composes it: `nil` for an empty document.
+    package static func composeReportingAll(_ text: String) -> Result<Node?, Problems> {
         let bytes = text.utf8.count
         guard bytes <= maxFileBytes else {
-            return .failure(Problem(line: 1, column: 1, message: tooBig(bytes)))
+            return .failure(Problems([Problem(line: 1, column: 1, message: tooBig(bytes))]))
         }
-        if let problem = flowNesting(text) { return .failure(problem) }
+        if let problem = flowNesting(text) { return .failure(Problems([problem])) }
         return onLargeStack { composeMeasured(text) }
     }
 
@@ -185,7 +215,7 @@ package enum YAMLLimits {
         init(_ body: @escaping () -> T) { self.body = body }
     }
 
-    private static func composeMeasured(_ text: String) -> Result<Node?, Problem> {
+    private static func composeMeasured(_ text: String) -> Result<Node?, Problems> {
         // Aliases made harmless: `*name` becomes the plain text `\u{E000}name` (same line
         // and column for everything), so this tree has no shared parts.
         let hasAliases = text.utf8.contains(UInt8(ascii: "*"))
@@ -197,34 +227,149 @@ package enum YAMLLimits {
             parser = try Parser(yaml: defused)
             tree = try parser.singleRoot()
         } catch {
-            return .failure(problem(error))
+            return .failure(problems(error, text: defused))
         }
         guard let tree else { return .success(nil) }
-        if let problem = withExtendedLifetime(parser, { measure(tree, aliases: hasAliases) }) { return .failure(problem) }
+        if let problem = withExtendedLifetime(parser, { measure(tree, aliases: hasAliases) }) { return .failure(Problems([problem])) }
         guard hasAliases else { return .success(tree) }
         do {
             return .success(try Yams.compose(yaml: text))
         } catch {
-            return .failure(problem(error))
+            return .failure(problems(error, text: text))
         }
     }
 
-    /// `the file is N bytes, over the 1 MiB limit`.
+    /// `the file is N bytes, over the limit of 1 MiB (1048576 bytes): refused`.
     package static func tooBig(_ bytes: Int) -> String {
-        "the file is \(bytes) bytes, over the limit of 1 MiB (\(maxFileBytes) bytes): refused"
+        LimitedFile.tooBig(bytes, limit: maxFileBytes)
     }
 
     private static let aliasMark: Unicode.Scalar = "\u{E000}"
     /// What libyaml allows in an anchor or alias name.
     private static let anchorCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_".unicodeScalars)
 
-    private static func problem(_ error: any Error) -> Problem {
+    /// What stopped Yams, as problems at their positions. A message from Yams or libyaml is
+    /// one line of at most ``maxLibraryMessage`` characters: Yams's own descriptions quote
+    /// the text (for a duplicate key, the whole file).
+    private static func problems(_ error: any Error, text: String) -> Problems {
         switch error as? YamlError {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            Problem(line: mark.line, column: mark.column, message: "YAML syntax: \(problem)")
+            return Problems([Problem(line: mark.line, column: mark.column, message: "YAML syntax: \(oneLine(problem))")])
+        case .reader(let problem, let offset, _, _):
+            let (line, column) = offset.map { position(ofCharacter: $0, in: text) } ?? (1, 1)
+            return Problems([Problem(line: line, column: column, message: "YAML: \(oneLine(problem))")])
+        case .duplicatedKeysInMapping(let keys, let context):
+            let found = duplicateKeys(text)
+            if !found.isEmpty { return Problems(found) }
+            // The scan and Yams disagree (keys that are lists, mappings or aliases): what Yams says.
+            let names = oneLine(keys.map { "'\(YAMLDocument.excerpt($0))'" }.joined(separator: ", "))
+            return Problems([Problem(line: context.mark.line, column: context.mark.column, message: "duplicate key \(names) in this mapping")])
         default:
-            Problem(line: 1, column: 1, message: "YAML: \(error)")
+            return Problems([Problem(line: 1, column: 1, message: "YAML: \(oneLine(String(describing: error)))")])
         }
+    }
+
+    /// The longest message passed on from the YAML library.
+    package static let maxLibraryMessage = 200
+
+    /// `text` on one line (control characters as spaces, runs of spaces as one), cut to
+    /// ``maxLibraryMessage`` characters.
+    package static func oneLine(_ text: String) -> String {
+        var result = ""
+        var space = false
+        for scalar in text.prefix(maxLibraryMessage * 4).unicodeScalars {
+            if scalar.properties.generalCategory == .control || scalar == " " || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                space = !result.isEmpty
+                continue
+            }
+            if space { result.unicodeScalars.append(" "); space = false }
+            result.unicodeScalars.append(scalar)
+        }
+        return result.count <= maxLibraryMessage ? result : "\(result.prefix(maxLibraryMessage - 1))…"
+    }
+
+    /// The line and column (1-based, counted in Unicode scalars) of the `offset`th character.
+    private static func position(ofCharacter offset: Int, in text: String) -> (line: Int, column: Int) {
+        var line = 1, column = 1
+        for character in text.prefix(max(0, offset)) {
+            if character == "\n" || character == "\r\n" {
+                line += 1
+                column = 1
+            } else {
+                column += character.unicodeScalars.count
+            }
+        }
+        return (line, column)
+    }
+
+    /// Duplicate keys listed one per problem at most; then one problem says how many more.
+    package static let maxReportedDuplicates = 100
+
+    /// Every key that repeats an earlier key of its mapping, at its own position, in file
+    /// order: `duplicate key 'steps' (first at line 2)`. Keys compare as Yams compares them
+    /// (text and resolved tag); keys that are lists or mappings are not compared. One pass
+    /// over libyaml's events, without recursion; empty when the text does not parse.
+    package static func duplicateKeys(_ text: String) -> [Problem] {
+        struct Collection {
+            var isMapping: Bool
+            var nextIsKey = true
+            var keys: [Node: Int] = [:] // key to the line it is first at
+        }
+        var found: [Problem] = []
+        var more = 0
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { return [] }
+        defer { yaml_parser_delete(&parser) }
+        yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            var stack: [Collection] = []
+            var event = yaml_event_t()
+            while yaml_parser_parse(&parser, &event) == 1 {
+                defer { yaml_event_delete(&event) }
+                let type = event.type
+                if type == YAML_STREAM_END_EVENT { return }
+                var isKey = false
+                if type == YAML_SCALAR_EVENT || type == YAML_ALIAS_EVENT || type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT,
+                   let last = stack.indices.last, stack[last].isMapping {
+                    isKey = stack[last].nextIsKey
+                    stack[last].nextIsKey.toggle()
+                }
+                switch type {
+                case YAML_SCALAR_EVENT where isKey:
+                    let scalar = event.data.scalar
+                    let value = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+                    let tag: Tag.Name = scalar.quoted_implicit == 1 ? .str
+                        : scalar.tag.map { Tag.Name(rawValue: String(cString: $0)) } ?? .implicit
+                    let key = Node.scalar(Node.Scalar(value, Tag(tag)))
+                    let line = event.start_mark.line + 1
+                    if let first = stack[stack.count - 1].keys[key] {
+                        if found.count < maxReportedDuplicates {
+                            found.append(Problem(
+                                line: line, column: event.start_mark.column + 1,
+                                message: "duplicate key '\(YAMLDocument.excerpt(value))' (first at line \(first))"))
+                        } else {
+                            more += 1
+                        }
+                    } else {
+                        stack[stack.count - 1].keys[key] = line
+                    }
+                case YAML_SEQUENCE_START_EVENT:
+                    stack.append(Collection(isMapping: false))
+                case YAML_MAPPING_START_EVENT:
+                    stack.append(Collection(isMapping: true))
+                case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                    stack.removeLast()
+                default:
+                    break
+                }
+            }
+        }
+        if more > 0, let last = found.last {
+            found.append(Problem(line: last.line, column: last.column, message: "… and \(more) more duplicate keys after this one"))
+        }
+        return found
     }
 
     /// The depth of `[ ]` and `{ }` outside quotes and comments, by a byte scan: deep flow
@@ -367,6 +512,106 @@ package enum YAMLLimits {
             }
         }
         return nil
+    }
+}
+
+/// Input files given on the command line or in the configuration (`nurture.yaml`, a lead
+/// as JSON, a what-if scenario), read within a size limit: the size is looked at before
+/// anything is read (a 5 GB sparse file is refused at once, not read into memory), and
+/// whatever the size said, no more than the limit and one byte are ever read.
+package enum LimitedFile {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
+        /// Cannot be opened or read: why.
+        case cannotRead(String)
+        /// Over the limit: the size found.
+        case tooBig(bytes: Int, limit: Int)
+        /// A stream (a pipe, standard input) that went on past the limit.
+        case tooLong(limit: Int)
+
+        /// What is wrong, without the file's name: `the file is N bytes, over the limit of 1 MiB (1048576 bytes): refused`.
+        package var description: String {
+            switch self {
+            case .cannotRead(let reason): "cannot read: \(reason)"
+            case .tooBig(let bytes, let limit): LimitedFile.tooBig(bytes, limit: limit)
+            case .tooLong(let limit): "the input is longer than the limit of \(LimitedFile.describe(limit)) (\(limit) bytes): refused"
+            }
+        }
+    }
+
+    /// `the file is N bytes, over the limit of 1 MiB (1048576 bytes): refused`.
+    package static func tooBig(_ bytes: Int, limit: Int) -> String {
+        "the file is \(bytes) bytes, over the limit of \(describe(limit)) (\(limit) bytes): refused"
+    }
+
+    /// `1 MiB`, `256 MiB`, or a number of bytes.
+    package static func describe(_ limit: Int) -> String {
+        if limit >= 1 << 20, limit % (1 << 20) == 0 { return "\(limit >> 20) MiB" }
+        if limit >= 1 << 10, limit % (1 << 10) == 0 { return "\(limit >> 10) KiB" }
+        return "\(limit) bytes"
+    }
+
+    /// The size of the file at `path` (symbolic links followed), refused when over `limit`:
+    /// for a file another reader reads afterwards.
+    package static func check(_ path: String, limit: Int) -> Result<Int, Failure> {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return .failure(.cannotRead(String(cString: strerror(errno)))) }
+        if info.st_mode & S_IFMT == S_IFDIR { return .failure(.cannotRead("it is a folder")) }
+        let size = Int(info.st_size)
+        guard info.st_mode & S_IFMT != S_IFREG || size <= limit else { return .failure(.tooBig(bytes: size, limit: limit)) }
+        return .success(size)
+    }
+
+    /// The bytes of the file at `path`, at most `limit`. A regular file's size is checked
+    /// first; anything else (a pipe, `/dev/stdin`) is read up to the limit and refused past it.
+    package static func read(_ path: String, limit: Int) -> Result<Data, Failure> {
+        // Non-blocking to open, so that a FIFO without a writer cannot hang the open.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(.cannotRead(String(cString: strerror(errno)))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(.cannotRead(String(cString: strerror(errno)))) }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR:
+            return .failure(.cannotRead("it is a folder"))
+        case S_IFREG:
+            guard Int(info.st_size) <= limit else { return .failure(.tooBig(bytes: Int(info.st_size), limit: limit)) }
+        default:
+            break
+        }
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+        return read(descriptor: fd, limit: limit)
+    }
+
+    /// At most `limit` bytes from an open descriptor (standard input: `FileHandle.standardInput.fileDescriptor`).
+    package static func read(descriptor fd: Int32, limit: Int) -> Result<Data, Failure> {
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        var total = 0
+        while total < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress! + total, $0.count - total) }
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { return .failure(.cannotRead(String(cString: strerror(errno)))) }
+            if n == 0 { break }
+            total += n
+        }
+        guard total <= limit else { return .failure(.tooLong(limit: limit)) }
+        return .success(Data(bytes[..<total]))
+    }
+
+    private static func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        #if canImport(Glibc)
+        Glibc.read(fd, buffer, count)
+        #else
+        Darwin.read(fd, buffer, count)
+        #endif
+    }
+
+    /// The UTF-8 text of the file at `path`, at most `limit` bytes.
+    package static func readText(_ path: String, limit: Int) -> Result<String, Failure> {
+        read(path, limit: limit).flatMap { data in
+            guard let text = String(data: data, encoding: .utf8) else { return .failure(.cannotRead("the file is not UTF-8 text")) }
+            return .success(text)
+        }
     }
 }
 

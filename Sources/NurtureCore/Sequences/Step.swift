@@ -31,9 +31,18 @@ public struct Step: Sendable {
         case exit
     }
 
-    /// Whether the step can make time pass (breaks a loop).
+    /// Whether the step makes time pass every time it is reached (breaks a loop). A wait
+    /// until a fixed date does not: once the date has passed it lets the lead straight through,
+    /// so a loop around it would run again at once.
     var waits: Bool {
-        if case .wait = kind { return true }
+        guard case .wait(let wait) = kind else { return false }
+        if case .until = wait { return false }
+        return true
+    }
+
+    /// Whether the step is a wait until a fixed date (`wait: {until: …}`).
+    var waitsUntilFixedDate: Bool {
+        if case .wait(.until) = kind { return true }
         return false
     }
 }

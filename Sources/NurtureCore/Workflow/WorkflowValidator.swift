@@ -158,7 +158,8 @@ public struct WorkflowValidator: Sendable {
         return issues
     }
 
-    /// Unreachable steps, and loops that never wait (they would spin forever).
+    /// Unreachable steps, and loops that never wait (they would spin forever). A wait until a
+    /// fixed date does not count: it holds the first time round only (see `Step.waits`).
     /// Both walks are iterative, with explicit stacks: no recursion a file can drive.
     private func checkGraph(_ sequence: Sequence) -> [WorkflowIssue] {
         let graph = StepGraph(sequence)
@@ -176,8 +177,9 @@ public struct WorkflowValidator: Sendable {
         for (index, step) in steps.enumerated() where !reachable[index] {
             issues.append(.error(step.location, "step '\(step.id)' can never be reached"))
         }
-        // Cycles among steps that do not wait: a depth-first search over the steps that do
-        // not wait, visiting successors in order, as a recursive one would.
+        // Cycles among steps that do not wait (waits until a fixed date included): a
+        // depth-first search over the steps that do not wait, visiting successors in order,
+        // as a recursive one would.
         var state = [UInt8](repeating: 0, count: steps.count) // 0 new, 1 on the path, 2 done
         var pathPosition = [Int](repeating: -1, count: steps.count)
         var path: [(node: Int, next: Int)] = [] // a node on the path, and its next successor to try
@@ -199,8 +201,12 @@ public struct WorkflowValidator: Sendable {
                 guard !steps[next].waits else { continue }
                 if state[next] == 1, !reported[next] {
                     reported[next] = true
-                    let cycle = path[pathPosition[next]...].map { steps[$0.node].id }
-                    issues.append(.error(steps[next].location, "loop without a wait: \(Self.abbreviatedCycle(cycle + [steps[next].id])); add a wait step to it"))
+                    let nodes = path[pathPosition[next]...].map(\.node)
+                    let cycle = Self.abbreviatedCycle(nodes.map { steps[$0].id } + [steps[next].id])
+                    let advice = nodes.contains { steps[$0].waitsUntilFixedDate }
+                        ? "a wait until a fixed date holds only the first time round: add a duration or until_next wait"
+                        : "add a wait step to it"
+                    issues.append(.error(steps[next].location, "loop without a wait: \(cycle); \(advice)"))
                 } else if state[next] == 0 {
                     state[next] = 1
                     pathPosition[next] = path.count
