@@ -49,6 +49,7 @@ struct FaultTests {
         defer { last.terminate(); waitForExit(last) }
         #expect(serve.eventually(120) { Set(ids(smtp)).count >= 10_000 }, "\(Set(ids(smtp)).count) distinct received")
         let received = ids(smtp)
+        print("fault: kill -9 ×5 during 10,000 sends: \(Set(received).count) distinct delivered, \(received.count - Set(received).count) repeats (bound \(5 * Self.inFlightBound))")
         #expect(Set(received).count == 10_000, "every lead got its welcome: nothing lost")
         #expect(received.count - 10_000 <= 5 * Self.inFlightBound, "\(received.count - 10_000) repeats for 5 kills")
     }
@@ -66,6 +67,7 @@ struct FaultTests {
         let second = try serve.start(folder)
         defer { second.terminate(); waitForExit(second) }
         #expect(serve.eventually(60) { Set(ids(smtp)).count >= 300 }, "\(Set(ids(smtp)).count) distinct received")
+        print("fault: 300 leads at 100/s, kill -9 after 60: all delivered \(String(format: "%.1f", Date().timeIntervalSince(restarted))) s after the restart, \(ids(smtp).count - 300) repeats")
         #expect(Date().timeIntervalSince(restarted) < 60)
         #expect(ids(smtp).count - 300 <= Self.inFlightBound)
     }
@@ -80,6 +82,7 @@ struct FaultTests {
         let asked = Date()
         first.terminate() // SIGTERM
         #expect(waitForExit(first, seconds: 15), "stopped within 15 s")
+        print("fault: SIGTERM under a 10,000 backlog: exited \(first.terminationStatus) after \(String(format: "%.2f", Date().timeIntervalSince(asked))) s with \(ids(smtp).count) sent")
         #expect(first.terminationStatus == 0)
         #expect(Date().timeIntervalSince(asked) < 15)
         let before = ids(smtp).count
