@@ -32,6 +32,7 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
     /// label that is not letters, digits and inner hyphens, mixes Latin, Greek and Cyrillic
     /// letters (homoglyphs), or cannot become an A-label; lengths over 64/253/254.
     public static func canonical(_ text: String) throws(EmailAddressError) -> String {
+        if let ascii = asciiCanonical(text) { return ascii }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         for scalar in trimmed.unicodeScalars {
             switch scalar.properties.generalCategory {
@@ -58,6 +59,58 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         let address = local.lowercased() + "@" + asciiDomain
         guard address.utf8.count <= 254 else { throw .tooLong(text) }
         return address
+    }
+
+    /// The common case, in one pass over the bytes: a plain ASCII address (surrounded by ASCII
+    /// white space at most) whose parts are already valid. `nil` sends anything else to the
+    /// full check, which gives the reason. (ASCII is its own NFKC form; its A-labels are itself.)
+    private static func asciiCanonical(_ text: String) -> String? {
+        var bytes = Array(text.utf8)
+        while let last = bytes.last, last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D { bytes.removeLast() }
+        var start = 0
+        while start < bytes.count, bytes[start] == 0x20 || bytes[start] == 0x09 || bytes[start] == 0x0A || bytes[start] == 0x0D { start += 1 }
+        guard start < bytes.count else { return nil }
+        var at: Int?
+        for i in start..<bytes.count {
+            let byte = bytes[i]
+            guard byte > 0x20, byte < 0x7F else { return nil }
+            if byte == UInt8(ascii: "@") {
+                guard at == nil else { return nil }
+                at = i
+            } else if byte >= 0x41, byte <= 0x5A {
+                bytes[i] = byte + 0x20 // lower case
+            }
+        }
+        guard let at, at > start, at < bytes.count - 1, at - start <= 64, bytes.count - start <= 254 else { return nil }
+        // Local part: a dot-atom.
+        var previousDot = true
+        for byte in bytes[start..<at] {
+            if byte == UInt8(ascii: ".") {
+                if previousDot { return nil }
+                previousDot = true
+            } else {
+                guard isAtext(Unicode.Scalar(byte)) else { return nil }
+                previousDot = false
+            }
+        }
+        if previousDot { return nil }
+        // Domain: LDH labels of 1 to 63, not starting or ending with '-', a top label not all digits.
+        var labelStart = at + 1
+        var allDigits = true
+        for i in (at + 1)...bytes.count {
+            if i == bytes.count || bytes[i] == UInt8(ascii: ".") {
+                let length = i - labelStart
+                guard length >= 1, length <= 63, bytes[labelStart] != UInt8(ascii: "-"), bytes[i - 1] != UInt8(ascii: "-") else { return nil }
+                if i == bytes.count, allDigits { return nil }
+                labelStart = i + 1
+                allDigits = true
+                continue
+            }
+            guard isLDH(bytes[i]) else { return nil }
+            if bytes[i] < 0x30 || bytes[i] > 0x39 { allDigits = false }
+        }
+        guard bytes.count - (at + 1) <= 253 else { return nil }
+        return String(decoding: bytes[start...], as: UTF8.self)
     }
 
     /// The canonical form of `text`, or `text` itself when it is not a valid address (for
