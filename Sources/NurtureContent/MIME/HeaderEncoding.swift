@@ -51,15 +51,17 @@ enum HeaderEncoding {
     /// long for a line) it becomes UTF-8 encoded words, which fold anywhere.
     static func unstructured(_ name: String, _ value: String) throws(MessageComposer.HeaderError) -> String {
         let clean = sanitize(value)
+        var plain: Folder?
+        if isPlainASCII(clean), !mayLookEncoded(clean) {
+            var folder = Folder(name)
+            for token in words(clean) { folder.append(token) }
+            // Plain text that folds into lines of 78 is the answer, with no need to encode.
+            if folder.longestLine <= preferredLineLength { return try folder.finished() }
+            plain = folder
+        }
         var encoded = Folder(name)
         encoded.appendEncoded(clean)
-        if isPlainASCII(clean), !mayLookEncoded(clean) {
-            var plain = Folder(name)
-            for token in words(clean) { plain.append(token) }
-            if plain.longestLine <= preferredLineLength || plain.longestLine <= encoded.longestLine {
-                return try plain.finished()
-            }
-        }
+        if let plain, plain.longestLine <= encoded.longestLine { return try plain.finished() }
         return try encoded.finished()
     }
 
@@ -90,16 +92,23 @@ enum HeaderEncoding {
     /// folds into the shortest lines (plain text when it fits in 78).
     private static func appendDisplayName(_ name: String, to folder: inout Folder) {
         let start = folder.lineCount - 1
-        var encoded = folder
-        encoded.appendEncoded(name)
+        var plain: (folder: Folder, longest: Int)?
         if isPlainASCII(name), !mayLookEncoded(name) {
-            var plain = folder
-            for token in words(isAtomPhrase(name) ? name : quoted(name)) { plain.append(token) }
-            let plainLongest = plain.longestLine(from: start)
-            if plainLongest <= preferredLineLength || plainLongest <= encoded.longestLine(from: start) {
-                folder = plain
+            var candidate = folder
+            for token in words(isAtomPhrase(name) ? name : quoted(name)) { candidate.append(token) }
+            let longest = candidate.longestLine(from: start)
+            // Plain text that folds into lines of 78 is the answer, with no need to encode.
+            if longest <= preferredLineLength {
+                folder = candidate
                 return
             }
+            plain = (candidate, longest)
+        }
+        var encoded = folder
+        encoded.appendEncoded(name)
+        if let plain, plain.longest <= encoded.longestLine(from: start) {
+            folder = plain.folder
+            return
         }
         folder = encoded
     }
