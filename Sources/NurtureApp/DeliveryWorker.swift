@@ -64,6 +64,18 @@ public struct DeliveryWorker: Sendable {
         let now: @Sendable () -> Date = { start + began.duration(to: clock.now).timeInterval }
         let ahead = leases.claimAhead(concurrency: concurrency, rate: rateLimiter?.perSecond)
         var tally = DeliveryTally()
+        do {
+            try await pass(now: now, ahead: ahead, shouldStop: shouldStop, tally: &tally)
+        } catch {
+            // A pass that failed (the database, most likely) gives back everything it holds, so
+            // nothing stays leased to a worker that renews its leases but no longer works on them.
+            try? await store.retire(worker, now: now())
+            throw error
+        }
+        return tally
+    }
+
+    private func pass(now: @escaping @Sendable () -> Date, ahead: Int, shouldStop: @escaping @Sendable () -> Bool, tally: inout DeliveryTally) async throws {
         try await withThrowingTaskGroup(of: Step.self) { group in
             var queue: [OutboxSend] = []
             var inFlight = 0
@@ -114,7 +126,15 @@ public struct DeliveryWorker: Sendable {
                 while inFlight < concurrency, !queue.isEmpty, !shouldStop() {
                     let send = queue.removeFirst()
                     inFlight += 1
-                    group.addTask { .sent(send, try await attempt(send, now: now())) }
+                    group.addTask {
+                        do {
+                            return .sent(send, try await attempt(send, now: now()))
+                        } catch {
+                            // The relay's answer could not be recorded as it asked (a bounce's
+                            // write failed): try the send again in a minute rather than lose it.
+                            return .sent(send, .retry(at: now() + 60, reply: "not recorded: \(error)"))
+                        }
+                    }
                 }
                 if inFlight == 0 { break }
                 // Wait for one send to finish (the heartbeat never finishes on its own).
@@ -131,7 +151,6 @@ public struct DeliveryWorker: Sendable {
             try await record()
             group.cancelAll()
         }
-        return tally
     }
 
     /// What a child task of a delivery pass finished with.
@@ -250,9 +269,13 @@ public struct DeliveryTally: Sendable, Equatable {
 }
 
 extension WorkerIdentity {
-    /// A new identity for this process: a random id, the host name and the process id.
+    /// A new identity for this process: a random id, where it runs and the process id.
+    /// "Where" is the host name and the process-id namespace: two containers with the same
+    /// host name (host networking) cannot judge each other's pids, so they are not one host.
     public static func current() -> WorkerIdentity {
-        WorkerIdentity(id: UUID().uuidString.lowercased(), host: ProcessInfo.processInfo.hostName, pid: ProcessInfo.processInfo.processIdentifier)
+        var host = ProcessInfo.processInfo.hostName
+        if let namespace = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid") { host += "/" + namespace }
+        return WorkerIdentity(id: UUID().uuidString.lowercased(), host: host, pid: ProcessInfo.processInfo.processIdentifier)
     }
 
     /// Whether a process with this id runs on this host (`kill(pid, 0)`).

@@ -201,7 +201,9 @@ public struct FeedbackService: NurtureAPI {
         if let email { properties.merge(["sequence": email.key.sequence, "step": email.key.step, "enrollment": String(email.key.enrollment), "occurrence": String(email.key.occurrence)]) { a, _ in a } }
         // Stored, scored and (hard bounces, complaints) suppressed by the engine, together.
         let event = Event(type, at: now, properties: properties)
-        if case .unknownLead = try await record(event, lead: lead, now: now, sendID: email?.id) { return false }
+        // A relay that retries its webhook reports the same message's bounce twice: once is kept.
+        let clientID = report.messageID.map { "relay-\(report.kind.rawValue)-\($0)" }
+        if case .unknownLead = try await record(event, lead: lead, now: now, clientID: clientID, sendID: email?.id) { return false }
         return true
     }
 }

@@ -192,6 +192,9 @@ enum SQLiteSchema {
         for (canonical, leads) in groups where leads.count > 1 || leads[0].email != canonical {
             let keep = leads[0].id
             for newer in leads.dropFirst() {
+                // What was sent is history and moves; what was still to send belonged to the
+                // newer lead's schedule, which the kept lead's state does not know: it goes.
+                try db.execute(sql: "DELETE FROM sends WHERE lead_id = ? AND status IN ('queued', 'sending')", arguments: [newer.id])
                 for table in ["events", "stage_changes", "sends", "enrollments"] {
                     try db.execute(sql: "UPDATE OR IGNORE \(table) SET lead_id = ? WHERE lead_id = ?", arguments: [keep, newer.id])
                     // What clashed goes with the row (foreign keys are not enforced during migrations).

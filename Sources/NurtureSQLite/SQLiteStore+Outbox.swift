@@ -11,6 +11,12 @@ extension SQLiteStore {
             // Sends whose lease ran out (a worker that vanished without a trace) go back to
             // the queue; they keep their key, so a repeat carries the same Message-ID.
             try db.execute(sql: "UPDATE sends SET status = 'queued', next_attempt_at = ?, lease_until = NULL, lease_owner = NULL WHERE status = 'sending' AND lease_until < ?", arguments: [t, t])
+            // The claimer is recorded alive in the same transaction: no other process can take
+            // it for dead between its claim and its first heartbeat.
+            try db.execute(sql: """
+                INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+                """, arguments: [worker.id, worker.host, worker.pid, t, t])
             let rows = try Row.fetchAll(db, sql: """
                 UPDATE sends SET status = 'sending', lease_until = ?, lease_owner = ?, lease_epoch = lease_epoch + 1
                 WHERE id IN (SELECT id FROM sends WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)

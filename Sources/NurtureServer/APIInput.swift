@@ -36,8 +36,10 @@ enum APIInput {
                     return try await request.body.collect(upTo: NurtureRoutes.maxBody)
                 } catch is CancellationError {
                     return nil
-                } catch {
+                } catch let error as HTTPError where error.status == .contentTooLarge {
                     throw HTTPError(.contentTooLarge, message: "the body is larger than \(NurtureRoutes.maxBody) bytes")
+                } catch {
+                    throw HTTPError(.badRequest, message: "the body could not be read")
                 }
             }
             group.addTask {

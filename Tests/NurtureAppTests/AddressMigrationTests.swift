@@ -24,11 +24,11 @@ struct AddressMigrationTests {
                         """, arguments: [id, email, state])
                 }
                 try db.execute(sql: "INSERT INTO suppressions (email, reason, at) VALUES (' victim@example.com', 'unsubscribed', 1700000000)")
-                for (lead, step) in [(1, "welcome"), (2, "welcome"), (2, "guide")] {
+                for (lead, step, status) in [(1, "welcome", "queued"), (2, "welcome", "queued"), (2, "guide", "sent"), (2, "case-study", "queued")] {
                     try db.execute(sql: """
                         INSERT INTO sends (lead_id, sequence, step, enrollment, template, tracking, status, planned_at, next_attempt_at)
-                        VALUES (?, 'lead-welcome', ?, 1, ?, 1, 'queued', 1700000000, 1700000000)
-                        """, arguments: [lead, step, step])
+                        VALUES (?, 'lead-welcome', ?, 1, ?, 1, ?, 1700000000, 1700000000)
+                        """, arguments: [lead, step, step, status])
                 }
                 try db.execute(sql: "INSERT INTO events (lead_id, type, at, properties, machine, recorded_at) VALUES (2, 'page_visited', 1700000000, '{}', 0, 1700000000)")
             }
@@ -38,7 +38,10 @@ struct AddressMigrationTests {
         let victim = try #require(try await store.details(.email("VICTIM@example.com"), recent: 10))
         #expect(victim.state.lead.email == "victim@example.com")
         #expect(victim.state.lead.id == "1")
+        // What the newer spelling was sent is history and moves; what it still had queued was
+        // its own schedule, unknown to the kept lead's state, and goes.
         #expect(Set(victim.sends.map(\.key.step)) == ["welcome", "guide"])
+        #expect(victim.sends.first { $0.key.step == "guide" }?.status == "sent")
         #expect(victim.events.count == 1)
         #expect(try await store.suppression(email: "victim@example.com") == .unsubscribed)
         // The suppressed mailbox gets nothing, whatever the spelling its sends were queued under.

@@ -235,6 +235,9 @@ struct TrackingServerTests {
             let response = try await client.execute(uri: "/v1/webhooks/relay", method: .post, headers: Self.auth, body: ByteBuffer(string: report))
             #expect(response.status == .accepted)
             #expect(json(response)["applied"] as? Int == 1)
+            // A relay retrying its webhook: the same bounce of the same message is kept once.
+            let again = try await client.execute(uri: "/v1/webhooks/relay", method: .post, headers: Self.auth, body: ByteBuffer(string: report))
+            #expect(again.status == .accepted)
             #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
             let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get, headers: Self.auth).body)
             #expect(metrics.contains(#"nurture_events_total{type="bounced",machine="false"} 1"#))
@@ -245,5 +248,7 @@ struct TrackingServerTests {
             #expect(String(buffer: health.body) == "ok\n")
         }
         #expect(try await setup.runtime.store.suppression(email: "ada@example.com") == .bounced)
+        let events = try #require(try await setup.runtime.store.details(.email("ada@example.com"), recent: 20)).events
+        #expect(events.filter { $0.event.type == "bounced" }.count == 1)
     }
 }
