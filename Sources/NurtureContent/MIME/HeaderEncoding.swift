@@ -68,6 +68,11 @@ enum HeaderEncoding {
     /// A structured field whose value must stay literal (a Message-ID, `List-*`, `References`):
     /// folded only at spaces outside `<…>` and quotes, never encoded.
     static func structured(_ name: String, _ value: String) throws(MessageComposer.HeaderError) -> String {
+        // A short, clean value is its own folding: one line, as written.
+        if name.utf8.count + 2 + value.utf8.count <= preferredLineLength, isPlainASCII(value),
+           !value.utf8.contains(0x09), !value.contains("  "), value.first != " ", value.last != " " {
+            return "\(name): \(value)\r\n"
+        }
         var folder = Folder(name)
         for token in structuredTokens(sanitize(value)) { folder.append(token) }
         return try folder.finished()
