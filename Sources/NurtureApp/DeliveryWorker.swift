@@ -101,8 +101,8 @@ public struct DeliveryWorker: Sendable {
                         let batch = try await store.claimSends(now: now(), limit: wanted, worker: worker, duration: leases.duration)
                         if batch.count < wanted { exhausted = true }
                         if !batch.isEmpty, !registered {
-                            // The worker's record lets a restart find these leases at once if it dies.
-                            try await store.heartbeat(worker, now: now(), duration: leases.duration)
+                            // The claim recorded the worker alive; from now on a heartbeat renews
+                            // that record and the leases while the pass runs.
                             registered = true
                             group.addTask { [leases, store, worker, logger] in
                                 while !Task.isCancelled {

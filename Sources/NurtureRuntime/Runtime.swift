@@ -36,8 +36,6 @@ public struct Runtime: Sendable {
         do {
             // Pending migrations are applied here, at every start (safe with several processes).
             store = try StoreFactory.open(configuration.storeLocation)
-        } catch let error as StoreFactoryError {
-            throw RuntimeError.database(configuration.storeLocation.description, "\(error)")
         } catch {
             throw RuntimeError.database(configuration.storeLocation.description, "\(error)")
         }
