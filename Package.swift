@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // Pure domain: no I/O, time passed in as a value. Depends on nothing.
@@ -60,6 +62,20 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Storage: PostgreSQL through postgres-nio (N processes on several machines), behind the
+        // same ports and the same contract suite as SQLite.
+        .target(
+            name: "NurturePostgres",
+            dependencies: [
+                "NurtureCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+
         // The application: use cases only (scheduling, delivery, feedback from tracking and the
         // API, dry-run). It owns the protocol the HTTP layer calls. Core and content only.
         .target(
@@ -84,7 +100,7 @@ let package = Package(
         .target(
             name: "NurtureRuntime",
             dependencies: [
-                "NurtureCore", "NurtureContent", "NurtureApp", "NurtureDelivery", "NurtureSQLite", "NurtureServer",
+                "NurtureCore", "NurtureContent", "NurtureApp", "NurtureDelivery", "NurtureSQLite", "NurturePostgres", "NurtureServer",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -135,7 +151,11 @@ let package = Package(
             swiftSettings: strict
         ),
         // The store contract: one body per guarantee, run against every storage adapter.
-        .testTarget(name: "NurtureStoreContractTests", dependencies: ["NurtureCore", "NurtureSQLite"], swiftSettings: strict),
+        .testTarget(
+            name: "NurtureStoreContractTests",
+            dependencies: ["NurtureCore", "NurtureSQLite", "NurturePostgres", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // Runs the built `nurture` binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: strict),
     ],

@@ -10,6 +10,12 @@ import ServiceLifecycle
 public struct Runtime: Sendable {
     public let configuration: Configuration
     public let store: any NurtureStore & SchemaMigrating
+    /// What the store needs running while it is used (PostgreSQL's connection pool).
+    public let storeServices: [any Service]
+    /// Wake-ups from other processes sharing the store, when it has them (PostgreSQL).
+    public let wakeups: (any WakeupFeed)?
+    /// Whether the schema is brought up to date when the store's services start.
+    let migratesOnStart: Bool
     public let workflows: WorkflowSet
     public let scheduler: Scheduler
     public let delivery: DeliveryWorker
@@ -34,8 +40,13 @@ public struct Runtime: Sendable {
         }
         for warning in loaded.warnings { logger.warning("\(warning)") }
         do {
-            // Pending migrations are applied here, at every start (safe with several processes).
-            store = try StoreFactory.open(configuration.storeLocation)
+            // Pending migrations are applied at every start (safe with several processes):
+            // SQLite's here, PostgreSQL's when its connection pool starts (`withStore`, `serve`).
+            let opened = try StoreFactory.open(configuration.storeLocation, logger: logger)
+            store = opened.store
+            storeServices = opened.services
+            wakeups = opened.wakeups
+            migratesOnStart = opened.migratesOnStart
         } catch {
             throw RuntimeError.database(configuration.storeLocation.description, "\(error)")
         }
@@ -53,9 +64,37 @@ public struct Runtime: Sendable {
             doorbell: doorbell, metrics: metrics, logger: logger, clock: clock)
     }
 
+    /// Runs `body` while the store is usable: PostgreSQL's schema brought up to date and its
+    /// connection pool running (stopped when `body` returns). For one-shot commands; `serve`
+    /// puts the pool in its service group instead.
+    public func withStore<Result>(_ body: () async throws -> Result) async throws -> Result {
+        try await prepareStore()
+        guard !storeServices.isEmpty else { return try await body() }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in storeServices {
+                group.addTask { try await service.run() }
+            }
+            // The services run until the body is done, then are cancelled (and awaited).
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+
+    /// Brings a PostgreSQL schema up to date (on a connection of its own); SQLite's was when it opened.
+    public func prepareStore() async throws {
+        guard migratesOnStart else { return }
+        do {
+            let applied = try await store.migrate()
+            if !applied.isEmpty { logger.info("migrations applied", metadata: ["applied": "\(applied.joined(separator: ", "))"]) }
+        } catch {
+            throw RuntimeError.database(configuration.storeLocation.description, "\(error)")
+        }
+    }
+
     /// Runs the HTTP server, the scheduler and the reload listener until SIGTERM or SIGINT,
     /// then shuts down gracefully: the worker finishes its pass, then the server stops.
     public func serve() async throws {
+        try await prepareStore()
         if let pidFile = configuration.pidFile {
             try? "\(ProcessInfo.processInfo.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }
@@ -72,9 +111,15 @@ public struct Runtime: Sendable {
         let http = NurtureRoutes.application(host: configuration.listenHost, port: configuration.listenPort, api: feedback, options: options, logger: logger)
         let worker = NurtureWorkerService(scheduler: scheduler, delivery: delivery, pollInterval: configuration.pollInterval, doorbell: doorbell, logger: logger, clock: clock)
         let reload = ReloadService(configuration: configuration, workflows: workflows, logger: logger)
-        // Started in order, stopped in reverse: the worker stops first, the HTTP server last.
+        // Started in order, stopped in reverse: the worker stops first, then the HTTP server,
+        // and the store's connection pool last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = storeServices.map { .init(service: $0) }
+        if let wakeups {
+            services.append(.init(service: WakeupListener(feed: wakeups, doorbell: doorbell, logger: logger)))
+        }
+        services += [.init(service: http), .init(service: reload), .init(service: worker)]
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: http), .init(service: reload), .init(service: worker)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         logger.info("nurture serving", metadata: [

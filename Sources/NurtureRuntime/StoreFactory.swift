@@ -1,27 +1,34 @@
+import Logging
 import NurtureCore
+import NurturePostgres
 import NurtureSQLite
+import ServiceLifecycle
 
-/// Opens the store a `database` setting names: SQLite today; PostgreSQL is its own issue and
-/// is refused with a clear message until it lands.
-public enum StoreFactory {
-    /// Opens the store at `location`, bringing its schema up to date when `migrate` is set.
-    public static func open(_ location: StoreLocation, migrate: Bool = true) throws -> any NurtureStore & SchemaMigrating {
-        switch location {
-        case .sqlite(let path):
-            return try SQLiteStore(path: path, migrate: migrate)
-        case .postgres:
-            throw StoreFactoryError.postgresNotBuilt(location.description)
-        }
-    }
+/// A store as the factory opened it, with what must run beside it.
+public struct OpenedStore: Sendable {
+    public let store: any NurtureStore & SchemaMigrating
+    /// What the store needs running while it is used (PostgreSQL's connection pool): first in
+    /// the service group, so it stops last.
+    public let services: [any Service]
+    /// Wake-ups announced by other processes sharing the store (PostgreSQL), if it has them.
+    public let wakeups: (any WakeupFeed)?
+    /// Whether the schema still has to be brought up to date once the services run
+    /// (SQLite migrates as it opens; PostgreSQL needs a connection first).
+    public let migratesOnStart: Bool
 }
 
-public enum StoreFactoryError: Error, CustomStringConvertible {
-    case postgresNotBuilt(String)
-
-    public var description: String {
-        switch self {
-        case .postgresNotBuilt(let url):
-            "\(url): PostgreSQL storage is not built yet; use a SQLite file (database: nurture.sqlite)"
+/// Opens the store a `database` setting names: a SQLite file or a PostgreSQL URL.
+public enum StoreFactory {
+    /// Opens the store at `location`. SQLite's schema is brought up to date here when
+    /// `migrate` is set; PostgreSQL's when the runtime starts (``Runtime/withStore(_:)``).
+    public static func open(_ location: StoreLocation, migrate: Bool = true, logger: Logger = Logger(label: "nurture")) throws -> OpenedStore {
+        switch location {
+        case .sqlite(let path):
+            return OpenedStore(store: try SQLiteStore(path: path, migrate: migrate), services: [], wakeups: nil, migratesOnStart: false)
+        case .postgres(let text):
+            let url = try PostgresURL(text)
+            let store = PostgresStore(url: url, logger: logger)
+            return OpenedStore(store: store, services: [store.client], wakeups: store, migratesOnStart: migrate)
         }
     }
 }

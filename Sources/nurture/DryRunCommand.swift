@@ -173,8 +173,9 @@ struct DryRunCommand: AsyncParsableCommand {
     static func fromDatabase(_ email: String, config: String?) async throws -> Lead {
         var options = try ServiceOptions.parse(config.map { ["--config", $0] } ?? [])
         options.logLevel = .error
-        let runtime = try options.runtime()
-        guard let state = try await runtime.store.lead(.email(email)) else { throw ValidationError("--email: no lead \(email) in \(runtime.configuration.database)") }
-        return state.lead
+        return try await options.withRuntime { runtime in
+            guard let state = try await runtime.store.lead(.email(email)) else { throw ValidationError("--email: no lead \(email) in \(runtime.configuration.storeLocation)") }
+            return state.lead
+        }
     }
 }

@@ -32,7 +32,6 @@ struct Leads: AsyncParsableCommand {
         @OptionGroup var options: ServiceOptions
 
         func run() async throws {
-            let runtime = try options.runtime()
             let terminal = isatty(STDERR_FILENO) == 1
             let parsed: LeadImporter.Parsed
             do {
@@ -49,7 +48,9 @@ struct Leads: AsyncParsableCommand {
             for problem in parsed.problems { printError("\(file):\(problem)") }
             let total = parsed.leads.count
             let progress = Progress(total: total, enabled: terminal)
-            let result = try await runtime.scheduler.upsert(parsed.leads, now: Date(), progress: { progress.tick() })
+            let result = try await options.withRuntime { runtime in
+                try await runtime.scheduler.upsert(parsed.leads, now: Date(), progress: { progress.tick() })
+            }
             progress.finish()
             print(Self.summary(parsed, created: result.created, updated: result.updated, queued: result.sendsQueued))
         }
@@ -87,8 +88,10 @@ struct Leads: AsyncParsableCommand {
             }
             let zone = values.removeValue(forKey: "timezone") ?? values.removeValue(forKey: "time_zone")
             if let zone, !LeadImporter.validTimeZone(zone) { throw ValidationError("--field timezone=\(zone.prefix(64)): not a time zone (e.g. Europe/Paris)") }
-            let runtime = try options.runtime()
-            let result = try await runtime.scheduler.upsert([Lead(id: "", email: email, fields: values, timeZone: zone)], now: Date())
+            let email = email
+            let result = try await options.withRuntime { runtime in
+                try await runtime.scheduler.upsert([Lead(id: "", email: email, fields: values, timeZone: zone)], now: Date())
+            }
             print(result.created == 1 ? "added \(email)" : "updated \(email)", result.sendsQueued > 0 ? "(\(result.sendsQueued) email queued)" : "")
         }
     }
@@ -109,7 +112,10 @@ struct Leads: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let runtime = try options.runtime()
+            try await options.withRuntime { runtime in try await show(runtime) }
+        }
+
+        func show(_ runtime: Runtime) async throws {
             let found: LeadDetails?
             do {
                 found = try await runtime.store.details(.email(email), recent: recent)
@@ -138,7 +144,10 @@ struct Leads: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let runtime = try options.runtime()
+            try await options.withRuntime { runtime in try await suppress(runtime) }
+        }
+
+        func suppress(_ runtime: Runtime) async throws {
             let now = Date()
             let engine = runtime.workflows.engine
             // A lead's suppression, the end of its enrollment and the address on the list are
@@ -171,7 +180,10 @@ struct Leads: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let runtime = try options.runtime()
+            try await options.withRuntime { runtime in try await move(runtime) }
+        }
+
+        func move(_ runtime: Runtime) async throws {
             let stages = runtime.workflows.engine.workflow.funnel.stages.map(\.name)
             guard stages.contains(stage) else { throw ValidationError("unknown stage '\(stage)' (stages: \(stages.joined(separator: ", ")))") }
             guard try await runtime.scheduler.move(.email(email), to: stage, reason: reason, now: Date()) != nil else {

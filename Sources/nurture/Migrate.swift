@@ -24,18 +24,30 @@ struct Migrate: AsyncParsableCommand {
         let configuration = try options.configuration()
         let store: any NurtureStore & SchemaMigrating
         do {
-            store = try StoreFactory.open(configuration.storeLocation, migrate: false)
+            store = try StoreFactory.open(configuration.storeLocation, migrate: false, logger: options.logger()).store
         } catch {
             printError("cannot open the database \(configuration.storeLocation): \(error)")
             throw ExitCode(78)
         }
         if check {
-            let pending = try await store.pendingMigrations()
+            let pending: [String]
+            do {
+                pending = try await store.pendingMigrations()
+            } catch {
+                printError("cannot read the database \(configuration.storeLocation): \(error)")
+                throw ExitCode(78)
+            }
             print(pending.isEmpty ? "\(configuration.storeLocation): up to date" : "\(configuration.storeLocation): pending: \(pending.joined(separator: ", "))")
             if !pending.isEmpty { throw ExitCode(1) }
             return
         }
-        let applied = try await store.migrate()
+        let applied: [String]
+        do {
+            applied = try await store.migrate()
+        } catch {
+            printError("cannot migrate the database \(configuration.storeLocation): \(error)")
+            throw ExitCode(78)
+        }
         print(applied.isEmpty ? "\(configuration.storeLocation): up to date" : "\(configuration.storeLocation): applied \(applied.joined(separator: ", "))")
     }
 }

@@ -16,7 +16,13 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await options.runtime().serve()
+        let runtime = try options.runtime()
+        do {
+            try await runtime.serve()
+        } catch let error as RuntimeError {
+            printError("\(error)")
+            throw ExitCode(78)
+        }
     }
 }
 
@@ -30,7 +36,10 @@ struct RunOnce: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        let runtime = try options.runtime()
+        try await options.withRuntime { runtime in try await runOnce(runtime) }
+    }
+
+    func runOnce(_ runtime: Runtime) async throws {
         let (leads, tally) = try await runtime.runOnce()
         let counts = try await runtime.store.counts(now: Date())
         print("processed \(leads) due lead\(leads == 1 ? "" : "s"); sent \(tally.sent), retrying \(tally.retried), failed \(tally.failed), skipped \(tally.skipped)")

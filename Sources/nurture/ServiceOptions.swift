@@ -29,6 +29,18 @@ struct ServiceOptions: ParsableArguments {
         return logger
     }
 
+    /// Runs `body` with the runtime and its store ready (PostgreSQL: schema up to date and the
+    /// connection pool running until `body` returns).
+    func withRuntime<Result>(_ body: (Runtime) async throws -> Result) async throws -> Result {
+        let runtime = try runtime()
+        do {
+            return try await runtime.withStore { try await body(runtime) }
+        } catch let error as RuntimeError {
+            printError("\(error)")
+            throw ExitCode(78)
+        }
+    }
+
     func runtime() throws -> Runtime {
         let configuration = try configuration()
         do {

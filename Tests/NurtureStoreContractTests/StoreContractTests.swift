@@ -1,6 +1,9 @@
 import Foundation
 import NurtureCore
 import NurtureSQLite
+import NurturePostgres
+import Logging
+import TestSupport
 import Synchronization
 import Testing
 
@@ -13,19 +16,35 @@ struct StoreContractTests {
     /// damage it that the poison-lead guarantee needs.
     enum Adapter: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case sqlite
+        case postgres
 
         var testDescription: String { rawValue }
 
-        func make() throws -> Subject {
+        /// Runs `body` on a fresh, empty store of this adapter, and removes the store after.
+        func with(_ body: (Subject) async throws -> Void) async throws {
             switch self {
             case .sqlite:
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-contract-\(UUID()).sqlite").path
+                defer { for suffix in ["", "-wal", "-shm", ".migrate.lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
                 let store = try SQLiteStore(path: path)
-                return Subject(store: store, corrupt: { email in
+                try await body(Subject(store: store, corrupt: { email in
                     try await store.execute(sql: "UPDATE leads SET state = x'00ff' WHERE email = '\(email)'")
-                }, cleanUp: {
-                    for suffix in ["", "-wal", "-shm", ".migrate.lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-                })
+                }))
+            case .postgres:
+                // A database of its own on the throwaway server; leases on the tests' virtual clock.
+                let database = try TestPostgres.createDatabase()
+                defer { TestPostgres.dropDatabase(database.name) }
+                var logger = Logger(label: "contract")
+                logger.logLevel = .warning
+                let store = PostgresStore(url: try PostgresURL(database.url), logger: logger, leaseClock: .caller)
+                try await store.migrate()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await store.client.run() }
+                    defer { group.cancelAll() }
+                    try await body(Subject(store: store, corrupt: { email in
+                        try await store.execute(sql: "UPDATE leads SET state = '\\x00ff' WHERE email = '\(email)'")
+                    }))
+                }
             }
         }
     }
@@ -33,7 +52,6 @@ struct StoreContractTests {
     struct Subject: Sendable {
         let store: any NurtureStore
         let corrupt: @Sendable (String) async throws -> Void
-        let cleanUp: @Sendable () -> Void
     }
 
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
@@ -55,134 +73,134 @@ struct StoreContractTests {
 
     @Test("upsert is idempotent and addresses compare case-insensitively", arguments: Adapter.allCases)
     func idempotentUpsert(adapter: Adapter) async throws {
-        let subject = try adapter.make()
-        defer { subject.cleanUp() }
-        let first = try await seed(subject.store, ["Ada@Example.com"])
-        let again = try await seed(subject.store, ["ada@example.com", " ADA@EXAMPLE.COM "])
-        #expect(first.created == 1)
-        #expect(again.created == 0 && again.updated == 2)
-        #expect(try await subject.store.counts(now: Self.t0).leads == 1)
-        #expect(try await subject.store.lead(.email("aDa@example.COM"))?.lead.email == "ada@example.com")
-        #expect(try await subject.store.counts(now: Self.t0).queuedSends == 1, "the same send key is queued once")
+        try await adapter.with { subject in
+            let first = try await seed(subject.store, ["Ada@Example.com"])
+            let again = try await seed(subject.store, ["ada@example.com", " ADA@EXAMPLE.COM "])
+            #expect(first.created == 1)
+            #expect(again.created == 0 && again.updated == 2)
+            #expect(try await subject.store.counts(now: Self.t0).leads == 1)
+            #expect(try await subject.store.lead(.email("aDa@example.COM"))?.lead.email == "ada@example.com")
+            #expect(try await subject.store.counts(now: Self.t0).queuedSends == 1, "the same send key is queued once")
+        }
     }
 
     @Test("an event and its decision are written together; a client id seen before writes nothing", arguments: Adapter.allCases)
     func atomicDecisionAndIdempotency(adapter: Adapter) async throws {
-        let subject = try adapter.make()
-        defer { subject.cleanUp() }
-        try await seed(subject.store, ["ada@example.com"], send: false)
-        let event = Event("page_visited", at: Self.t0, properties: ["path": "/pricing"])
-        let first = try await subject.store.updateLead(.email("ada@example.com"), now: Self.t0, recording: RecordedEvent(event, clientID: "visit-1")) { state in
-            state.lead.tags.insert("visited")
-            return LeadChange(effects: [], nextWake: nil)
-        }
-        guard case .changed = first else { Issue.record("expected a change, got \(first)"); return }
-        let second = try await subject.store.updateLead(.email("ada@example.com"), now: Self.t0, recording: RecordedEvent(event, clientID: "visit-1")) { state in
-            state.lead.tags.insert("twice")
-            return LeadChange(effects: [], nextWake: nil)
-        }
-        guard case .duplicate = second else { Issue.record("expected a duplicate, got \(second)"); return }
-        let details = try #require(try await subject.store.details(.email("ada@example.com"), recent: 10))
-        #expect(details.events.count == 1)
-        #expect(details.state.lead.tags == ["visited"])
-        guard case .unknownLead = try await subject.store.updateLead(.email("nobody@example.com"), now: Self.t0, recording: RecordedEvent(event), { _ in LeadChange(effects: [], nextWake: nil) }) else {
-            Issue.record("an unknown lead")
-            return
+        try await adapter.with { subject in
+            try await seed(subject.store, ["ada@example.com"], send: false)
+            let event = Event("page_visited", at: Self.t0, properties: ["path": "/pricing"])
+            let first = try await subject.store.updateLead(.email("ada@example.com"), now: Self.t0, recording: RecordedEvent(event, clientID: "visit-1")) { state in
+                state.lead.tags.insert("visited")
+                return LeadChange(effects: [], nextWake: nil)
+            }
+            guard case .changed = first else { Issue.record("expected a change, got \(first)"); return }
+            let second = try await subject.store.updateLead(.email("ada@example.com"), now: Self.t0, recording: RecordedEvent(event, clientID: "visit-1")) { state in
+                state.lead.tags.insert("twice")
+                return LeadChange(effects: [], nextWake: nil)
+            }
+            guard case .duplicate = second else { Issue.record("expected a duplicate, got \(second)"); return }
+            let details = try #require(try await subject.store.details(.email("ada@example.com"), recent: 10))
+            #expect(details.events.count == 1)
+            #expect(details.state.lead.tags == ["visited"])
+            guard case .unknownLead = try await subject.store.updateLead(.email("nobody@example.com"), now: Self.t0, recording: RecordedEvent(event), { _ in LeadChange(effects: [], nextWake: nil) }) else {
+                Issue.record("an unknown lead")
+                return
+            }
         }
     }
 
     @Test("a lead's events are applied in the order they arrived, in one batch", arguments: Adapter.allCases)
     func perLeadOrder(adapter: Adapter) async throws {
-        let subject = try adapter.make()
-        defer { subject.cleanUp() }
-        try await seed(subject.store, ["ada@example.com", "bob@example.com"], send: false)
-        let names = ["a", "b", "c", "d"]
-        let batch = names.flatMap { name in
-            [(LeadReference.email("ada@example.com"), RecordedEvent(Event(name, at: Self.t0))), (LeadReference.email("bob@example.com"), RecordedEvent(Event(name, at: Self.t0)))]
+        try await adapter.with { subject in
+            try await seed(subject.store, ["ada@example.com", "bob@example.com"], send: false)
+            let names = ["a", "b", "c", "d"]
+            let batch = names.flatMap { name in
+                [(LeadReference.email("ada@example.com"), RecordedEvent(Event(name, at: Self.t0))), (LeadReference.email("bob@example.com"), RecordedEvent(Event(name, at: Self.t0)))]
+            }
+            _ = try await subject.store.applyEvents(batch, now: Self.t0, decide: { state, event in
+                state.lead.fields["seen", default: ""] += event.type
+                return []
+            }, nextWake: { _ in nil })
+            #expect(try await subject.store.lead(.email("ada@example.com"))?.lead.fields["seen"] == "abcd")
+            #expect(try await subject.store.lead(.email("bob@example.com"))?.lead.fields["seen"] == "abcd")
         }
-        _ = try await subject.store.applyEvents(batch, now: Self.t0, decide: { state, event in
-            state.lead.fields["seen", default: ""] += event.type
-            return []
-        }, nextWake: { _ in nil })
-        #expect(try await subject.store.lead(.email("ada@example.com"))?.lead.fields["seen"] == "abcd")
-        #expect(try await subject.store.lead(.email("bob@example.com"))?.lead.fields["seen"] == "abcd")
     }
 
     @Test("due leads come oldest first, at most the limit, and only when due", arguments: Adapter.allCases)
     func dueOrderAndLimit(adapter: Adapter) async throws {
-        let subject = try adapter.make()
-        defer { subject.cleanUp() }
-        try await seed(subject.store, ["late@example.com"], wake: Self.t0 + 300, send: false)
-        try await seed(subject.store, ["first@example.com"], wake: Self.t0 + 100, send: false)
-        try await seed(subject.store, ["second@example.com"], wake: Self.t0 + 200, send: false)
-        try await seed(subject.store, ["future@example.com"], wake: Self.t0 + 10_000, send: false)
-        let seen = Mutex<[String]>([])
-        let pass = try await subject.store.processDueLeads(now: Self.t0 + 1000, limit: 2) { state in
-            seen.withLock { $0.append(state.lead.email) }
-            return LeadChange(effects: [], nextWake: nil)
+        try await adapter.with { subject in
+            try await seed(subject.store, ["late@example.com"], wake: Self.t0 + 300, send: false)
+            try await seed(subject.store, ["first@example.com"], wake: Self.t0 + 100, send: false)
+            try await seed(subject.store, ["second@example.com"], wake: Self.t0 + 200, send: false)
+            try await seed(subject.store, ["future@example.com"], wake: Self.t0 + 10_000, send: false)
+            let seen = Mutex<[String]>([])
+            let pass = try await subject.store.processDueLeads(now: Self.t0 + 1000, limit: 2) { state in
+                seen.withLock { $0.append(state.lead.email) }
+                return LeadChange(effects: [], nextWake: nil)
+            }
+            #expect(pass.processed == 2)
+            #expect(seen.withLock { $0 } == ["first@example.com", "second@example.com"])
+            #expect(try await subject.store.nextWake() == Self.t0 + 300)
         }
-        #expect(pass.processed == 2)
-        #expect(seen.withLock { $0 } == ["first@example.com", "second@example.com"])
-        #expect(try await subject.store.nextWake() == Self.t0 + 300)
     }
 
     @Test("two claimers at once get disjoint sends", arguments: Adapter.allCases)
     func disjointClaims(adapter: Adapter) async throws {
-        let subject = try adapter.make()
-        defer { subject.cleanUp() }
-        try await seed(subject.store, (1...60).map { "l\($0)@example.com" })
-        let store = subject.store
-        async let a = store.claimSends(now: Self.t0, limit: 40, worker: Self.worker, duration: Self.lease)
-        async let b = store.claimSends(now: Self.t0, limit: 40, worker: Self.other, duration: Self.lease)
-        let (first, second) = try await (a, b)
-        #expect(first.count + second.count == 60)
-        #expect(Set(first.map(\.id)).isDisjoint(with: second.map(\.id)))
+        try await adapter.with { subject in
+            try await seed(subject.store, (1...60).map { "l\($0)@example.com" })
+            let store = subject.store
+            async let a = store.claimSends(now: Self.t0, limit: 40, worker: Self.worker, duration: Self.lease)
+            async let b = store.claimSends(now: Self.t0, limit: 40, worker: Self.other, duration: Self.lease)
+            let (first, second) = try await (a, b)
+            #expect(first.count + second.count == 60)
+            #expect(Set(first.map(\.id)).isDisjoint(with: second.map(\.id)))
+        }
     }
 
     @Test("an expired lease returns its sends; the late holder's completion changes nothing", arguments: Adapter.allCases)
     func expiredAndStaleLeases(adapter: Adapter) async throws {
-        let subject = try adapter.make()
-        defer { subject.cleanUp() }
-        try await seed(subject.store, ["ada@example.com"])
-        let claimed = try await subject.store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
-        try #require(claimed.count == 1)
-        #expect(try await subject.store.claimSends(now: Self.t0 + 29, limit: 10, worker: Self.other, duration: Self.lease).isEmpty)
-        let again = try await subject.store.claimSends(now: Self.t0 + 31, limit: 10, worker: Self.other, duration: Self.lease)
-        #expect(again.map(\.id) == claimed.map(\.id))
-        #expect(again[0].lease.epoch > claimed[0].lease.epoch, "a new claim, a new fencing epoch")
-        #expect(try await subject.store.completeSends([(claimed[0], .failed(reply: "late"))], now: Self.t0 + 32) == 1)
-        #expect(try await subject.store.completeSends([(again[0], .sent(messageID: "<m@x>", reply: "250 ok"))], now: Self.t0 + 33) == 0)
-        let sends = try #require(try await subject.store.details(.email("ada@example.com"), recent: 5)).sends
-        #expect(sends.map(\.status) == ["sent"])
+        try await adapter.with { subject in
+            try await seed(subject.store, ["ada@example.com"])
+            let claimed = try await subject.store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
+            try #require(claimed.count == 1)
+            #expect(try await subject.store.claimSends(now: Self.t0 + 29, limit: 10, worker: Self.other, duration: Self.lease).isEmpty)
+            let again = try await subject.store.claimSends(now: Self.t0 + 31, limit: 10, worker: Self.other, duration: Self.lease)
+            #expect(again.map(\.id) == claimed.map(\.id))
+            #expect(again[0].lease.epoch > claimed[0].lease.epoch, "a new claim, a new fencing epoch")
+            #expect(try await subject.store.completeSends([(claimed[0], .failed(reply: "late"))], now: Self.t0 + 32) == 1)
+            #expect(try await subject.store.completeSends([(again[0], .sent(messageID: "<m@x>", reply: "250 ok"))], now: Self.t0 + 33) == 0)
+            let sends = try #require(try await subject.store.details(.email("ada@example.com"), recent: 5)).sends
+            #expect(sends.map(\.status) == ["sent"])
+        }
     }
 
     @Test("a lead whose state cannot be read is parked; the others go on", arguments: Adapter.allCases)
     func poisonIsolated(adapter: Adapter) async throws {
-        let subject = try adapter.make()
-        defer { subject.cleanUp() }
-        try await seed(subject.store, ["ada@example.com", "bob@example.com", "eve@example.com"], wake: Self.t0)
-        try await subject.corrupt("bob@example.com")
-        let pass = try await subject.store.processDueLeads(now: Self.t0, limit: 10) { _ in LeadChange(effects: [], nextWake: nil) }
-        #expect(pass.processed == 3)
-        #expect(pass.parked.map(\.email) == ["bob@example.com"])
-        let claimed = try await subject.store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
-        #expect(Set(claimed.compactMap { $0.lead?.lead.email }) == ["ada@example.com", "eve@example.com"])
-        #expect(try await subject.store.counts(now: Self.t0).parkedLeads == 1)
-        await #expect(throws: StoreError.self) { try await subject.store.lead(.email("bob@example.com")) }
+        try await adapter.with { subject in
+            try await seed(subject.store, ["ada@example.com", "bob@example.com", "eve@example.com"], wake: Self.t0)
+            try await subject.corrupt("bob@example.com")
+            let pass = try await subject.store.processDueLeads(now: Self.t0, limit: 10) { _ in LeadChange(effects: [], nextWake: nil) }
+            #expect(pass.processed == 3)
+            #expect(pass.parked.map(\.email) == ["bob@example.com"])
+            let claimed = try await subject.store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
+            #expect(Set(claimed.compactMap { $0.lead?.lead.email }) == ["ada@example.com", "eve@example.com"])
+            #expect(try await subject.store.counts(now: Self.t0).parkedLeads == 1)
+            await #expect(throws: StoreError.self) { try await subject.store.lead(.email("bob@example.com")) }
+        }
     }
 
     @Test("a suppression survives re-import, whatever the address's spelling", arguments: Adapter.allCases)
     func suppressionSurvivesReimport(adapter: Adapter) async throws {
-        let subject = try adapter.make()
-        defer { subject.cleanUp() }
-        try await subject.store.suppress(email: "ada@example.com", reason: .unsubscribed, now: Self.t0)
-        let seen = Mutex<[Suppression?]>([])
-        _ = try await subject.store.upsertLeads([" Ada@Example.com"], now: Self.t0) { id, email, suppression, state in
-            seen.withLock { $0.append(suppression) }
-            state = LeadState(lead: Lead(id: id, email: email), now: Self.t0)
-            return LeadChange(effects: [], nextWake: nil)
+        try await adapter.with { subject in
+            try await subject.store.suppress(email: "ada@example.com", reason: .unsubscribed, now: Self.t0)
+            let seen = Mutex<[Suppression?]>([])
+            _ = try await subject.store.upsertLeads([" Ada@Example.com"], now: Self.t0) { id, email, suppression, state in
+                seen.withLock { $0.append(suppression) }
+                state = LeadState(lead: Lead(id: id, email: email), now: Self.t0)
+                return LeadChange(effects: [], nextWake: nil)
+            }
+            #expect(seen.withLock { $0 } == [.unsubscribed])
+            #expect(try await subject.store.suppression(email: "ADA@example.com") == .unsubscribed)
         }
-        #expect(seen.withLock { $0 } == [.unsubscribed])
-        #expect(try await subject.store.suppression(email: "ADA@example.com") == .unsubscribed)
     }
 }

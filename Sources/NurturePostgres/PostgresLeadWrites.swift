@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import NurtureCore
+import PostgresNIO
+
+/// What one transaction decided for its leads, written in a few statements whatever the
+/// number of leads: lead rows and queued sends go as one JSON batch each
+/// (`jsonb_to_recordset`), the rarer effects (enrollments, suppressions) one by one in the
+/// order they were decided.
+struct PostgresLeadWrites {
+    struct LeadRow: Encodable {
+        var id: Int64
+        var stage: String
+        var score: Int
+        var fit: Int
+        var engagement: Int
+        var status: String
+        var tz: String?
+        var fields: [String: String]
+        var state: Data
+        var wake: Double?
+    }
+
+    struct SendRow: Encodable {
+        var lead: Int64
+        var sequence: String
+        var step: String
+        var enrollment: Int
+        var occurrence: Int
+        var template: String
+        var subject: String?
+        var tracking: Bool
+    }
+
+    struct StageRow: Encodable {
+        var lead: Int64
+        var from: String
+        var to: String
+        var at: Double
+        var reason: String
+    }
+
+    enum Ordered {
+        case enrolled(lead: Int64, sequence: String, number: Int)
+        case ended(lead: Int64, sequence: String, reason: String)
+        case suppressed(email: String, reason: Suppression)
+    }
+
+    private var leads: [Int64: LeadRow] = [:]
+    private var leadOrder: [Int64] = []
+    private var sends: [SendRow] = []
+    private var stages: [StageRow] = []
+    private var ordered: [Ordered] = []
+    /// A wake-up moved earlier (or a new one): other processes may be sleeping past it.
+    private(set) var wakeBroughtForward = false
+
+    /// Records a lead's new state and its effects. `previousWake` is the wake-up the row had
+    /// (to tell whether this one is earlier).
+    mutating func save(_ state: LeadState, id: Int64, change: LeadChange, previousWake: Date?, encoder: JSONEncoder) throws {
+        let lead = state.lead
+        if leads[id] == nil { leadOrder.append(id) }
+        leads[id] = LeadRow(
+            id: id, stage: lead.stage, score: lead.score, fit: lead.fitScore, engagement: lead.engagementScore,
+            status: state.suppression?.rawValue ?? "active", tz: lead.timeZone, fields: lead.fields,
+            state: try encoder.encode(state), wake: change.nextWake?.timeIntervalSince1970)
+        if let wake = change.nextWake, previousWake.map({ wake < $0 }) ?? true { wakeBroughtForward = true }
+        for effect in change.effects {
+            switch effect {
+            case .send(let request):
+                sends.append(SendRow(
+                    lead: id, sequence: request.key.sequence, step: request.key.step, enrollment: request.key.enrollment,
+                    occurrence: request.key.occurrence, template: request.template, subject: request.subject, tracking: request.tracking))
+            case .stageChanged(let change):
+                stages.append(StageRow(lead: id, from: change.from, to: change.to, at: change.at.timeIntervalSince1970, reason: change.reason))
+            case .enrolled(let sequence, let number):
+                ordered.append(.enrolled(lead: id, sequence: sequence, number: number))
+            case .enrollmentEnded(let sequence, let reason):
+                ordered.append(.ended(lead: id, sequence: sequence, reason: reason))
+            case .suppressed(let reason):
+                ordered.append(.suppressed(email: EmailAddress.canonicalIfValid(lead.email), reason: reason))
+            default:
+                break
+            }
+        }
+    }
+
+    /// Writes everything, and announces the work to other processes when a send was queued
+    /// or a wake-up brought forward (one notification per transaction, delivered at commit).
+    /// - Returns: how many sends were queued (a send key queued before is not queued again).
+    func flush(_ connection: PostgresConnection, now: Date, stateVersion: Int, logger: Logger) async throws -> Int {
+        let json = JSONEncoder()
+        if !leadOrder.isEmpty {
+            let rows = String(decoding: try json.encode(leadOrder.compactMap { leads[$0] }), as: UTF8.self)
+            try await connection.query("""
+                UPDATE leads l SET stage = u.stage, score = u.score, fit_score = u.fit, engagement_score = u.engagement,
+                  status = u.status, time_zone = u.tz, fields = u.fields, state = decode(u.state, 'base64'),
+                  state_version = \(stateVersion), next_wake_at = to_timestamp(u.wake), updated_at = \(now)
+                FROM jsonb_to_recordset(\(rows)::jsonb) AS u(id bigint, stage text, score integer, fit integer, engagement integer,
+                  status text, tz text, fields jsonb, state text, wake double precision)
+                WHERE l.id = u.id
+                """, logger: logger)
+        }
+        var queued = 0
+        if !sends.isEmpty {
+            let rows = String(decoding: try json.encode(sends), as: UTF8.self)
+            queued = try await connection.query("""
+                INSERT INTO sends (lead_id, sequence, step, enrollment, occurrence, template, subject, tracking, status, attempts, planned_at, next_attempt_at)
+                SELECT u.lead, u.sequence, u.step, u.enrollment, u.occurrence, u.template, u.subject, u.tracking, 'queued', 0, \(now), \(now)
+                FROM jsonb_to_recordset(\(rows)::jsonb) AS u(lead bigint, sequence text, step text, enrollment integer, occurrence integer,
+                  template text, subject text, tracking boolean)
+                ON CONFLICT (lead_id, sequence, step, enrollment, occurrence) DO NOTHING
+                RETURNING id
+                """, logger: logger).collect().count
+        }
+        if !stages.isEmpty {
+            let rows = String(decoding: try json.encode(stages), as: UTF8.self)
+            try await connection.query("""
+                INSERT INTO stage_changes (lead_id, from_stage, to_stage, at, reason)
+                SELECT u.lead, u."from", u."to", to_timestamp(u.at), u.reason
+                FROM jsonb_to_recordset(\(rows)::jsonb) AS u(lead bigint, "from" text, "to" text, at double precision, reason text)
+                """, logger: logger)
+        }
+        for write in ordered {
+            switch write {
+            case .enrolled(let lead, let sequence, let number):
+                try await connection.query("""
+                    INSERT INTO enrollments (lead_id, sequence, number, started_at) VALUES (\(lead), \(sequence), \(number), \(now))
+                    ON CONFLICT (lead_id, sequence, number) DO NOTHING
+                    """, logger: logger)
+            case .ended(let lead, let sequence, let reason):
+                try await connection.query("""
+                    UPDATE enrollments SET ended_at = \(now), end_reason = \(reason)
+                    WHERE lead_id = \(lead) AND sequence = \(sequence) AND ended_at IS NULL
+                    """, logger: logger)
+            case .suppressed(let email, let reason):
+                try await connection.query("""
+                    INSERT INTO suppressions (email, reason, at) VALUES (\(email), \(reason.rawValue), \(now))
+                    ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, at = excluded.at
+                    """, logger: logger)
+            }
+        }
+        if queued > 0 || wakeBroughtForward {
+            try await connection.query("SELECT pg_notify(\(PostgresStore.channel), '')", logger: logger)
+        }
+        return queued
+    }
+}

@@ -1,0 +1,131 @@
+/// The PostgreSQL schema, as versioned migrations. Add a migration; never edit a shipped one.
+///
+/// The same tables as SQLite's, in PostgreSQL's types: `timestamptz` times, `jsonb` fields
+/// and event properties, `bytea` lead states, a unique index on `lower(email)`, partial
+/// indexes on what is claimed (due leads, queued and in-flight sends), and autovacuum tuned
+/// per table on the two that churn (every decision rewrites a lead row; every claim and
+/// completion rewrites a send row), so dead tuples do not pile up under a steady queue.
+enum PostgresSchema {
+    struct Migration {
+        var name: String
+        var sql: String
+
+        /// The statements, one by one (the extended protocol runs one at a time). Statements
+        /// end with a semicolon at the end of a line; none has one inside.
+        var statements: [String] {
+            sql.components(separatedBy: ";\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                .map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }.filter { !$0.isEmpty }
+        }
+    }
+
+    /// The advisory lock migrations take (any constant; "nurture" in ASCII).
+    static let lockKey: Int64 = 0x6E75_7274_7572_65
+
+    static let migrations: [Migration] = [
+        Migration(name: "p1: schema", sql: """
+            CREATE TABLE leads (
+              id bigserial PRIMARY KEY,
+              email text NOT NULL,
+              stage text NOT NULL,
+              score integer NOT NULL,
+              fit_score integer NOT NULL,
+              engagement_score integer NOT NULL,
+              status text NOT NULL,
+              time_zone text,
+              fields jsonb NOT NULL,
+              state bytea NOT NULL,
+              state_version integer NOT NULL DEFAULT 1,
+              next_wake_at timestamptz,
+              parked_error text,
+              parked_at timestamptz,
+              created_at timestamptz NOT NULL,
+              updated_at timestamptz NOT NULL
+            ) WITH (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0);
+            CREATE UNIQUE INDEX leads_email ON leads (lower(email));
+            CREATE INDEX leads_due ON leads (next_wake_at) WHERE next_wake_at IS NOT NULL;
+            CREATE INDEX leads_stage ON leads (stage);
+            CREATE INDEX leads_parked ON leads (parked_at) WHERE parked_error IS NOT NULL;
+
+            CREATE TABLE sends (
+              id bigserial PRIMARY KEY,
+              lead_id bigint NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+              sequence text NOT NULL,
+              step text NOT NULL,
+              enrollment integer NOT NULL,
+              occurrence integer NOT NULL DEFAULT 1,
+              template text NOT NULL,
+              subject text,
+              tracking boolean NOT NULL,
+              status text NOT NULL,
+              attempts integer NOT NULL DEFAULT 0,
+              planned_at timestamptz NOT NULL,
+              next_attempt_at timestamptz,
+              lease_until timestamptz,
+              lease_owner text,
+              lease_epoch bigint NOT NULL DEFAULT 0,
+              sent_at timestamptz,
+              message_id text,
+              reply text,
+              token_id text,
+              links integer NOT NULL DEFAULT 0,
+              UNIQUE (lead_id, sequence, step, enrollment, occurrence)
+            ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 20000, autovacuum_vacuum_cost_delay = 0,
+                    autovacuum_analyze_scale_factor = 0.05);
+            CREATE INDEX sends_due ON sends (next_attempt_at, id) WHERE status = 'queued';
+            CREATE INDEX sends_in_flight ON sends (lease_until) WHERE status = 'sending';
+            CREATE INDEX sends_owner ON sends (lease_owner) WHERE status = 'sending';
+            CREATE INDEX sends_lead ON sends (lead_id, planned_at);
+            CREATE UNIQUE INDEX sends_token ON sends (token_id) WHERE token_id IS NOT NULL;
+            CREATE INDEX sends_message ON sends (message_id) WHERE message_id IS NOT NULL;
+
+            CREATE TABLE events (
+              id bigserial PRIMARY KEY,
+              lead_id bigint NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+              type text NOT NULL,
+              at timestamptz NOT NULL,
+              properties jsonb NOT NULL,
+              machine boolean NOT NULL,
+              client_id text UNIQUE,
+              recorded_at timestamptz NOT NULL,
+              send_id bigint
+            );
+            CREATE INDEX events_lead ON events (lead_id, at);
+            CREATE INDEX events_send ON events (send_id, at) WHERE send_id IS NOT NULL;
+
+            CREATE TABLE stage_changes (
+              id bigserial PRIMARY KEY,
+              lead_id bigint NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+              from_stage text NOT NULL,
+              to_stage text NOT NULL,
+              at timestamptz NOT NULL,
+              reason text NOT NULL
+            );
+            CREATE INDEX stage_changes_lead ON stage_changes (lead_id, at);
+
+            CREATE TABLE enrollments (
+              id bigserial PRIMARY KEY,
+              lead_id bigint NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+              sequence text NOT NULL,
+              number integer NOT NULL,
+              started_at timestamptz NOT NULL,
+              ended_at timestamptz,
+              end_reason text,
+              UNIQUE (lead_id, sequence, number)
+            );
+
+            CREATE TABLE suppressions (
+              email text PRIMARY KEY,
+              reason text NOT NULL,
+              at timestamptz NOT NULL
+            );
+
+            CREATE TABLE workers (
+              id text PRIMARY KEY,
+              host text NOT NULL,
+              pid integer NOT NULL,
+              started_at timestamptz NOT NULL,
+              heartbeat_at timestamptz NOT NULL
+            );
+            """),
+    ]
+}

@@ -1,0 +1,72 @@
+import Foundation
+import NurtureCore
+import PostgresNIO
+
+/// Events (idempotent by client id), sent emails by token or Message-ID, suppressions.
+extension PostgresStore {
+    struct EventRow: Encodable {
+        var lead: Int64
+        var type: String
+        var at: Double
+        var properties: [String: String]
+        var machine: Bool
+        var client: String?
+        var send: Int64?
+        /// The event's place in the batch: ids follow arrival order.
+        var i: Int
+    }
+
+    /// Stores events in one statement; an event whose client id was stored before is left out.
+    /// - Returns: how many were stored.
+    func insert(_ recordings: [(RecordedEvent, Int64)], now: Date, connection: PostgresConnection) async throws -> Int {
+        guard !recordings.isEmpty else { return 0 }
+        let rows = recordings.enumerated().map { index, item in
+            EventRow(lead: item.1, type: item.0.event.type, at: item.0.event.at.timeIntervalSince1970, properties: item.0.event.properties,
+                     machine: item.0.event.isMachine, client: item.0.clientID, send: item.0.sendID, i: index)
+        }
+        let json = String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
+        return try await connection.query("""
+            INSERT INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id)
+            SELECT u.lead, u.type, to_timestamp(u.at), u.properties, u.machine, u.client, \(now), u.send
+            FROM jsonb_to_recordset(\(json)::jsonb) AS u(lead bigint, type text, at double precision, properties jsonb,
+              machine boolean, client text, send bigint, i integer)
+            ORDER BY u.i
+            ON CONFLICT (client_id) DO NOTHING
+            RETURNING id
+            """, logger: logger).collect().count
+    }
+
+    static let sendColumns = "id, lead_id, sequence, step, enrollment, occurrence, sent_at, links, message_id, template, subject, tracking"
+
+    public func sentEmail(tokenID: String) async throws -> SentEmail? {
+        try await fetch("SELECT \(unescaped: Self.sendColumns) FROM sends WHERE token_id = \(tokenID)")
+            .first.map { try Self.sentEmail($0.makeRandomAccess()) }
+    }
+
+    public func sentEmail(messageID: String) async throws -> SentEmail? {
+        try await fetch("SELECT \(unescaped: Self.sendColumns) FROM sends WHERE message_id = \(messageID)")
+            .first.map { try Self.sentEmail($0.makeRandomAccess()) }
+    }
+
+    static func sentEmail(_ row: PostgresRandomAccessRow) throws -> SentEmail {
+        let lead = String(try row.value("lead_id", as: Int64.self))
+        return SentEmail(
+            id: try row.value("id"), leadID: lead,
+            key: SendKey(leadID: lead, sequence: try row.value("sequence"), step: try row.value("step"),
+                         enrollment: try row.value("enrollment"), occurrence: try row.value("occurrence")),
+            sentAt: try row.value("sent_at"), links: try row.value("links"), messageID: try row.value("message_id"),
+            template: try row.value("template"), subject: try row.value("subject"), tracking: try row.value("tracking"))
+    }
+
+    public func suppress(email: String, reason: Suppression, now: Date) async throws {
+        try await fetch("""
+            INSERT INTO suppressions (email, reason, at) VALUES (\(EmailAddress.canonicalIfValid(email)), \(reason.rawValue), \(now))
+            ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, at = excluded.at
+            """)
+    }
+
+    public func suppression(email: String) async throws -> Suppression? {
+        let rows = try await fetch("SELECT reason FROM suppressions WHERE email = \(EmailAddress.canonicalIfValid(email))")
+        return try rows.first.flatMap { Suppression(rawValue: try $0.decode(String.self)) }
+    }
+}

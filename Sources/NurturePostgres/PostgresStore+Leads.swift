@@ -1,0 +1,280 @@
+import Foundation
+import NurtureCore
+import PostgresNIO
+
+/// Leads: upserts, decisions on locked rows, due leads claimed with `SKIP LOCKED`.
+extension PostgresStore {
+    /// The columns every lead read takes: enough to decode its state or park it.
+    static let leadColumns = "id, email, state, state_version, next_wake_at, parked_error"
+
+    /// The state written in this version of the schema; a larger one was written by a newer Nurture.
+    static let stateVersion = 1
+
+    /// A lead row as read for a decision.
+    struct LeadRow {
+        var id: Int64
+        var email: String
+        var state: Data
+        var stateVersion: Int
+        var nextWake: Date?
+        var parkedError: String?
+
+        init(_ row: PostgresRandomAccessRow) throws {
+            id = try row.value("id")
+            email = try row.value("email")
+            state = try row.value("state")
+            stateVersion = try row.value("state_version")
+            nextWake = try row.value("next_wake_at")
+            parkedError = try row.value("parked_error")
+        }
+    }
+
+    public func upsertLeads(_ emails: [String], now: Date, _ body: @Sendable (String, String, Suppression?, inout LeadState?) -> LeadChange) async throws -> UpsertResult {
+        let canonical = emails.map(EmailAddress.canonicalIfValid)
+        guard !canonical.isEmpty else { return UpsertResult() }
+        var unique: [String] = []
+        var seen: Set<String> = []
+        for email in canonical where seen.insert(email).inserted { unique.append(email) }
+        return try await transaction { connection in
+            // Existing leads, locked in id order (two importers of overlapping files never
+            // deadlock); then the new ones, inserted; then any a concurrent importer inserted
+            // meanwhile, locked once its transaction is done.
+            var rows: [String: LeadRow] = [:]
+            for row in try await connection.rows("SELECT \(unescaped: Self.leadColumns) FROM leads WHERE lower(email) = ANY(\(unique)) ORDER BY id FOR UPDATE", logger: self.logger) {
+                let lead = try LeadRow(row)
+                rows[lead.email.lowercased()] = lead
+            }
+            var created: Set<Int64> = []
+            let missing = unique.filter { rows[$0] == nil }
+            if !missing.isEmpty {
+                for row in try await connection.rows("""
+                    INSERT INTO leads (email, stage, score, fit_score, engagement_score, status, fields, state, created_at, updated_at)
+                    SELECT e, '', 0, 0, 0, 'active', '{}', '\\x', \(now), \(now) FROM unnest(\(missing)::text[]) WITH ORDINALITY AS n(e, i) ORDER BY i
+                    ON CONFLICT ((lower(email))) DO NOTHING
+                    RETURNING \(unescaped: Self.leadColumns)
+                    """, logger: self.logger) {
+                    let lead = try LeadRow(row)
+                    rows[lead.email.lowercased()] = lead
+                    created.insert(lead.id)
+                }
+                let raced = missing.filter { rows[$0] == nil }
+                if !raced.isEmpty {
+                    for row in try await connection.rows("SELECT \(unescaped: Self.leadColumns) FROM leads WHERE lower(email) = ANY(\(raced)) ORDER BY id FOR UPDATE", logger: self.logger) {
+                        let lead = try LeadRow(row)
+                        rows[lead.email.lowercased()] = lead
+                    }
+                }
+            }
+            var suppressions: [String: Suppression] = [:]
+            for row in try await connection.rows("SELECT email, reason FROM suppressions WHERE email = ANY(\(unique))", logger: self.logger) {
+                suppressions[try row.value("email")] = Suppression(rawValue: try row.value("reason"))
+            }
+            var result = UpsertResult()
+            var writes = PostgresLeadWrites()
+            var states: [Int64: LeadState] = [:]
+            var parkedIDs: Set<Int64> = []
+            var parked: [ParkedLead] = []
+            for email in canonical {
+                guard let row = rows[email] else { continue }
+                var state: LeadState?
+                if let known = states[row.id] {
+                    state = known
+                    result.updated += 1
+                } else if created.contains(row.id) {
+                    result.created += 1
+                    created.remove(row.id) // a second spelling in the same batch updates it
+                } else {
+                    if parkedIDs.contains(row.id) {
+                        result.parked += 1
+                        continue
+                    }
+                    guard let decoded = try await self.decodeOrPark(row, now: now, connection: connection, parked: &parked) else {
+                        parkedIDs.insert(row.id)
+                        result.parked += 1
+                        continue
+                    }
+                    state = decoded
+                    result.updated += 1
+                }
+                let change = body(String(row.id), row.email, suppressions[email], &state)
+                guard let state else { continue }
+                states[row.id] = state
+                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, encoder: self.encoder)
+            }
+            result.sendsQueued = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
+            return result
+        }
+    }
+
+    public func updateLead(_ reference: LeadReference, now: Date, recording: RecordedEvent?, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadUpdate {
+        try await transaction { connection in
+            guard let row = try await self.leadRow(reference, connection: connection, lock: true) else { return .unknownLead }
+            // The event is kept even when the lead is parked: nothing that arrived is lost.
+            if let recording {
+                let inserted = try await self.insert([(recording, row.id)], now: now, connection: connection)
+                if inserted == 0 { return .duplicate }
+            }
+            var parked: [ParkedLead] = []
+            guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &parked) else { return .parked }
+            let change = body(&state)
+            var writes = PostgresLeadWrites()
+            try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, encoder: self.encoder)
+            _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
+            return .changed(change)
+        }
+    }
+
+    public func applyEvents(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date,
+                            decide: @Sendable (inout LeadState, Event) -> [Effect],
+                            nextWake: @Sendable (LeadState) -> Date?) async throws -> [LeadChange?] {
+        guard !batch.isEmpty else { return [] }
+        return try await transaction { connection in
+            var results = [LeadChange?](repeating: nil, count: batch.count)
+            // Group by lead, keeping each lead's events in arrival order.
+            var order: [LeadReference] = []
+            var groups: [LeadReference: [Int]] = [:]
+            for (index, item) in batch.enumerated() {
+                if groups[item.lead] == nil { order.append(item.lead) }
+                groups[item.lead, default: []].append(index)
+            }
+            // All the batch's leads, locked at once in id order.
+            var ids: [Int64] = []
+            var emails: [String] = []
+            for reference in order {
+                switch reference {
+                case .id(let id): ids.append(Int64(id) ?? -1)
+                case .email(let email): emails.append(EmailAddress.canonicalIfValid(email))
+                }
+            }
+            var byID: [Int64: LeadRow] = [:]
+            var byEmail: [String: LeadRow] = [:]
+            for row in try await connection.rows("""
+                SELECT \(unescaped: Self.leadColumns) FROM leads WHERE id = ANY(\(ids)) OR lower(email) = ANY(\(emails)) ORDER BY id FOR UPDATE
+                """, logger: self.logger) {
+                let lead = try LeadRow(row)
+                byID[lead.id] = lead
+                byEmail[lead.email.lowercased()] = lead
+            }
+            var recordings: [(RecordedEvent, Int64)] = []
+            var writes = PostgresLeadWrites()
+            var parked: [ParkedLead] = []
+            var done: Set<Int64> = []
+            for reference in order {
+                let row: LeadRow?
+                switch reference {
+                case .id(let id): row = byID[Int64(id) ?? -1]
+                case .email(let email): row = byEmail[EmailAddress.canonicalIfValid(email)]
+                }
+                guard let row else { continue }
+                let indices = groups[reference] ?? []
+                for index in indices { recordings.append((batch[index].recording, row.id)) }
+                // The same lead named twice (by id and by email) is decided once.
+                guard done.insert(row.id).inserted,
+                      var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &parked) else { continue }
+                var all: [Effect] = []
+                for index in indices {
+                    let effects = decide(&state, batch[index].recording.event)
+                    all += effects
+                    results[index] = LeadChange(effects: effects, nextWake: nil)
+                }
+                let wake = nextWake(state)
+                try writes.save(state, id: row.id, change: LeadChange(effects: all, nextWake: wake), previousWake: row.nextWake, encoder: self.encoder)
+                for index in indices { results[index]?.nextWake = wake }
+            }
+            _ = try await self.insert(recordings, now: now, connection: connection)
+            _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
+            return results
+        }
+    }
+
+    public func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> DuePass {
+        try await transaction { connection in
+            // Due leads another process is deciding right now are skipped, not waited for.
+            let rows = try await connection.rows("""
+                SELECT \(unescaped: Self.leadColumns) FROM leads WHERE next_wake_at <= \(now)
+                ORDER BY next_wake_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """, logger: self.logger).map(LeadRow.init)
+            var pass = DuePass(processed: rows.count)
+            var writes = PostgresLeadWrites()
+            for row in rows {
+                guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &pass.parked) else { continue }
+                let change = body(&state)
+                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, encoder: self.encoder)
+            }
+            _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
+            return pass
+        }
+    }
+
+    public func nextWake() async throws -> Date? {
+        try await fetch("SELECT min(next_wake_at) FROM leads WHERE next_wake_at IS NOT NULL")
+            .first?.decode(Date?.self) ?? nil
+    }
+
+    /// - Throws: ``StoreError/parked(_:)`` for a parked lead.
+    public func lead(_ reference: LeadReference) async throws -> LeadState? {
+        try await withConnection { connection in
+            try await self.leadRow(reference, connection: connection, lock: false).map { try self.decodeOrThrow($0) }
+        }
+    }
+
+    func leadRow(_ reference: LeadReference, connection: PostgresConnection, lock: Bool) async throws -> LeadRow? {
+        let suffix = lock ? " FOR UPDATE" : ""
+        let rows: [PostgresRandomAccessRow]
+        switch reference {
+        case .id(let id):
+            rows = try await connection.rows("SELECT \(unescaped: Self.leadColumns) FROM leads WHERE id = \(Int64(id) ?? -1)\(unescaped: suffix)", logger: logger)
+        case .email(let email):
+            rows = try await connection.rows("SELECT \(unescaped: Self.leadColumns) FROM leads WHERE lower(email) = \(EmailAddress.canonicalIfValid(email))\(unescaped: suffix)", logger: logger)
+        }
+        return try rows.first.map(LeadRow.init)
+    }
+
+    /// The lead's state, or `nil` after parking the lead when it cannot be read: its error is
+    /// stored with it, its wake-up cleared, so it is reported once and the others go on.
+    func decodeOrPark(_ row: LeadRow, now: Date, connection: PostgresConnection, parked: inout [ParkedLead]) async throws -> LeadState? {
+        if row.parkedError != nil { return nil }
+        do {
+            return try decodeChecked(row)
+        } catch {
+            try await connection.query("UPDATE leads SET parked_error = \("\(error)"), parked_at = \(now), next_wake_at = NULL WHERE id = \(row.id)", logger: logger)
+            parked.append(ParkedLead(id: String(row.id), email: row.email, error: "\(error)"))
+            return nil
+        }
+    }
+
+    /// The lead's state; ``StoreError/parked(_:)`` when it is parked or cannot be read.
+    func decodeOrThrow(_ row: LeadRow) throws -> LeadState {
+        let parked = { (error: String) in StoreError.parked(ParkedLead(id: String(row.id), email: row.email, error: error)) }
+        if let error = row.parkedError { throw parked(error) }
+        do {
+            return try decodeChecked(row)
+        } catch {
+            throw parked("\(error)")
+        }
+    }
+
+    private func decodeChecked(_ row: LeadRow) throws -> LeadState {
+        guard row.stateVersion <= Self.stateVersion else {
+            throw PostgresStateVersionError(found: row.stateVersion, known: Self.stateVersion)
+        }
+        do {
+            return try decoder.decode(LeadState.self, from: row.state)
+        } catch {
+            throw PostgresUnreadableState(detail: "\(error)")
+        }
+    }
+}
+
+/// A state written by a newer Nurture than this one.
+struct PostgresStateVersionError: Error, CustomStringConvertible {
+    var found: Int
+    var known: Int
+    var description: String { "state version \(found) is newer than this Nurture reads (\(known)): upgrade nurture" }
+}
+
+/// A state that does not decode (a corrupted row).
+struct PostgresUnreadableState: Error, CustomStringConvertible {
+    var detail: String
+    var description: String { "the state does not decode: \(detail.prefix(300))" }
+}

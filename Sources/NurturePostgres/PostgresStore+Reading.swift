@@ -1,0 +1,49 @@
+import Foundation
+import NurtureCore
+import PostgresNIO
+
+/// Read-only views: a lead with its history, counts for metrics.
+extension PostgresStore {
+    public func details(_ reference: LeadReference, recent: Int) async throws -> LeadDetails? {
+        try await withConnection { connection in
+            guard let row = try await self.leadRow(reference, connection: connection, lock: false) else { return nil }
+            let id = row.id
+            let sends = try await connection.rows("""
+                SELECT sequence, step, enrollment, occurrence, template, status, attempts, planned_at, sent_at, message_id, reply
+                FROM sends WHERE lead_id = \(id) ORDER BY planned_at DESC, id DESC LIMIT \(recent)
+                """, logger: self.logger).map { s in
+                SendRecord(
+                    key: SendKey(leadID: String(id), sequence: try s.value("sequence"), step: try s.value("step"),
+                                 enrollment: try s.value("enrollment"), occurrence: try s.value("occurrence")),
+                    template: try s.value("template"), status: try s.value("status"), attempts: try s.value("attempts"),
+                    plannedAt: try s.value("planned_at"), sentAt: try s.value("sent_at"),
+                    messageID: try s.value("message_id"), reply: try s.value("reply"))
+            }
+            let events = try await connection.rows("""
+                SELECT type, at, properties::text AS properties, machine, recorded_at
+                FROM events WHERE lead_id = \(id) ORDER BY at DESC, id DESC LIMIT \(recent)
+                """, logger: self.logger).map { e in
+                let properties = (try? self.decoder.decode([String: String].self, from: Data(try e.value("properties", as: String.self).utf8))) ?? [:]
+                return StoredEvent(
+                    event: Event(try e.value("type"), at: try e.value("at"), properties: properties, isMachine: try e.value("machine")),
+                    recordedAt: try e.value("recorded_at"))
+            }
+            return LeadDetails(state: try self.decodeOrThrow(row), nextWake: row.nextWake, sends: sends, events: events)
+        }
+    }
+
+    public func counts(now: Date) async throws -> StoreCounts {
+        let rows = try await fetch("""
+            SELECT (SELECT count(*) FROM leads) AS leads,
+                   (SELECT count(*) FROM leads WHERE next_wake_at <= \(now)) AS due,
+                   (SELECT count(*) FROM sends WHERE status IN ('queued', 'sending')) AS queued,
+                   (SELECT count(*) FROM sends WHERE status = 'sent') AS sent,
+                   (SELECT count(*) FROM sends WHERE status = 'failed') AS failed,
+                   (SELECT count(*) FROM leads WHERE parked_error IS NOT NULL) AS parked
+            """)
+        guard let row = rows.first?.makeRandomAccess() else { return StoreCounts(leads: 0, dueLeads: 0, queuedSends: 0, sentSends: 0, failedSends: 0) }
+        return StoreCounts(
+            leads: try row.value("leads"), dueLeads: try row.value("due"), queuedSends: try row.value("queued"),
+            sentSends: try row.value("sent"), failedSends: try row.value("failed"), parkedLeads: try row.value("parked"))
+    }
+}
