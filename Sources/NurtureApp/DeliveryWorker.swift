@@ -77,7 +77,13 @@ public struct DeliveryWorker: Sendable {
 
     private func pass(now: @escaping @Sendable () -> Date, ahead: Int, shouldStop: @escaping @Sendable () -> Bool, tally: inout DeliveryTally) async throws {
         try await withThrowingTaskGroup(of: Step.self) { group in
-            var queue: [OutboxSend] = []
+            // Claimed sends not started yet, with when they were claimed (on this process's clock).
+            var queue: [(send: OutboxSend, claimed: ContinuousClock.Instant)] = []
+            // A send not started within two thirds of its lease is not started at all: this
+            // process may have been stopped (SIGSTOP, a VM pause) past its lease, and another
+            // may hold the send now. It is given back (a fenced no-op if it passed on).
+            let startBy = Duration.seconds(leases.duration.seconds * 2 / 3)
+            let clock = ContinuousClock()
             var inFlight = 0
             var exhausted = false
             var registered = false
@@ -115,16 +121,23 @@ public struct DeliveryWorker: Sendable {
                                 return .heartbeat
                             }
                         }
-                        queue += batch
+                        let claimed = clock.now
+                        queue += batch.map { ($0, claimed) }
                     }
                 }
                 if shouldStop(), !queue.isEmpty {
-                    try await store.releaseSends(queue, now: now())
+                    try await store.releaseSends(queue.map(\.send), now: now())
                     queue.removeAll()
                     exhausted = true
                 }
+                let late = queue.filter { $0.claimed + startBy < clock.now }
+                if !late.isEmpty {
+                    queue.removeAll { $0.claimed + startBy < clock.now }
+                    try await store.releaseSends(late.map(\.send), now: now())
+                    logger.warning("claimed sends not started in time given back", metadata: ["sends": "\(late.count)"])
+                }
                 while inFlight < concurrency, !queue.isEmpty, !shouldStop() {
-                    let send = queue.removeFirst()
+                    let send = queue.removeFirst().send
                     inFlight += 1
                     group.addTask {
                         do {

@@ -52,6 +52,12 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed {
         decoder.dateDecodingStrategy = .secondsSince1970
     }
 
+    /// The store's URL, password redacted.
+    public var urlDescription: String { url.description }
+
+    /// The database's name.
+    public var databaseName: String { url.database }
+
     /// The lease clock's reading as a bind: `nil` means "the database's `now()`".
     func clock(_ now: Date) -> Date? {
         leaseClock == .caller ? now : nil

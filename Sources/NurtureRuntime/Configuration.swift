@@ -3,13 +3,14 @@ import Foundation
 import NurtureContent
 import NurtureCore
 import NurtureDelivery
+import NurturePostgres
 import Yams
 
 /// Everything `nurture serve` needs, from one YAML file (`nurture.yaml`) with environment
 /// overrides (`NURTURE_…`). Secrets are `Secret`s: never logged or printed.
 public struct Configuration: Sendable {
-    /// Where the data lives: a SQLite file path (or `sqlite:PATH`); `postgres://…` URLs are
-    /// recognised and refused until PostgreSQL storage is built.
+    /// Where the data lives: a SQLite file path (or `sqlite:PATH`), or a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/db?sslmode=disable|prefer|require`).
     public var database = "nurture.sqlite"
     /// ``database`` parsed.
     public var storeLocation: StoreLocation { (try? StoreLocation(parsing: database)) ?? .sqlite(path: database) }
@@ -141,7 +142,7 @@ public struct Configuration: Sendable {
         var configuration = Configuration(from: from ?? (try! EmailAddress("nurture@localhost")), secret: Secret(secret), relay: relay ?? .file(URL(fileURLWithPath: "outbox")))
         configuration.database = value("database") ?? configuration.database
         do {
-            _ = try StoreLocation(parsing: configuration.database)
+            if case .postgres(let url) = try StoreLocation(parsing: configuration.database) { _ = try PostgresURL(url) }
         } catch {
             problems.append("\(place("database")): \(error)")
         }

@@ -50,8 +50,10 @@ struct MigrateCommandTests {
         #expect(check.stdout.contains("up to date"))
     }
 
-    @Test("postgres:// is recognised and refused until PostgreSQL lands; unknown schemes are configuration errors; passwords never print", arguments: [
-        ("postgres://nurture:s3cret-pw@db.example:5432/nurture", "PostgreSQL storage is not built yet"),
+    @Test("an unreachable PostgreSQL, a bad URL and unknown schemes are configuration errors; passwords never print", arguments: [
+        ("postgres://nurture:s3cret-pw@127.0.0.1:1/nurture?sslmode=disable", "Connection refused"),
+        ("postgres://nurture:s3cret-pw@db.example/nurture?sslmode=maybe", "the PostgreSQL URL's sslmode 'maybe' is not valid"),
+        ("postgres://nurture:s3cret-pw@db.example:5432", "the PostgreSQL URL has no database name"),
         ("mysql://root:s3cret-pw@localhost/nurture", "database scheme 'mysql' is not supported"),
     ])
     func otherDatabases(url: String, message: String) throws {
@@ -60,6 +62,42 @@ struct MigrateCommandTests {
         #expect(result.status == 78)
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(!result.stderr.contains("s3cret-pw"), "\(result.stderr)")
+    }
+}
+
+@Suite("nurture migrate on PostgreSQL")
+struct PostgresMigrateCommandTests {
+    let environment = ["NURTURE_SECRET": "migrate-test-secret-0123456789"]
+
+    @Test("four processes migrating a new database at once: one applies the schema, the others find it done")
+    func concurrentStarts() throws {
+        let database = try TestPostgres.createDatabase()
+        defer { TestPostgres.dropDatabase(database.name) }
+        let env = environment.merging(["NURTURE_DATABASE": database.url]) { $1 }
+        let folder = FileManager.default.temporaryDirectory
+        let check = try runNurture(["migrate", "--check"], directory: folder, environment: env)
+        #expect(check.status == 1 && check.stdout.contains("pending: p1: schema"), "\(check.stdout)\(check.stderr)")
+        let outputs = (0..<4).map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID()).out") }
+        let processes = try outputs.map { output -> Process in
+            FileManager.default.createFile(atPath: output.path, contents: nil)
+            let process = Process()
+            process.executableURL = builtProduct("nurture")
+            process.arguments = ["migrate"]
+            process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+            process.standardOutput = try FileHandle(forWritingTo: output)
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        for process in processes {
+            waitForExit(process)
+            #expect(process.terminationStatus == 0)
+        }
+        let printed = try outputs.map { try String(contentsOf: $0, encoding: .utf8) }
+        #expect(printed.filter { $0.contains("applied p1: schema") }.count == 1, "\(printed)")
+        #expect(printed.filter { $0.contains("up to date") }.count == 3, "\(printed)")
+        #expect(printed.allSatisfy { !$0.contains("@") || $0.contains("postgres://postgres@") })
+        #expect(try TestPostgres.psql("SELECT count(*) FROM schema_migrations", database: database.name) == "1")
     }
 }
 
