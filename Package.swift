@@ -126,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "NurtureBench",
             dependencies: [
-                "NurtureCore", "NurtureContent", "NurtureDelivery", "NurtureApp", "NurtureRuntime", "NurtureSQLite",
+                "NurtureCore", "NurtureContent", "NurtureDelivery", "NurtureApp", "NurtureRuntime", "NurtureSQLite", "NurturePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

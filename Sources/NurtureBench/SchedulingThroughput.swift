@@ -6,6 +6,7 @@ import NurtureDelivery
 import NurtureApp
 import NurtureRuntime
 import NurtureSQLite
+import NurturePostgres
 
 /// Due steps processed end to end — found by index, decided by the engine, rendered, handed
 /// to the relay, recorded — with many leads in the database.
@@ -24,7 +25,7 @@ struct SchedulingThroughput: AsyncParsableCommand {
     @Option(help: "The relay, e.g. smtp://127.0.0.1:2525 (Postfix smtp-sink).")
     var relay: String
 
-    @Option(help: "Database file (reused when it already holds the leads).")
+    @Option(help: "Database: a SQLite file or a postgres:// URL (reused when it already holds the leads).")
     var database: String
 
     @Option(help: "Shipped workflows and templates.")
@@ -46,6 +47,10 @@ struct SchedulingThroughput: AsyncParsableCommand {
         configuration.templates = templates
         configuration.batchSize = 1000
         let runtime = try Runtime(configuration: configuration, logger: logger)
+        try await runtime.withStore { try await measure(runtime) }
+    }
+
+    private func measure(_ runtime: Runtime) async throws {
         let store = runtime.store
         // Monday 10:00 in New York, inside the shipped send window; the guide is due 2 days later.
         let start = LocalDateTime(year: 2026, month: 11, day: 23, hour: 10).instant(in: TimeZone(identifier: "America/New_York")!)
@@ -67,10 +72,16 @@ struct SchedulingThroughput: AsyncParsableCommand {
             }
             FileHandle.standardError.write(Data("\n".utf8))
             // Their welcome emails count as delivered; D leads wake at `dueAt`, the rest a day later.
-            // (The synthetic set-up edits the SQLite file itself; the measured part goes through the ports.)
-            let file = try SQLiteStore(path: database, migrate: false)
-            try await file.execute(sql: "UPDATE sends SET status = 'sent', sent_at = planned_at")
-            try await file.execute(sql: "UPDATE leads SET next_wake_at = next_wake_at + 86400 WHERE id > \(due)")
+            // (The synthetic set-up edits the database itself; the measured part goes through the ports.)
+            if let postgres = store as? PostgresStore {
+                try await postgres.execute(sql: "UPDATE sends SET status = 'sent', sent_at = planned_at")
+                try await postgres.execute(sql: "UPDATE leads SET next_wake_at = next_wake_at + interval '1 day' WHERE id > \(due)")
+                try await postgres.execute(sql: "VACUUM ANALYZE")
+            } else {
+                let file = try SQLiteStore(path: database, migrate: false)
+                try await file.execute(sql: "UPDATE sends SET status = 'sent', sent_at = planned_at")
+                try await file.execute(sql: "UPDATE leads SET next_wake_at = next_wake_at + 86400 WHERE id > \(due)")
+            }
             print(String(format: "setup: %d leads enrolled in %.1f s", leads, seconds(took)))
         }
 

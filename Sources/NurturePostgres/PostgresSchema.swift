@@ -127,5 +127,12 @@ enum PostgresSchema {
               heartbeat_at timestamptz NOT NULL
             );
             """),
+        Migration(name: "p2: shared send rate", sql: """
+            CREATE TABLE rate_buckets (
+              name text PRIMARY KEY,
+              tokens double precision NOT NULL,
+              updated_at timestamptz NOT NULL
+            );
+            """),
     ]
 }

@@ -19,7 +19,7 @@ import ServiceLifecycle
 ///
 /// ``client`` is a `Service`: it must run (first in the service group, so it closes last)
 /// while the store is used.
-public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed {
+public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, SendRateBudget {
     /// The connection pool. Run it (`client.run()`) while the store is in use.
     public let client: PostgresClient
     let url: PostgresURL
@@ -146,7 +146,7 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed {
     func withOwnConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(configuration: url.connectionConfiguration(), id: Int.random(in: 1...Int.max), logger: logger)
+            connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: Int.random(in: 1...Int.max), logger: logger)
         } catch {
             throw PostgresStoreError.readable(error)
         }

@@ -5,8 +5,9 @@ import PostgresNIO
 /// A `postgres://user:password@host:port/database?sslmode=…` URL, read into the settings
 /// postgres-nio takes (it has no URL parser of its own).
 ///
-/// Supported query parameters: `sslmode` (`disable`, `prefer` — the default —, `require`;
-/// `verify-full` is read as `require`, which verifies the certificate and host name),
+/// Supported query parameters: `sslmode` as libpq reads it (`disable`; `prefer`, the default,
+/// and `require`: encrypted, the certificate not checked; `verify-ca` and `verify-full`:
+/// encrypted, the certificate and host name verified against the system's CAs),
 /// `application_name`, and `pool_size` (the most connections this process opens, default 10).
 public struct PostgresURL: Sendable, CustomStringConvertible {
     public var host: String
@@ -20,6 +21,7 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
 
     public enum SSLMode: String, Sendable {
         case disable, prefer, require
+        case verifyFull = "verify-full"
     }
 
     /// - Throws: ``PostgresURLError`` naming what is wrong, never echoing the password.
@@ -46,7 +48,8 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
                 switch value {
                 case "disable", "allow": sslMode = .disable
                 case "prefer": sslMode = .prefer
-                case "require", "verify-ca", "verify-full": sslMode = .require
+                case "require": sslMode = .require
+                case "verify-ca", "verify-full": sslMode = .verifyFull
                 default: throw .invalid("sslmode", value)
                 }
             case "pool_size":
@@ -67,8 +70,9 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         let tls: PostgresClient.Configuration.TLS
         switch sslMode {
         case .disable: tls = .disable
-        case .prefer: tls = .prefer(.makeClientConfiguration())
-        case .require: tls = .require(.makeClientConfiguration())
+        case .prefer: tls = .prefer(Self.unverified)
+        case .require: tls = .require(Self.unverified)
+        case .verifyFull: tls = .require(.makeClientConfiguration())
         }
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.maximumConnections = poolSize
@@ -80,13 +84,21 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         return configuration
     }
 
+    /// TLS without checking the certificate: what libpq's `prefer` and `require` do.
+    static var unverified: TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        return configuration
+    }
+
     /// The same settings for one connection outside the pool (migrations, LISTEN).
-    func connectionConfiguration() -> PostgresConnection.Configuration {
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS
         switch sslMode {
         case .disable: tls = .disable
-        case .prefer: tls = (try? .prefer(.init(configuration: .makeClientConfiguration()))) ?? .disable
-        case .require: tls = (try? .require(.init(configuration: .makeClientConfiguration()))) ?? .disable
+        case .prefer: tls = (try? .prefer(.init(configuration: Self.unverified))) ?? .disable
+        case .require: tls = try .require(.init(configuration: Self.unverified))
+        case .verifyFull: tls = try .require(.init(configuration: .makeClientConfiguration()))
         }
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.additionalStartupParameters = [("application_name", applicationName)]

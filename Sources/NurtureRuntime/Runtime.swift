@@ -58,7 +58,7 @@ public struct Runtime: Sendable {
             store: store, scheduler: scheduler, transport: configuration.relay.makeTransport(),
             concurrency: configuration.relay.connections, maxAttempts: configuration.maxAttempts,
             retryBase: configuration.retryBase, retryMax: configuration.retryMax,
-            rateLimiter: configuration.rateLimit.map { RateLimiter(perSecond: $0) }, logger: logger, metrics: metrics)
+            rateLimiter: configuration.rateLimit.map { [store] in RateLimiter(perSecond: $0, shared: store as? any SendRateBudget) }, logger: logger, metrics: metrics)
         feedback = FeedbackService(
             store: store, scheduler: scheduler, secret: configuration.secret, rules: configuration.machineRules,
             doorbell: doorbell, metrics: metrics, logger: logger, clock: clock)

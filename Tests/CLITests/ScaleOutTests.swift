@@ -85,6 +85,13 @@ struct ScaleOutTests {
         #expect(all.count == 3_000, "0 duplicate Message-IDs")
         #expect(!cluster.received(0).isEmpty && !cluster.received(1).isEmpty, "both processes sent some")
         #expect(try TestPostgres.psql("SELECT count(*) FROM sends WHERE status = 'sent'", database: cluster.database.name) == "3000")
+        // SIGTERM: each stops gracefully (the connection pool last) and exits 0.
+        for process in processes { process.terminate() }
+        for process in processes {
+            #expect(waitForExit(process, seconds: 15))
+            #expect(process.terminationStatus == 0)
+        }
+        #expect(try TestPostgres.psql("SELECT count(*) FROM workers", database: cluster.database.name) == "0", "both retired")
     }
 
     @Test("kill -9 one of two mid-send: the other delivers the rest within a minute; repeats only of what was in flight, same Message-ID")

@@ -69,7 +69,8 @@ struct PostgresStoreTests {
             #expect(applied.filter { !$0.isEmpty }.count == 1)
             #expect(try await stores[0].pendingMigrations().isEmpty)
             let rows = try TestPostgres.psql("SELECT count(*) FROM schema_migrations", database: stores[0].databaseName)
-            #expect(rows == "1")
+            #expect(applied.flatMap { $0 }.count == Int(rows), "each migration applied once: \(applied)")
+            #expect(rows == "2")
         }
     }
 
@@ -121,6 +122,21 @@ struct PostgresStoreTests {
                 continuation.finish()
                 #expect(await iterator.next() == nil, "no ring for decisions that queued nothing")
             }
+        }
+    }
+
+    @Test("the relay's rate is one bucket for the whole deployment: what one process takes, the other does not get")
+    func sharedRate() async throws {
+        try await withStores(2) { stores in
+            // A bucket of 10 that refills at one permit every 1,000 s: no refill during the test.
+            #expect(try await stores[0].takePermits(7, perSecond: 0.001, burst: 10) == 7)
+            #expect(try await stores[1].takePermits(7, perSecond: 0.001, burst: 10) == 3)
+            #expect(try await stores[0].takePermits(5, perSecond: 0.001, burst: 10) == 0)
+            let both = try await withThrowingTaskGroup(of: Int.self) { group in
+                for store in stores { group.addTask { try await store.takePermits(1, perSecond: 0.001, burst: 10) } }
+                return try await group.reduce(0, +)
+            }
+            #expect(both == 0)
         }
     }
 
