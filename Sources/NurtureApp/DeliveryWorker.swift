@@ -137,11 +137,12 @@ public struct DeliveryWorker: Sendable {
                     logger.warning("claimed sends not started in time given back", metadata: ["sends": "\(late.count)"])
                 }
                 while inFlight < concurrency, !queue.isEmpty, !shouldStop() {
-                    let send = queue.removeFirst().send
+                    let (send, claimed) = queue.removeFirst()
+                    let deadline = claimed + startBy
                     inFlight += 1
                     group.addTask {
                         do {
-                            return .sent(send, try await attempt(send, now: now()))
+                            return .sent(send, try await attempt(send, now: now(), startBy: deadline))
                         } catch {
                             // The relay's answer could not be recorded as it asked (a bounce's
                             // write failed): try the send again in a minute rather than lose it.
@@ -188,7 +189,7 @@ public struct DeliveryWorker: Sendable {
     /// Outcomes written per transaction.
     static let recordEvery = 16
 
-    private func attempt(_ send: OutboxSend, now: Date) async throws -> SendResult {
+    private func attempt(_ send: OutboxSend, now: Date, startBy: ContinuousClock.Instant? = nil) async throws -> SendResult {
         let key = send.request.key
         guard let state = send.lead else { return .skipped(reason: "the lead no longer exists") }
         if let suppression = state.suppression { return .skipped(reason: "lead \(suppression.rawValue)") }
@@ -207,8 +208,13 @@ public struct DeliveryWorker: Sendable {
             logger.error("cannot render send", metadata: ["send": "\(send.id)", "template": "\(send.request.template)", "error": "\(error)"])
             return .failed(reply: "not rendered: \(error)")
         }
-        if let rateLimiter { await rateLimiter.acquire() }
         let clock = ContinuousClock()
+        if let rateLimiter {
+            await rateLimiter.acquire()
+            // The wait for the rate may have outlasted the claim (a process frozen meanwhile):
+            // queued again without an attempt, a fenced no-op if the send passed on.
+            if let startBy, clock.now > startBy { return .deferred(until: now, reason: "not started within its lease: given back") }
+        }
         let started = clock.now
         let outcome = await transport.deliver(rendered.message)
         metrics?.relayLatency(started.duration(to: clock.now))

@@ -18,6 +18,8 @@ public actor RateLimiter {
     private let shared: (any SendRateBudget)?
     /// Permits taken from the shared bucket and not used yet.
     private var granted = 0
+    /// The refill from the shared bucket in progress, if any.
+    private var refill: Task<Int, any Error>?
 
     public init(perSecond rate: Double, burst: Double? = nil, shared: (any SendRateBudget)? = nil) {
         self.rate = rate
@@ -37,7 +39,17 @@ public actor RateLimiter {
                     granted -= 1
                     return
                 }
-                guard let got = try? await shared.takePermits(batch, perSecond: rate, burst: burst) else { break }
+                // One refill at a time (the actor is reentrant): the others wait for it rather
+                // than each holding a database connection on the bucket's row.
+                if let refill {
+                    _ = try? await refill.value
+                    continue
+                }
+                let task = Task { [rate, burst] in try await shared.takePermits(batch, perSecond: rate, burst: burst) }
+                refill = task
+                let result = try? await task.value
+                refill = nil
+                guard let got = result else { break }
                 granted += got
                 if granted == 0 {
                     // The deployment's bucket is empty: wait for a batch's worth to refill.

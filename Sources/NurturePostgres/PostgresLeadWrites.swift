@@ -63,7 +63,10 @@ struct PostgresLeadWrites {
             id: id, stage: lead.stage, score: lead.score, fit: lead.fitScore, engagement: lead.engagementScore,
             status: state.suppression?.rawValue ?? "active", tz: lead.timeZone, fields: lead.fields,
             state: try encoder.encode(state), wake: change.nextWake?.timeIntervalSince1970)
-        if let wake = change.nextWake, previousWake.map({ wake < $0 }) ?? true { wakeBroughtForward = true }
+        // Compared in whole microseconds, as PostgreSQL stores them: an unchanged wake-up
+        // read back is not "earlier".
+        func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+        if let wake = change.nextWake, previousWake.map({ micros(wake) < micros($0) }) ?? true { wakeBroughtForward = true }
         for effect in change.effects {
             switch effect {
             case .send(let request):
@@ -89,8 +92,11 @@ struct PostgresLeadWrites {
     /// - Returns: how many sends were queued (a send key queued before is not queued again).
     func flush(_ connection: PostgresConnection, now: Date, stateVersion: Int, logger: Logger) async throws -> Int {
         let json = JSONEncoder()
-        if !leadOrder.isEmpty {
-            let rows = String(decoding: try json.encode(leadOrder.compactMap { leads[$0] }), as: UTF8.self)
+        // Batches of at most `chunk` rows: a statement's JSON stays small whatever the import.
+        let chunk = 1_000
+        let leadRows = leadOrder.compactMap { leads[$0] }
+        for start in stride(from: 0, to: leadRows.count, by: chunk) {
+            let rows = String(decoding: try json.encode(Array(leadRows[start..<Swift.min(leadRows.count, start + chunk)])), as: UTF8.self)
             try await connection.query("""
                 UPDATE leads l SET stage = u.stage, score = u.score, fit_score = u.fit, engagement_score = u.engagement,
                   status = u.status, time_zone = u.tz, fields = u.fields, state = decode(u.state, 'base64'),
@@ -101,9 +107,9 @@ struct PostgresLeadWrites {
                 """, logger: logger)
         }
         var queued = 0
-        if !sends.isEmpty {
-            let rows = String(decoding: try json.encode(sends), as: UTF8.self)
-            queued = try await connection.query("""
+        for start in stride(from: 0, to: sends.count, by: chunk) {
+            let rows = String(decoding: try json.encode(Array(sends[start..<Swift.min(sends.count, start + chunk)])), as: UTF8.self)
+            queued += try await connection.query("""
                 INSERT INTO sends (lead_id, sequence, step, enrollment, occurrence, template, subject, tracking, status, attempts, planned_at, next_attempt_at)
                 SELECT u.lead, u.sequence, u.step, u.enrollment, u.occurrence, u.template, u.subject, u.tracking, 'queued', 0, \(now), \(now)
                 FROM jsonb_to_recordset(\(rows)::jsonb) AS u(lead bigint, sequence text, step text, enrollment integer, occurrence integer,
@@ -112,8 +118,8 @@ struct PostgresLeadWrites {
                 RETURNING id
                 """, logger: logger).collect().count
         }
-        if !stages.isEmpty {
-            let rows = String(decoding: try json.encode(stages), as: UTF8.self)
+        for start in stride(from: 0, to: stages.count, by: chunk) {
+            let rows = String(decoding: try json.encode(Array(stages[start..<Swift.min(stages.count, start + chunk)])), as: UTF8.self)
             try await connection.query("""
                 INSERT INTO stage_changes (lead_id, from_stage, to_stage, at, reason)
                 SELECT u.lead, u."from", u."to", to_timestamp(u.at), u.reason

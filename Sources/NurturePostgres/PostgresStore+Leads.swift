@@ -155,10 +155,11 @@ extension PostgresStore {
                 byID[lead.id] = lead
                 byEmail[lead.email.lowercased()] = lead
             }
-            var recordings: [(RecordedEvent, Int64)] = []
-            var writes = PostgresLeadWrites()
-            var parked: [ParkedLead] = []
-            var done: Set<Int64> = []
+            // The batch's events by lead row, in arrival order (a lead named by id and by
+            // email is one lead: its events are decided together, in order).
+            var rowOrder: [Int64] = []
+            var rowGroups: [Int64: [Int]] = [:]
+            var rowsByID: [Int64: LeadRow] = [:]
             for reference in order {
                 let row: LeadRow?
                 switch reference {
@@ -166,11 +167,18 @@ extension PostgresStore {
                 case .email(let email): row = byEmail[EmailAddress.canonicalIfValid(email)]
                 }
                 guard let row else { continue }
-                let indices = groups[reference] ?? []
+                if rowGroups[row.id] == nil { rowOrder.append(row.id) }
+                rowGroups[row.id, default: []] += groups[reference] ?? []
+                rowsByID[row.id] = row
+            }
+            var recordings: [(RecordedEvent, Int64)] = []
+            var writes = PostgresLeadWrites()
+            var parked: [ParkedLead] = []
+            for id in rowOrder {
+                guard let row = rowsByID[id] else { continue }
+                let indices = (rowGroups[id] ?? []).sorted()
                 for index in indices { recordings.append((batch[index].recording, row.id)) }
-                // The same lead named twice (by id and by email) is decided once.
-                guard done.insert(row.id).inserted,
-                      var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &parked) else { continue }
+                guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &parked) else { continue }
                 var all: [Effect] = []
                 for index in indices {
                     let effects = decide(&state, batch[index].recording.event)

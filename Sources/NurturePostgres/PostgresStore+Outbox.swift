@@ -145,11 +145,14 @@ extension PostgresStore {
         guard !sends.isEmpty else { return }
         let json = String(decoding: try JSONEncoder().encode(sends.map { Held(id: $0.id, owner: $0.lease.owner, epoch: $0.lease.epoch) }), as: UTF8.self)
         try await transaction { connection in
-            try await connection.query("""
+            let returned = try await connection.query("""
                 UPDATE sends s SET status = 'queued', next_attempt_at = least(s.next_attempt_at, \(now)), lease_until = NULL, lease_owner = NULL
                 FROM jsonb_to_recordset(\(json)::jsonb) AS u(id bigint, owner text, epoch bigint)
                 WHERE s.id = u.id AND s.status = 'sending' AND s.lease_owner = u.owner AND s.lease_epoch = u.epoch
-                """, logger: self.logger)
+                RETURNING s.id
+                """, logger: self.logger).collect().count
+            // What was given back (a process stopping) is for the others to send at once.
+            if returned > 0 { try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: self.logger) }
         }
     }
 

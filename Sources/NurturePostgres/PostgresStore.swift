@@ -102,6 +102,8 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
     @discardableResult
     public func migrate() async throws -> [String] {
         try await withOwnConnection { connection in
+            // Nothing pending: no DDL, no lock (a role without CREATE can start; a replica too).
+            guard try await !Self.pending(connection, logger: self.logger).isEmpty else { return [] }
             try await connection.query("BEGIN", logger: self.logger)
             do {
                 try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.lockKey))", logger: self.logger)
@@ -126,12 +128,14 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
 
     /// The migrations not applied yet.
     public func pendingMigrations() async throws -> [String] {
-        try await withOwnConnection { connection in
-            let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: self.logger)
-                .collect().first?.decode(Bool.self) ?? false
-            let applied = exists ? try await Self.appliedMigrations(connection, logger: self.logger) : []
-            return PostgresSchema.migrations.map(\.name).filter { !applied.contains($0) }
-        }
+        try await withOwnConnection { connection in try await Self.pending(connection, logger: self.logger) }
+    }
+
+    static func pending(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+            .collect().first?.decode(Bool.self) ?? false
+        let applied = exists ? try await appliedMigrations(connection, logger: logger) : []
+        return PostgresSchema.migrations.map(\.name).filter { !applied.contains($0) }
     }
 
     static func appliedMigrations(_ connection: PostgresConnection, logger: Logger) async throws -> Set<String> {

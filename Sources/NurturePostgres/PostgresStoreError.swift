@@ -22,9 +22,15 @@ public struct PostgresStoreError: Error, CustomStringConvertible {
         }
     }
 
+    init(_ error: PostgresDecodingError) {
+        sqlState = nil
+        description = "PostgreSQL: column \(error.columnName) (\(error.postgresType)) cannot be read as \(error.targetType): \(error.code)"
+    }
+
     /// `error` made readable when it came from postgres-nio, unchanged otherwise.
     static func readable(_ error: any Error) -> any Error {
         if let error = error as? PSQLError { return PostgresStoreError(error) }
+        if let error = error as? PostgresDecodingError { return PostgresStoreError(error) }
         if let error = error as? PostgresTransactionError {
             return readable(error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error)
         }

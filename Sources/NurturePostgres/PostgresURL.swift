@@ -32,10 +32,11 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         self.host = host
         port = components.port ?? 5432
         guard (1...65535).contains(port) else { throw .invalid("port", String(port)) }
-        guard let user = components.user, !user.isEmpty else { throw .missingPart("user") }
+        // Percent-decoded once (a password "50%OFF" is written 50%25OFF).
+        guard let user = components.percentEncodedUser, !user.isEmpty else { throw .missingPart("user") }
         username = user.removingPercentEncoding ?? user
-        password = components.password.map { $0.removingPercentEncoding ?? $0 }
-        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        password = components.percentEncodedPassword.map { $0.removingPercentEncoding ?? $0 }
+        let path = components.percentEncodedPath.hasPrefix("/") ? String(components.percentEncodedPath.dropFirst()) : components.percentEncodedPath
         database = path.removingPercentEncoding ?? path
         guard !database.isEmpty else { throw .missingPart("database name (the path: postgres://user@host/DATABASE)") }
         sslMode = .prefer

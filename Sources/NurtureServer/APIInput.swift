@@ -118,6 +118,8 @@ enum APIInput {
                         throw HTTPError(.badRequest, message: "\(at)property names must be 1 to 64 characters without control characters")
                     }
                     switch value {
+                    case .string(let s) where s.unicodeScalars.contains("\0"):
+                        throw HTTPError(.badRequest, message: "\(at)property '\(key)' contains a NUL character (U+0000)")
                     case .string(let s) where s.count <= maxText: properties[key] = s
                     case .number(let n) where n.isFinite: properties[key] = n.rounded() == n && abs(n) < 9e15 ? String(Int(n)) : String(n)
                     default: throw HTTPError(.badRequest, message: "\(at)property '\(key)' must be text (at most \(maxText) characters) or a number, found \(value.kind)")

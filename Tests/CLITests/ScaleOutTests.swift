@@ -170,3 +170,42 @@ struct ScaleOutTests {
         #expect(latencies.allSatisfy { $0 < 1 }, "\(latencies)")
     }
 }
+
+@Suite("Every command on a PostgreSQL URL")
+struct PostgresCommandTests {
+    @Test("leads import, add, show, stage, suppress, run and dry-run --email work on postgres://, as on a SQLite file")
+    func commands() throws {
+        let scale = ScaleOutTests()
+        let cluster = try scale.prepare(processes: 1, leads: 12)
+        defer { cluster.stop() }
+        let folder = cluster.folders[0]
+        func nurture(_ arguments: [String]) throws -> CommandResult {
+            try runNurture(arguments + ["--config", "nurture.yaml"], directory: folder)
+        }
+        let add = try nurture(["leads", "add", "--email", "Grace@Example.com", "--field", "first_name=Grace", "--field", "company=Navy"])
+        #expect(add.status == 0 && add.stdout.contains("added grace@example.com"), "\(add.stdout)\(add.stderr)")
+        let run = try nurture(["run"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("sent 13"), "\(run.stdout)")
+        #expect(run.stdout.contains("database: 13 leads, 13 emails sent, 0 queued"), "\(run.stdout)")
+        #expect(try cluster.relays[0].lines("ids.txt").count == 13)
+        let stage = try nurture(["leads", "stage", "grace@example.com", "sql", "--reason", "booked a demo"])
+        #expect(stage.status == 0 && stage.stdout.contains("is now in stage sql"), "\(stage.stdout)\(stage.stderr)")
+        let suppress = try nurture(["leads", "suppress", "lead3@example.com"])
+        #expect(suppress.status == 0, "\(suppress.stderr)")
+        let show = try nurture(["leads", "show", "grace@example.com"])
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("sql") && show.stdout.contains("booked a demo") && show.stdout.contains("sent"), "\(show.stdout)")
+        let shown = try nurture(["leads", "show", "lead3@example.com"])
+        #expect(shown.stdout.contains("suppressed") || shown.stdout.contains("manual"), "\(shown.stdout)")
+        #expect(try TestPostgres.psql("SELECT reason FROM suppressions WHERE email = 'lead3@example.com'", database: cluster.database.name) == "manual")
+        let dryRun = try runNurture(["dry-run", "--email", "grace@example.com", "--config", "nurture.yaml", "--days", "3",
+                                     "--workflows", "Workflows", "--templates", ServeCommandTests.repository.appendingPathComponent("Templates").path], directory: folder)
+        #expect(dryRun.status == 0, "\(dryRun.stderr)")
+        #expect(dryRun.stdout.contains("grace@example.com") || dryRun.stdout.contains("Grace"), "\(dryRun.stdout)")
+        let missing = try nurture(["leads", "show", "nobody@example.com"])
+        #expect(missing.status == 1 && missing.stderr.contains("no lead nobody@example.com"))
+        let check = try nurture(["migrate", "--check"])
+        #expect(check.status == 0 && check.stdout.contains("up to date") && check.stdout.contains("<redacted>") == false)
+    }
+}

@@ -52,6 +52,7 @@ struct HardeningAPITests {
         (#"{"type": true, "email": "ada@example.com"}"#, 400, "'type' is required"),
         (#"{"type": "page visited\n", "email": "ada@example.com"}"#, 400, "'type' is required"),
         (#"{"type": "replied", "email": "ada@example.com", "properties": {"n": true}}"#, 400, "must be text"),
+        (#"{"type": "replied", "email": "ada@example.com", "properties": {"n": "a\u0000b"}}"#, 400, "NUL character"),
         (#"{"type": "replied", "email": "ada@example.com", "id": 7}"#, 400, "'id' must be text"),
         (#"{"type": "replied", "email": " a@b@example.com"}"#, 400, "more than one '@'"),
         (#"{"events": []}"#, 400, "no events"),

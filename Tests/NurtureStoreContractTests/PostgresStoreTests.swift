@@ -147,6 +147,8 @@ struct PostgresStoreTests {
         #expect(url.database == "marketing" && url.sslMode == .require && url.poolSize == 20)
         #expect(!url.description.contains("cret") && url.description.contains("<redacted>"))
         #expect(try PostgresURL("postgresql://u@h/d").sslMode == .prefer)
+        #expect(try PostgresURL("postgres://u:50%25OFF@h/d").password == "50%OFF", "decoded once")
+        #expect(try PostgresURL("postgres://u@h/d?sslmode=verify-full").sslMode == .verifyFull)
         #expect(throws: PostgresURLError.missingPart("database name (the path: postgres://user@host/DATABASE)")) { try PostgresURL("postgres://u:p@h:5432") }
         #expect(throws: PostgresURLError.invalid("sslmode", "sometimes")) { try PostgresURL("postgres://u@h/d?sslmode=sometimes") }
         #expect(throws: PostgresURLError.unknownParameter("sslcert")) { try PostgresURL("postgres://u@h/d?sslcert=x") }
