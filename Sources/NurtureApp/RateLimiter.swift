@@ -18,8 +18,8 @@ public actor RateLimiter {
     private let shared: (any SendRateBudget)?
     /// Permits taken from the shared bucket and not used yet.
     private var granted = 0
-    /// The refill from the shared bucket in progress, if any.
-    private var refill: Task<Int, any Error>?
+    /// A refill from the shared bucket is in progress.
+    private var refilling = false
 
     public init(perSecond rate: Double, burst: Double? = nil, shared: (any SendRateBudget)? = nil) {
         self.rate = rate
@@ -41,14 +41,13 @@ public actor RateLimiter {
                 }
                 // One refill at a time (the actor is reentrant): the others wait for it rather
                 // than each holding a database connection on the bucket's row.
-                if let refill {
-                    _ = try? await refill.value
+                if refilling {
+                    try? await Task.sleep(for: .milliseconds(2))
                     continue
                 }
-                let task = Task { [rate, burst] in try await shared.takePermits(batch, perSecond: rate, burst: burst) }
-                refill = task
-                let result = try? await task.value
-                refill = nil
+                refilling = true
+                let result = try? await shared.takePermits(batch, perSecond: rate, burst: burst)
+                refilling = false
                 guard let got = result else { break }
                 granted += got
                 if granted == 0 {

@@ -94,6 +94,21 @@ struct ScaleOutTests {
         #expect(try TestPostgres.psql("SELECT count(*) FROM workers", database: cluster.database.name) == "0", "both retired")
     }
 
+    @Test("relay.rate_limit holds for the deployment: two processes at 50/s send 50/s together, not 100")
+    func sharedRateLimit() throws {
+        let cluster = try prepare(processes: 2, leads: 600, relay: ", rate_limit: 50")
+        defer { cluster.stop() }
+        let started = Date()
+        let processes = try cluster.folders.map(start)
+        defer { processes.forEach(stop) }
+        #expect(serve.eventually(60) { Set(cluster.all).count >= 600 }, "\(Set(cluster.all).count) received")
+        let took = Date().timeIntervalSince(started)
+        print("scale-out: 600 emails, 2 processes, rate_limit 50: \(String(format: "%.1f", took)) s (\(cluster.received(0).count) + \(cluster.received(1).count))")
+        // 600 at 50/s with a burst of 50 takes at least 11 s; at 50/s each it would take 5.5 s.
+        #expect(took >= 10.5, "\(took) s: faster than the deployment's rate")
+        #expect(!cluster.received(0).isEmpty && !cluster.received(1).isEmpty)
+    }
+
     @Test("kill -9 one of two mid-send: the other delivers the rest within a minute; repeats only of what was in flight, same Message-ID")
     func killOne() throws {
         let cluster = try prepare(processes: 2, leads: 3_000, relay: ", rate_limit: 100")
