@@ -134,5 +134,10 @@ enum PostgresSchema {
               updated_at timestamptz NOT NULL
             );
             """),
+        Migration(name: "p3: report indexes", sql: """
+            CREATE INDEX stage_changes_at ON stage_changes (at);
+            CREATE INDEX stage_changes_to ON stage_changes (to_stage, at);
+            CREATE INDEX leads_created ON leads (created_at);
+            """),
     ]
 }

@@ -203,4 +203,46 @@ struct StoreContractTests {
             #expect(try await subject.store.suppression(email: "ADA@example.com") == .unsubscribed)
         }
     }
+
+    @Test("the funnel's facts: leads per stage, changes in the period, each stage's cohort and how fast it moved on", arguments: Adapter.allCases)
+    func funnelFacts(adapter: Adapter) async throws {
+        try await adapter.with { subject in
+            let store = subject.store
+            try await seed(store, ["ada@example.com", "bob@example.com", "eve@example.com", "dan@example.com"], send: false)
+            func move(_ email: String, _ from: String, _ to: String, after hours: Double) async throws {
+                let at = Self.t0 + hours * 3600
+                _ = try await store.updateLead(.email(email), now: at) { state in
+                    state.lead.stage = to
+                    return LeadChange(effects: [.stageChanged(StageChange(from: from, to: to, at: at, reason: "test"))], nextWake: nil)
+                }
+            }
+            try await move("ada@example.com", "lead", "mql", after: 1)
+            try await move("bob@example.com", "lead", "mql", after: 2)
+            try await move("ada@example.com", "mql", "sql", after: 3)
+            try await move("eve@example.com", "lead", "sql", after: 5)
+            try await move("bob@example.com", "mql", "lead", after: 6)
+            try await move("dan@example.com", "lead", "mql", after: 30) // after the period
+            let stages = ["lead", "mql", "sql", "opportunity", "customer"]
+            let period = ReportPeriod(since: Self.t0, until: Self.t0 + 86_400)
+            let facts = try await store.funnelFacts(stages: stages, period: period)
+            #expect(facts.leadsByStage == ["lead": 1, "mql": 1, "sql": 2])
+            #expect(facts.changes == [
+                .init(from: "lead", to: "mql"): 2, .init(from: "mql", to: "sql"): 1,
+                .init(from: "lead", to: "sql"): 1, .init(from: "mql", to: "lead"): 1,
+            ])
+            #expect(facts.cohorts.map(\.stage) == ["lead", "mql", "sql", "opportunity"])
+            #expect(facts.cohorts[0].entered == 4, "created in the period")
+            #expect(facts.cohorts[0].secondsToNext.sorted() == [3600, 7200, 18_000, 108_000])
+            #expect(facts.cohorts[1].entered == 2 && facts.cohorts[1].secondsToNext == [7200])
+            #expect(facts.cohorts[2].entered == 2 && facts.cohorts[2].secondsToNext.isEmpty)
+            let report = FunnelReport(facts: facts, stages: stages, period: period)
+            #expect(report.recycled == 1)
+            #expect(report.conversions[0].entered == 4 && report.conversions[0].converted == 4 && report.conversions[0].medianSeconds == 12_600)
+            #expect(report.conversions[1].rate == 0.5 && report.conversions[1].medianSeconds == 7200)
+            #expect(report.stages.map(\.stage) == stages && report.stages.map(\.leads) == [1, 1, 2, 0, 0])
+            // A later period sees dan's move, and no cohort from the first day.
+            let later = try await store.funnelFacts(stages: stages, period: ReportPeriod(since: Self.t0 + 86_400, until: Self.t0 + 2 * 86_400))
+            #expect(later.changes == [.init(from: "lead", to: "mql"): 1] && later.cohorts[0].entered == 0 && later.cohorts[1].entered == 1)
+        }
+    }
 }

@@ -1,0 +1,122 @@
+import Foundation
+
+/// A span of time a report covers: from `since` (included) to `until` (excluded).
+public struct ReportPeriod: Sendable, Equatable {
+    public var since: Date
+    public var until: Date
+
+    public init(since: Date, until: Date) {
+        self.since = since
+        self.until = until
+    }
+}
+
+/// What a store reads for the funnel report (see ``ReportReading``).
+public struct FunnelFacts: Sendable, Equatable {
+    /// Leads in each stage now.
+    public var leadsByStage: [String: Int]
+    /// Stage changes in the period, by from and to.
+    public var changes: [Transition: Int]
+    /// For each stage but the last, in funnel order: the leads that entered it in the period,
+    /// and for those that went on to a later stage, the seconds it took.
+    public var cohorts: [Cohort]
+
+    public struct Transition: Sendable, Hashable {
+        public var from: String
+        public var to: String
+        public init(from: String, to: String) {
+            self.from = from
+            self.to = to
+        }
+    }
+
+    public struct Cohort: Sendable, Equatable {
+        public var stage: String
+        public var entered: Int
+        /// Seconds from entering `stage` to reaching a later stage, one per lead that did.
+        public var secondsToNext: [Double]
+        public init(stage: String, entered: Int, secondsToNext: [Double]) {
+            self.stage = stage
+            self.entered = entered
+            self.secondsToNext = secondsToNext
+        }
+    }
+
+    public init(leadsByStage: [String: Int], changes: [Transition: Int], cohorts: [Cohort]) {
+        self.leadsByStage = leadsByStage
+        self.changes = changes
+        self.cohorts = cohorts
+    }
+}
+
+/// The funnel report: how many leads are in each stage, how they moved in a period, and how
+/// many of those that entered a stage reached the next one, how fast.
+public struct FunnelReport: Sendable, Equatable, Codable {
+    public struct StageCount: Sendable, Equatable, Codable {
+        public var stage: String
+        public var leads: Int
+    }
+
+    public struct Change: Sendable, Equatable, Codable {
+        public var from: String
+        public var to: String
+        public var leads: Int
+        /// A move back to an earlier stage (recycling, or by hand).
+        public var backwards: Bool
+    }
+
+    public struct Conversion: Sendable, Equatable, Codable {
+        public var from: String
+        public var to: String
+        /// Leads that entered `from` in the period.
+        public var entered: Int
+        /// Those of them that reached `to` or a later stage (so far).
+        public var converted: Int
+        /// converted / entered, or nil when none entered.
+        public var rate: Double?
+        /// The median time to get there, in seconds (nil when none did).
+        public var medianSeconds: Double?
+    }
+
+    public var since: Date
+    public var until: Date
+    public var stages: [StageCount]
+    public var changes: [Change]
+    public var conversions: [Conversion]
+    /// Moves back to an earlier stage in the period.
+    public var recycled: Int
+
+    /// The report, with the stages in the funnel's order (stages the funnel no longer has,
+    /// but leads still carry, come after, by name).
+    public init(facts: FunnelFacts, stages order: [String], period: ReportPeriod) {
+        since = period.since
+        until = period.until
+        let known = Set(order)
+        let others = facts.leadsByStage.keys.filter { !known.contains($0) }.sorted()
+        stages = (order + others).map { StageCount(stage: $0, leads: facts.leadsByStage[$0] ?? 0) }
+        let rank = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        func backwards(_ t: FunnelFacts.Transition) -> Bool {
+            guard let from = rank[t.from], let to = rank[t.to] else { return false }
+            return to < from
+        }
+        changes = facts.changes
+            .map { Change(from: $0.key.from, to: $0.key.to, leads: $0.value, backwards: backwards($0.key)) }
+            .sorted { (rank[$0.from] ?? .max, rank[$0.to] ?? .max, $0.from, $0.to) < (rank[$1.from] ?? .max, rank[$1.to] ?? .max, $1.from, $1.to) }
+        recycled = changes.filter(\.backwards).reduce(0) { $0 + $1.leads }
+        conversions = zip(order, order.dropFirst()).map { from, to in
+            let cohort = facts.cohorts.first { $0.stage == from } ?? FunnelFacts.Cohort(stage: from, entered: 0, secondsToNext: [])
+            let converted = cohort.secondsToNext.count
+            return Conversion(
+                from: from, to: to, entered: cohort.entered, converted: converted,
+                rate: cohort.entered > 0 ? Double(converted) / Double(cohort.entered) : nil,
+                medianSeconds: Self.median(cohort.secondsToNext))
+        }
+    }
+
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+}

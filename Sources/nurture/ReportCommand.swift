@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import NurtureCore
+import NurtureRuntime
+
+/// `nurture report …`: what the funnel did, from the database.
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Reports from the database (read-only).",
+        subcommands: [Funnel.self]
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
+
+    /// `--since`, `--until` and `--format`, shared by the reports.
+    struct PeriodOptions: ParsableArguments {
+        @Option(help: "Start of the period (YYYY-MM-DD, UTC, or an ISO 8601 time; default: 30 days before --until).")
+        var since: String?
+
+        @Option(help: "End of the period, excluded (YYYY-MM-DD, UTC, or an ISO 8601 time; default: now).")
+        var until: String?
+
+        @Option(help: "Output: text, json or csv.")
+        var format: Format = .text
+
+        func period(now: Date) throws -> ReportPeriod {
+            let end = try until.map { try Self.parse($0, option: "--until") } ?? now
+            let start = try since.map { try Self.parse($0, option: "--since") } ?? end.addingTimeInterval(-30 * 86_400)
+            guard start < end else { throw ValidationError("--since must be before --until") }
+            return ReportPeriod(since: start, until: end)
+        }
+
+        static func parse(_ text: String, option: String) throws -> Date {
+            let day = DateFormatter()
+            day.locale = Locale(identifier: "en_US_POSIX")
+            day.timeZone = TimeZone(identifier: "UTC")
+            day.dateFormat = "yyyy-MM-dd"
+            if let date = day.date(from: text) { return date }
+            if let date = try? Date(text, strategy: .iso8601) { return date }
+            throw ValidationError("\(option) '\(text.prefix(40))': expected YYYY-MM-DD or an ISO 8601 time like 2026-11-26T10:00:00Z")
+        }
+    }
+
+    struct Funnel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Leads in each stage now; stage changes in the period; conversion to the next stage, with the median time, for the leads that entered each stage in the period.",
+            discussion: """
+            A lead counts as converted when it reached the next stage or any later one (so far). Moves \
+            back to an earlier stage (recycling, or by hand) are counted as recycled. JSON: `stages` \
+            (objects with `stage` and `leads`), `changes`, `conversions`, `recycled`.
+            """
+        )
+
+        @OptionGroup var period: PeriodOptions
+        @OptionGroup var options: ServiceOptions
+
+        func run() async throws {
+            let span = try period.period(now: Date())
+            let report = try await options.withRuntime { runtime in
+                let stages = runtime.workflows.engine.workflow.funnel.stages.map(\.name)
+                return FunnelReport(facts: try await runtime.store.funnelFacts(stages: stages, period: span), stages: stages, period: span)
+            }
+            switch period.format {
+            case .json: print(try FunnelReportText.json(report))
+            case .csv: print(FunnelReportText.csv(report), terminator: "")
+            case .text: print(terminalSafe(FunnelReportText.text(report)))
+            }
+        }
+    }
+}

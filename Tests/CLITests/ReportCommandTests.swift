@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("nurture report funnel, as a marketer reads it")
+struct ReportCommandTests {
+    /// Leads imported and sent their welcome, two moved on by hand, one moved back.
+    static func prepare(_ folder: URL) throws {
+        func nurture(_ arguments: [String]) throws {
+            let result = try runNurture(arguments + ["--config", "nurture.yaml"], directory: folder)
+            try #require(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        try nurture(["leads", "import", "leads.csv"])
+        try nurture(["run"])
+        try nurture(["leads", "stage", "lead1@example.com", "sql"])
+        try nurture(["leads", "stage", "lead2@example.com", "mql"])
+        try nurture(["leads", "stage", "lead2@example.com", "lead", "--reason", "recycled by hand"])
+    }
+
+    static func check(_ folder: URL) throws {
+        let json = try runNurture(["report", "funnel", "--format", "json", "--config", "nurture.yaml"], directory: folder)
+        try #require(json.status == 0, "\(json.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let stages = try #require(object["stages"] as? [[String: Any]])
+        let counts = Dictionary(uniqueKeysWithValues: stages.compactMap { s in (s["stage"] as? String).map { ($0, s["leads"] as? Int ?? -1) } })
+        #expect(counts == ["lead": 11, "mql": 0, "sql": 1, "opportunity": 0, "customer": 0], "\(json.stdout)")
+        let conversions = try #require(object["conversions"] as? [[String: Any]])
+        let first = try #require(conversions.first)
+        #expect(first["from"] as? String == "lead" && first["entered"] as? Int == 12 && first["converted"] as? Int == 2, "\(first)")
+        #expect(object["recycled"] as? Int == 1)
+        let text = try runNurture(["report", "funnel", "--config", "nurture.yaml"], directory: folder)
+        #expect(text.status == 0 && text.stdout.contains("leads now") && text.stdout.contains("mql → lead: 1 (back)"), "\(text.stdout)")
+        let csv = try runNurture(["report", "funnel", "--format", "csv", "--config", "nurture.yaml"], directory: folder)
+        #expect(csv.stdout.hasPrefix("kind,stage,to,leads,entered,converted,rate,median_seconds\nstage,lead,,11,"), "\(csv.stdout)")
+        let empty = try runNurture(["report", "funnel", "--since", "2020-01-01", "--until", "2020-02-01", "--format", "json", "--config", "nurture.yaml"], directory: folder)
+        #expect(empty.status == 0 && empty.stdout.contains("\"entered\" : 0"), "\(empty.stdout)")
+        let bad = try runNurture(["report", "funnel", "--since", "yesterday", "--config", "nurture.yaml"], directory: folder)
+        #expect(bad.status == 64 && bad.stderr.contains("--since 'yesterday': expected YYYY-MM-DD"), "\(bad.stderr)")
+    }
+
+    @Test("after a real run on SQLite: stage counts, the cohort's conversion, a move back counted as recycled")
+    func sqlite() throws {
+        let smtp = try LoopbackServer.smtp()
+        defer { smtp.stop() }
+        let (folder, _) = try ServeCommandTests().setUp(smtp: smtp)
+        try Self.prepare(folder)
+        try Self.check(folder)
+    }
+
+    @Test("the same on PostgreSQL")
+    func postgres() throws {
+        let cluster = try LongRunningProcessTests.ScaleOutTests().prepare(processes: 1, leads: 0)
+        defer { cluster.stop() }
+        let folder = cluster.folders[0]
+        try Self.prepare(folder)
+        try Self.check(folder)
+    }
+}
