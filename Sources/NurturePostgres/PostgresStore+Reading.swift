@@ -42,8 +42,14 @@ extension PostgresStore {
                    (SELECT count(*) FROM leads WHERE parked_error IS NOT NULL) AS parked
             """)
         guard let row = rows.first?.makeRandomAccess() else { return StoreCounts(leads: 0, dueLeads: 0, queuedSends: 0, sentSends: 0, failedSends: 0) }
+        var byStage: [String: Int] = [:]
+        for stage in try await fetch("SELECT stage, count(*) AS n FROM leads GROUP BY stage") {
+            let (name, count) = try stage.decode((String, Int).self)
+            byStage[name] = count
+        }
         return StoreCounts(
             leads: try row.value("leads"), dueLeads: try row.value("due"), queuedSends: try row.value("queued"),
-            sentSends: try row.value("sent"), failedSends: try row.value("failed"), parkedLeads: try row.value("parked"))
+            sentSends: try row.value("sent"), failedSends: try row.value("failed"), parkedLeads: try row.value("parked"),
+            leadsByStage: byStage)
     }
 }

@@ -1,6 +1,7 @@
 import NurtureApp
 import NurtureCore
 import Prometheus
+import Synchronization
 
 /// The service's Prometheus metrics (swift-prometheus), exposed at `GET /metrics`.
 public final class NurtureMetrics: Sendable {
@@ -12,9 +13,12 @@ public final class NurtureMetrics: Sendable {
     let parkedLeads: Gauge
     let staleCompletionsCounter: Counter
     let recoveredSendsCounter: Counter
+    /// Stages reported so far (a stage emptied since is reported as 0).
+    let stagesSeen = Mutex<Set<String>>([])
 
     static var sends: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_sends", unitName: "total", helpText: "Delivery attempts by outcome") }
     static var events: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_events", unitName: "total", helpText: "Events recorded by type") }
+    static var leadsInStage: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_leads_in_stage", unitName: "", helpText: "Leads in each stage now (from the database)") }
     static var stageChanges: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_stage_changes", unitName: "total", helpText: "Stage changes by target stage") }
 
     public init() {
@@ -43,6 +47,15 @@ public final class NurtureMetrics: Sendable {
 
     /// The exposition for `GET /metrics`, with the gauges read from the store's counts.
     public func exposition(_ counts: StoreCounts) -> String {
+        // Read from the database at each scrape: right after a restart, and the same from
+        // every process sharing the database. A stage no lead is in any more reads 0.
+        let stages = stagesSeen.withLock { seen in
+            seen.formUnion(counts.leadsByStage.keys)
+            return seen
+        }
+        for stage in stages {
+            registry.makeGauge(descriptor: Self.leadsInStage, labels: [("stage", stage)]).set(Double(counts.leadsByStage[stage] ?? 0))
+        }
         queueDepth.set(Double(counts.queuedSends))
         dueLeads.set(Double(counts.dueLeads))
         leads.set(Double(counts.leads))

@@ -30,13 +30,16 @@ extension SQLiteStore {
     public func counts(now date: Date) async throws -> StoreCounts {
         try await pool.read { db in
             let now = date.timeIntervalSince1970
+            var byStage: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT stage, COUNT(*) AS n FROM leads GROUP BY stage") { byStage[row["stage"]] = row["n"] }
             return StoreCounts(
                 leads: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM leads") ?? 0,
                 dueLeads: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM leads WHERE next_wake_at <= ?", arguments: [now]) ?? 0,
                 queuedSends: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sends WHERE status IN ('queued', 'sending')") ?? 0,
                 sentSends: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sends WHERE status = 'sent'") ?? 0,
                 failedSends: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sends WHERE status = 'failed'") ?? 0,
-                parkedLeads: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM leads WHERE parked_error IS NOT NULL") ?? 0)
+                parkedLeads: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM leads WHERE parked_error IS NOT NULL") ?? 0,
+                leadsByStage: byStage)
         }
     }
 }

@@ -42,9 +42,18 @@ struct ReportCommandTests {
     func sqlite() throws {
         let smtp = try LoopbackServer.smtp()
         defer { smtp.stop() }
-        let (folder, _) = try ServeCommandTests().setUp(smtp: smtp)
+        let serve = ServeCommandTests()
+        let (folder, port) = try serve.setUp(smtp: smtp)
         try Self.prepare(folder)
         try Self.check(folder)
+        // A service started after all this reports the stages from the database, not from
+        // counters it kept itself.
+        let process = try serve.start(folder)
+        defer { process.terminate(); waitForExit(process) }
+        #expect(serve.eventually { serve.http("http://127.0.0.1:\(port)/healthz") == "ok\n" })
+        let metrics = serve.http("http://127.0.0.1:\(port)/metrics", ["-H", "Authorization: Bearer serve-test-api-key"]) ?? ""
+        #expect(metrics.contains(#"nurture_leads_in_stage{stage="lead"} 11"#), "\(metrics)")
+        #expect(metrics.contains(#"nurture_leads_in_stage{stage="sql"} 1"#))
     }
 
     @Test("the same on PostgreSQL")

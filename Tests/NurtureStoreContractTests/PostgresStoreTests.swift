@@ -46,9 +46,13 @@ struct PostgresStoreTests {
             let now = Date()
             _ = try await seed(stores[0], ["ada@example.com"], now: now)
             let a = WorkerIdentity(id: "a", host: "h", pid: 1), b = WorkerIdentity(id: "b", host: "h", pid: 2)
-            let claimed = try await stores[0].claimSends(now: now, limit: 10, worker: a, duration: TimeSpan(seconds: 30))
+            // The caller's clock runs 10 minutes ahead; the lease still ends 30 s after the database's now.
+            let before = Date()
+            let claimed = try await stores[0].claimSends(now: Date() + 600, limit: 10, worker: a, duration: TimeSpan(seconds: 30))
+            let after = Date()
             try #require(claimed.count == 1)
-            #expect(abs(claimed[0].lease.until.timeIntervalSince(now) - 30) < 5, "30 s from the database's now")
+            let until = claimed[0].lease.until
+            #expect(until >= before + 29 && until <= after + 31, "30 s from the database's now: \(until), claimed between \(before) and \(after)")
             // A second process whose clock runs an hour ahead does not take the lease.
             #expect(try await stores[1].claimSends(now: now + 3600, limit: 10, worker: b, duration: TimeSpan(seconds: 30)).isEmpty)
             // Nor does it take the worker for dead: its heartbeat is fresh on the database's clock.

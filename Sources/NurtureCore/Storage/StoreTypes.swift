@@ -232,13 +232,16 @@ public struct StoreCounts: Sendable, Equatable {
     public var sentSends: Int
     public var failedSends: Int
     public var parkedLeads: Int
+    /// Leads in each stage now.
+    public var leadsByStage: [String: Int]
 
-    public init(leads: Int, dueLeads: Int, queuedSends: Int, sentSends: Int, failedSends: Int, parkedLeads: Int = 0) {
+    public init(leads: Int, dueLeads: Int, queuedSends: Int, sentSends: Int, failedSends: Int, parkedLeads: Int = 0, leadsByStage: [String: Int] = [:]) {
         self.leads = leads
         self.dueLeads = dueLeads
         self.queuedSends = queuedSends
         self.sentSends = sentSends
         self.failedSends = failedSends
         self.parkedLeads = parkedLeads
+        self.leadsByStage = leadsByStage
     }
 }
