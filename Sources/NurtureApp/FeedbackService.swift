@@ -7,7 +7,7 @@ import NurtureCore
 /// relay report is stored durably, then scored by the engine, which may move the lead's
 /// stage and queue its next email — and the worker is woken at once.
 public struct FeedbackService: NurtureAPI {
-    public let store: any LeadDecisions & Outbox & LeadReading
+    public let store: any LeadDecisions & Outbox & LeadReading & ReportReading
     public let scheduler: Scheduler
     public let signer: TrackingSigner
     public let rules: MachineRules
@@ -21,7 +21,7 @@ public struct FeedbackService: NurtureAPI {
     /// The time a batch of tracking hits is written at.
     public let clock: any WallClock
 
-    public init(store: any LeadDecisions & Outbox & LeadReading, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), doorbell: Doorbell, metrics: any ServiceMetrics, logger: Logger, clock: any WallClock = SystemClock()) {
+    public init(store: any LeadDecisions & Outbox & LeadReading & ReportReading, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), doorbell: Doorbell, metrics: any ServiceMetrics, logger: Logger, clock: any WallClock = SystemClock()) {
         self.clock = clock
         self.store = store
         self.scheduler = scheduler
@@ -147,6 +147,11 @@ public struct FeedbackService: NurtureAPI {
         let result = try await scheduler.upsert([lead], now: now)
         if result.sendsQueued > 0 { doorbell.ring() }
         return result.created == 1
+    }
+
+    public func funnelReport(period: ReportPeriod) async throws -> FunnelReport {
+        let stages = scheduler.workflows.engine.workflow.funnel.stages.map(\.name)
+        return FunnelReport(facts: try await store.funnelFacts(stages: stages, period: period), stages: stages, period: period)
     }
 
     public func leadReport(email: String, now: Date) async throws -> [String: any Sendable]? {

@@ -24,6 +24,8 @@ public protocol NurtureAPI: Sendable {
     func leadReport(email: String, now: Date) async throws -> [String: any Sendable]?
     /// Applies a relay's delivery report. Returns false when the message or lead is unknown.
     func relayReport(_ report: RelayReport, now: Date) async throws -> Bool
+    /// The funnel report for a period (stages in the funnel's order).
+    func funnelReport(period: ReportPeriod) async throws -> FunnelReport
 
 }
 

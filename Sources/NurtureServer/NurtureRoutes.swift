@@ -129,6 +129,20 @@ public enum NurtureRoutes {
             guard let report = found else { throw HTTPError(.notFound, message: "no lead \(email)") }
             return try jsonResponse(.ok, report)
         }
+        api.get("/reports/funnel") { request, _ -> Response in
+            let period: ReportPeriod
+            do {
+                period = try ReportPeriod(since: request.uri.queryParameters["since"].map(String.init),
+                                          until: request.uri.queryParameters["until"].map(String.init), now: clock.now())
+            } catch {
+                throw HTTPError(.badRequest, message: "\(error)")
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            let data = try encoder.encode(try await backend.funnelReport(period: period))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
         api.post("/webhooks/relay") { request, context -> Response in
             let json = try await APIInput.json(request, context: context, timeout: options.idleTimeout)
             let reports = try APIInput.relayReports(json)

@@ -25,20 +25,11 @@ struct ReportCommand: AsyncParsableCommand {
         var format: Format = .text
 
         func period(now: Date) throws -> ReportPeriod {
-            let end = try until.map { try Self.parse($0, option: "--until") } ?? now
-            let start = try since.map { try Self.parse($0, option: "--since") } ?? end.addingTimeInterval(-30 * 86_400)
-            guard start < end else { throw ValidationError("--since must be before --until") }
-            return ReportPeriod(since: start, until: end)
-        }
-
-        static func parse(_ text: String, option: String) throws -> Date {
-            let day = DateFormatter()
-            day.locale = Locale(identifier: "en_US_POSIX")
-            day.timeZone = TimeZone(identifier: "UTC")
-            day.dateFormat = "yyyy-MM-dd"
-            if let date = day.date(from: text) { return date }
-            if let date = try? Date(text, strategy: .iso8601) { return date }
-            throw ValidationError("\(option) '\(text.prefix(40))': expected YYYY-MM-DD or an ISO 8601 time like 2026-11-26T10:00:00Z")
+            do {
+                return try ReportPeriod(since: since, until: until, now: now)
+            } catch {
+                throw ValidationError("--\(error)")
+            }
         }
     }
 

@@ -54,6 +54,20 @@ struct ReportCommandTests {
         let metrics = serve.http("http://127.0.0.1:\(port)/metrics", ["-H", "Authorization: Bearer serve-test-api-key"]) ?? ""
         #expect(metrics.contains(#"nurture_leads_in_stage{stage="lead"} 11"#), "\(metrics)")
         #expect(metrics.contains(#"nurture_leads_in_stage{stage="sql"} 1"#))
+        // The same report over HTTP: behind the key, the same numbers as the CLI's.
+        let url = "http://127.0.0.1:\(port)/v1/reports/funnel"
+        #expect(serve.status(url) == 401)
+        let body = try #require(serve.http(url, ["-H", "Authorization: Bearer serve-test-api-key"]))
+        let http = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        let cli = try runNurture(["report", "funnel", "--format", "json", "--config", "nurture.yaml"], directory: folder)
+        let local = try #require(try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as? [String: Any])
+        func pairs(_ object: [String: Any]) -> [String] {
+            (object["stages"] as? [[String: Any]] ?? []).map { "\($0["stage"] ?? "?")=\($0["leads"] ?? "?")" }
+        }
+        #expect(pairs(http) == pairs(local) && pairs(http).count == 5, "\(body)")
+        #expect(http["recycled"] as? Int == 1)
+        #expect(serve.status(url + "?since=last-week", ["-H", "Authorization: Bearer serve-test-api-key"]) == 400)
+        #expect(serve.status(url + "?since=2026-01-02&until=2026-01-01", ["-H", "Authorization: Bearer serve-test-api-key"]) == 400)
     }
 
     @Test("the same on PostgreSQL")

@@ -9,6 +9,39 @@ public struct ReportPeriod: Sendable, Equatable {
         self.since = since
         self.until = until
     }
+
+    /// The period the `since` and `until` options name (`YYYY-MM-DD`, midnight UTC, or an ISO
+    /// 8601 time): `until` defaults to `now`, `since` to 30 days before `until`.
+    /// - Throws: ``ReportPeriodError`` naming the option and what was expected.
+    public init(since: String?, until: String?, now: Date) throws(ReportPeriodError) {
+        let end = try until.map { text throws(ReportPeriodError) in try Self.parse(text, option: "until") } ?? now
+        let start = try since.map { text throws(ReportPeriodError) in try Self.parse(text, option: "since") } ?? end.addingTimeInterval(-30 * 86_400)
+        guard start < end else { throw .emptyPeriod }
+        self.init(since: start, until: end)
+    }
+
+    static func parse(_ text: String, option: String) throws(ReportPeriodError) -> Date {
+        let day = DateFormatter()
+        day.locale = Locale(identifier: "en_US_POSIX")
+        day.timeZone = TimeZone(identifier: "UTC")
+        day.dateFormat = "yyyy-MM-dd"
+        if text.count == 10, let date = day.date(from: text) { return date }
+        if let date = ISO8601DateFormatter().date(from: text) { return date }
+        throw .badDate(option: option, text: String(text.prefix(40)))
+    }
+}
+
+/// Why a report's period cannot be read.
+public enum ReportPeriodError: Error, Equatable, CustomStringConvertible {
+    case badDate(option: String, text: String)
+    case emptyPeriod
+
+    public var description: String {
+        switch self {
+        case .badDate(let option, let text): "\(option) '\(text)': expected YYYY-MM-DD or an ISO 8601 time like 2026-11-26T10:00:00Z"
+        case .emptyPeriod: "since must be before until"
+        }
+    }
 }
 
 /// What a store reads for the funnel report (see ``ReportReading``).
