@@ -39,4 +39,17 @@ extension PostgresStore {
             return FunnelFacts(leadsByStage: leadsByStage, changes: changes, cohorts: cohorts)
         }
     }
+
+    public func suppressionCounts(period: ReportPeriod) async throws -> SuppressionCounts {
+        var total: [String: Int] = [:], inPeriod: [String: Int] = [:]
+        for row in try await fetch("""
+            SELECT reason, count(*) AS n, count(*) FILTER (WHERE at >= \(period.since) AND at < \(period.until)) AS recent
+            FROM suppressions GROUP BY reason
+            """) {
+            let (reason, count, recent) = try row.decode((String, Int, Int).self)
+            total[reason] = count
+            if recent > 0 { inPeriod[reason] = recent }
+        }
+        return SuppressionCounts(total: total, inPeriod: inPeriod)
+    }
 }

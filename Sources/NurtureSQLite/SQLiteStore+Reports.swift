@@ -44,4 +44,18 @@ extension SQLiteStore {
             return FunnelFacts(leadsByStage: leadsByStage, changes: changes, cohorts: cohorts)
         }
     }
+
+    public func suppressionCounts(period: ReportPeriod) async throws -> SuppressionCounts {
+        try await pool.read { db in
+            var total: [String: Int] = [:], inPeriod: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT reason, COUNT(*) AS n, SUM(at >= ? AND at < ?) AS recent FROM suppressions GROUP BY reason
+                """, arguments: [period.since.timeIntervalSince1970, period.until.timeIntervalSince1970]) {
+                total[row["reason"]] = row["n"]
+                let recent: Int = row["recent"] ?? 0
+                if recent > 0 { inPeriod[row["reason"]] = recent }
+            }
+            return SuppressionCounts(total: total, inPeriod: inPeriod)
+        }
+    }
 }

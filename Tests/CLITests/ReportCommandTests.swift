@@ -15,6 +15,7 @@ struct ReportCommandTests {
         try nurture(["leads", "stage", "lead1@example.com", "sql"])
         try nurture(["leads", "stage", "lead2@example.com", "mql"])
         try nurture(["leads", "stage", "lead2@example.com", "lead", "--reason", "recycled by hand"])
+        try nurture(["leads", "suppress", "lead5@example.com"])
     }
 
     static func check(_ folder: URL) throws {
@@ -34,6 +35,9 @@ struct ReportCommandTests {
         #expect(csv.stdout.hasPrefix("kind,stage,to,leads,entered,converted,rate,median_seconds\nstage,lead,,11,"), "\(csv.stdout)")
         let empty = try runNurture(["report", "funnel", "--since", "2020-01-01", "--until", "2020-02-01", "--format", "json", "--config", "nurture.yaml"], directory: folder)
         #expect(empty.status == 0 && empty.stdout.contains("\"entered\" : 0"), "\(empty.stdout)")
+        let suppressions = try runNurture(["report", "suppressions", "--format", "json", "--config", "nurture.yaml"], directory: folder)
+        #expect(suppressions.status == 0, "\(suppressions.stderr)")
+        #expect(suppressions.stdout.contains(#""reason" : "manual""#) && suppressions.stdout.contains(#""in_period" : 1"#), "\(suppressions.stdout)")
         let bad = try runNurture(["report", "funnel", "--since", "yesterday", "--config", "nurture.yaml"], directory: folder)
         #expect(bad.status == 64 && bad.stderr.contains("--since 'yesterday': expected YYYY-MM-DD"), "\(bad.stderr)")
     }

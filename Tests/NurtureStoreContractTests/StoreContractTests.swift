@@ -245,4 +245,16 @@ struct StoreContractTests {
             #expect(later.changes == [.init(from: "lead", to: "mql"): 1] && later.cohorts[0].entered == 0 && later.cohorts[1].entered == 1)
         }
     }
+
+    @Test("suppressions by reason, in all and in the period", arguments: Adapter.allCases)
+    func suppressionCounts(adapter: Adapter) async throws {
+        try await adapter.with { subject in
+            try await subject.store.suppress(email: "old@example.com", reason: .unsubscribed, now: Self.t0 - 86_400)
+            try await subject.store.suppress(email: "ada@example.com", reason: .unsubscribed, now: Self.t0 + 60)
+            try await subject.store.suppress(email: "bob@example.com", reason: .bounced, now: Self.t0 + 120)
+            let counts = try await subject.store.suppressionCounts(period: ReportPeriod(since: Self.t0, until: Self.t0 + 86_400))
+            #expect(counts.total == ["unsubscribed": 2, "bounced": 1])
+            #expect(counts.inPeriod == ["unsubscribed": 1, "bounced": 1])
+        }
+    }
 }

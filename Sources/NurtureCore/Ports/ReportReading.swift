@@ -8,4 +8,21 @@ public protocol ReportReading: Sendable {
     /// with how long each took to reach any later stage (a lead that was created in the period
     /// entered the first stage then).
     func funnelFacts(stages: [String], period: ReportPeriod) async throws -> FunnelFacts
+
+    /// Suppressed addresses by reason (`unsubscribed`, `bounced`, `complained`, `manual`):
+    /// all of them, and those suppressed in `period`.
+    func suppressionCounts(period: ReportPeriod) async throws -> SuppressionCounts
+}
+
+/// Suppressed addresses by reason, for the suppressions report.
+public struct SuppressionCounts: Sendable, Equatable, Codable {
+    /// Every address on the list, by reason.
+    public var total: [String: Int]
+    /// Those put on the list in the period, by reason.
+    public var inPeriod: [String: Int]
+
+    public init(total: [String: Int], inPeriod: [String: Int]) {
+        self.total = total
+        self.inPeriod = inPeriod
+    }
 }
