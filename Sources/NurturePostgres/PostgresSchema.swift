@@ -139,5 +139,8 @@ enum PostgresSchema {
             CREATE INDEX stage_changes_to ON stage_changes (to_stage, at);
             CREATE INDEX leads_created ON leads (created_at);
             """),
+        Migration(name: "p4: rate bucket grants", sql: """
+            ALTER TABLE rate_buckets ADD COLUMN granted double precision NOT NULL DEFAULT 0;
+            """),
     ]
 }

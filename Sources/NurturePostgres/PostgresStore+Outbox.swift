@@ -10,9 +10,12 @@ extension PostgresStore {
         return try await transaction { connection in
             // Sends whose lease ran out (a worker that vanished without a trace) go back to
             // the queue; they keep their key, so a repeat carries the same Message-ID.
+            // Rows another transaction holds are skipped, never waited for: a process frozen in
+            // the middle of its own claim must not stall everyone else's.
             try await connection.query("""
                 UPDATE sends SET status = 'queued', next_attempt_at = \(now), lease_until = NULL, lease_owner = NULL
-                WHERE status = 'sending' AND lease_until < coalesce(\(clock)::timestamptz, now())
+                WHERE id IN (SELECT id FROM sends WHERE status = 'sending' AND lease_until < coalesce(\(clock)::timestamptz, now())
+                             FOR UPDATE SKIP LOCKED)
                 """, logger: self.logger)
             // The claimer is recorded alive in the same transaction: no other process can take
             // it for dead between its claim and its first heartbeat.
@@ -188,7 +191,7 @@ extension PostgresStore {
             var dead: [String] = []
             for row in try await connection.rows("""
                 SELECT id, host, pid, heartbeat_at < coalesce(\(clock)::timestamptz, now()) - make_interval(secs => \(Double(deadAfter.seconds))) AS silent
-                FROM workers FOR UPDATE
+                FROM workers FOR UPDATE SKIP LOCKED
                 """, logger: self.logger) {
                 let silent: Bool = try row.value("silent")
                 let gone = try row.value("host", as: String.self) == host && !isRunning(Int32(try row.value("pid", as: Int.self)))

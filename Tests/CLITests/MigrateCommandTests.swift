@@ -97,7 +97,7 @@ struct PostgresMigrateCommandTests {
         #expect(printed.filter { $0.contains("applied p1: schema") }.count == 1, "\(printed)")
         #expect(printed.filter { $0.contains("up to date") }.count == 3, "\(printed)")
         #expect(printed.allSatisfy { !$0.contains("@") || $0.contains("postgres://postgres@") })
-        #expect(try TestPostgres.psql("SELECT count(*) FROM schema_migrations", database: database.name) == "3", "p1, p2 and p3, once each")
+        #expect(try TestPostgres.psql("SELECT count(*) FROM schema_migrations", database: database.name) == "4", "p1 to p4, once each")
     }
 }
 
