@@ -264,25 +264,12 @@ extension PostgresStore {
 
     private func decodeChecked(_ row: LeadRow) throws -> LeadState {
         guard row.stateVersion <= Self.stateVersion else {
-            throw PostgresStateVersionError(found: row.stateVersion, known: Self.stateVersion)
+            throw StoredStateError.newerVersion(found: row.stateVersion, known: Self.stateVersion)
         }
         do {
             return try decoder.decode(LeadState.self, from: row.state)
         } catch {
-            throw PostgresUnreadableState(detail: "\(error)")
+            throw StoredStateError.unreadable(detail: "\(error)")
         }
     }
-}
-
-/// A state written by a newer Nurture than this one.
-struct PostgresStateVersionError: Error, CustomStringConvertible {
-    var found: Int
-    var known: Int
-    var description: String { "state version \(found) is newer than this Nurture reads (\(known)): upgrade nurture" }
-}
-
-/// A state that does not decode (a corrupted row).
-struct PostgresUnreadableState: Error, CustomStringConvertible {
-    var detail: String
-    var description: String { "the state does not decode: \(detail.prefix(300))" }
 }

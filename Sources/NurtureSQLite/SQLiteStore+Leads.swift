@@ -154,12 +154,12 @@ extension SQLiteStore {
     private func decodeChecked(_ row: Row) throws -> LeadState {
         let version: Int = row["state_version"] ?? 1
         guard version <= Self.stateVersion else {
-            throw StateVersionError(found: version, known: Self.stateVersion)
+            throw StoredStateError.newerVersion(found: version, known: Self.stateVersion)
         }
         do {
             return try decode(row["state"])
         } catch {
-            throw UnreadableState(detail: "\(error)")
+            throw StoredStateError.unreadable(detail: "\(error)")
         }
     }
 
@@ -209,17 +209,4 @@ extension SQLiteStore {
     func decode(_ data: Data) throws -> LeadState {
         try decoder.decode(LeadState.self, from: data)
     }
-}
-
-/// A state written by a newer Nurture than this one.
-struct StateVersionError: Error, CustomStringConvertible {
-    var found: Int
-    var known: Int
-    var description: String { "state version \(found) is newer than this Nurture reads (\(known)): upgrade nurture" }
-}
-
-/// A state that does not decode (a corrupted row).
-struct UnreadableState: Error, CustomStringConvertible {
-    var detail: String
-    var description: String { "the state does not decode: \(detail.prefix(300))" }
 }
