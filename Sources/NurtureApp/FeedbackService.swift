@@ -11,6 +11,8 @@ public struct FeedbackService: NurtureAPI {
     public let scheduler: Scheduler
     public let signer: TrackingSigner
     public let rules: MachineRules
+    /// How replies and form posts without their email are credited to one (reports only).
+    public let attribution: AttributionRule
     public let doorbell: Doorbell
     public let metrics: any ServiceMetrics
     public let logger: Logger
@@ -21,12 +23,13 @@ public struct FeedbackService: NurtureAPI {
     /// The time a batch of tracking hits is written at.
     public let clock: any WallClock
 
-    public init(store: any LeadDecisions & Outbox & LeadReading & ReportReading, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), doorbell: Doorbell, metrics: any ServiceMetrics, logger: Logger, clock: any WallClock = SystemClock()) {
+    public init(store: any LeadDecisions & Outbox & LeadReading & ReportReading, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), attribution: AttributionRule = AttributionRule(), doorbell: Doorbell, metrics: any ServiceMetrics, logger: Logger, clock: any WallClock = SystemClock()) {
         self.clock = clock
         self.store = store
         self.scheduler = scheduler
         self.signer = TrackingSigner(secret: secret)
         self.rules = rules
+        self.attribution = attribution
         self.doorbell = doorbell
         self.metrics = metrics
         self.logger = logger
@@ -110,7 +113,8 @@ public struct FeedbackService: NurtureAPI {
 
     /// Stores `event` for `lead` and applies it, in one transaction.
     private func record(_ event: Event, lead: LeadReference, now: Date, clientID: String? = nil, sendID: Int64? = nil) async throws -> LeadUpdate {
-        let update = try await scheduler.handle(event, lead: lead, now: now, recording: RecordedEvent(event, clientID: clientID, sendID: sendID))
+        let recording = RecordedEvent(event, clientID: clientID, sendID: sendID, attributeWithin: sendID == nil ? attribution.window(for: event) : nil)
+        let update = try await scheduler.handle(event, lead: lead, now: now, recording: recording)
         switch update {
         case .changed(let change):
             metrics.event(event.type, machine: false)
@@ -152,6 +156,11 @@ public struct FeedbackService: NurtureAPI {
     public func funnelReport(period: ReportPeriod) async throws -> FunnelReport {
         let stages = scheduler.workflows.engine.workflow.funnel.stages.map(\.name)
         return FunnelReport(facts: try await store.funnelFacts(stages: stages, period: period), stages: stages, period: period)
+    }
+
+    public func stepsReport(period: ReportPeriod, sequence: String?) async throws -> StepsReport {
+        let order = scheduler.workflows.engine.workflow.reportOrder
+        return StepsReport(facts: try await store.stepFacts(period: period, sequence: sequence), order: order, period: period, sequence: sequence)
     }
 
     public func leadReport(email: String, now: Date) async throws -> [String: any Sendable]? {

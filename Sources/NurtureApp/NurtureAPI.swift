@@ -26,6 +26,8 @@ public protocol NurtureAPI: Sendable {
     func relayReport(_ report: RelayReport, now: Date) async throws -> Bool
     /// The funnel report for a period (stages in the funnel's order).
     func funnelReport(period: ReportPeriod) async throws -> FunnelReport
+    /// The steps report for the emails sent in a period, of every sequence or of one.
+    func stepsReport(period: ReportPeriod, sequence: String?) async throws -> StepsReport
 
 }
 

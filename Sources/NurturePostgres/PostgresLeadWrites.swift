@@ -44,6 +44,7 @@ struct PostgresLeadWrites {
         case enrolled(lead: Int64, sequence: String, number: Int)
         case ended(lead: Int64, sequence: String, reason: String)
         case suppressed(email: String, reason: Suppression)
+        case goal(lead: Int64, sequence: String)
     }
 
     private var leads: [Int64: LeadRow] = [:]
@@ -81,6 +82,8 @@ struct PostgresLeadWrites {
                 ordered.append(.ended(lead: id, sequence: sequence, reason: reason))
             case .suppressed(let reason):
                 ordered.append(.suppressed(email: EmailAddress.canonicalIfValid(lead.email), reason: reason))
+            case .goalReached(let sequence, _):
+                ordered.append(.goal(lead: id, sequence: sequence))
             default:
                 break
             }
@@ -143,6 +146,15 @@ struct PostgresLeadWrites {
                     INSERT INTO suppressions (email, reason, at) VALUES (\(email), \(reason.rawValue), \(now))
                     ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, at = excluded.at
                     """, logger: logger)
+            case .goal(let lead, let sequence):
+                // Credited to the lead's latest email of the sequence.
+                let latest = try await connection.rows("""
+                    SELECT id FROM sends WHERE lead_id = \(lead) AND sequence = \(sequence) AND sent_at IS NOT NULL ORDER BY sent_at DESC LIMIT 1
+                    """, logger: logger).first.map { try $0.value("id", as: Int64.self) }
+                guard let latest, var send = try await PostgresRollups.sends([latest], connection: connection, logger: logger)[latest] else { continue }
+                var rollups = PostgresRollups()
+                rollups.credit(SendEngagement.goalReached.subtracting(send.engagement), send: &send, hour: RollupHour.of(send.sentAt ?? now))
+                try await rollups.write(connection, logger: logger)
             }
         }
         if queued > 0 || wakeBroughtForward {

@@ -1,3 +1,5 @@
+import NurtureCore
+
 /// The PostgreSQL schema, as versioned migrations. Add a migration; never edit a shipped one.
 ///
 /// The same tables as SQLite's, in PostgreSQL's types: `timestamptz` times, `jsonb` fields
@@ -141,6 +143,36 @@ enum PostgresSchema {
             """),
         Migration(name: "p4: rate bucket grants", sql: """
             ALTER TABLE rate_buckets ADD COLUMN granted double precision NOT NULL DEFAULT 0;
+            """),
+        // What each email drew (``SendEngagement``) and the steps' hourly counts, kept by the
+        // event transactions from now on and rebuilt here from what is stored (goal exits were
+        // not stored: they count from this version on). Each count row has a few shards, so
+        // processes that count the same step at once seldom wait for each other.
+        Migration(name: "p5: step rollups", sql: """
+            ALTER TABLE sends ADD COLUMN engagement integer NOT NULL DEFAULT 0;
+            CREATE INDEX sends_lead_sent ON sends (lead_id, sent_at) WHERE sent_at IS NOT NULL;
+            CREATE TABLE step_stats (
+              hour bigint NOT NULL, sequence text NOT NULL, step text NOT NULL, metric text NOT NULL, shard smallint NOT NULL, n bigint NOT NULL,
+              PRIMARY KEY (hour, sequence, step, metric, shard)
+            );
+            CREATE TABLE link_stats (
+              hour bigint NOT NULL, sequence text NOT NULL, step text NOT NULL, url text NOT NULL, shard smallint NOT NULL,
+              clicks bigint NOT NULL, unique_clicks bigint NOT NULL,
+              PRIMARY KEY (hour, sequence, step, url, shard)
+            );
+            UPDATE sends SET engagement = (CASE WHEN status = 'sent' THEN 1 ELSE 0 END) | COALESCE((
+              SELECT \(RollupBackfill.engagement(human: "NOT e.machine", machine: "e.machine", bounceType: "e.properties->>'type'"))
+              FROM events e WHERE e.send_id = sends.id), 0)
+            WHERE status = 'sent' OR id IN (SELECT send_id FROM events WHERE send_id IS NOT NULL);
+            INSERT INTO step_stats (hour, sequence, step, metric, shard, n)
+            SELECT floor(extract(epoch FROM coalesce(s.sent_at, s.planned_at)) / 3600)::bigint, s.sequence, s.step, m.name, 0, count(*)
+            FROM sends s JOIN (\(RollupBackfill.metricTable)) m ON (s.engagement & m.bit) <> 0
+            WHERE s.engagement <> 0 GROUP BY 1, 2, 3, 4;
+            INSERT INTO link_stats (hour, sequence, step, url, shard, clicks, unique_clicks)
+            SELECT floor(extract(epoch FROM coalesce(s.sent_at, s.planned_at)) / 3600)::bigint, s.sequence, s.step, e.properties->>'url', 0,
+                   count(*), count(DISTINCT e.send_id)
+            FROM events e JOIN sends s ON s.id = e.send_id
+            WHERE e.type = 'email_clicked' AND NOT e.machine AND e.properties->>'url' IS NOT NULL GROUP BY 1, 2, 3, 4;
             """),
     ]
 }

@@ -16,24 +16,44 @@ extension PostgresStore {
         var i: Int
     }
 
-    /// Stores events in one statement; an event whose client id was stored before is left out.
+    /// Stores events in one statement (an event whose client id was stored before is left
+    /// out) and credits those stored to their emails' steps.
     /// - Returns: how many were stored.
     func insert(_ recordings: [(RecordedEvent, Int64)], now: Date, connection: PostgresConnection) async throws -> Int {
         guard !recordings.isEmpty else { return 0 }
-        let rows = recordings.enumerated().map { index, item in
-            EventRow(lead: item.1, type: item.0.event.type, at: item.0.event.at.timeIntervalSince1970, properties: item.0.event.properties,
-                     machine: item.0.event.isMachine, client: item.0.clientID, send: item.0.sendID, i: index)
+        var rows: [EventRow] = []
+        for (index, item) in recordings.enumerated() {
+            let (recording, lead) = item
+            var send = recording.sendID
+            if send == nil, let window = recording.attributeWithin {
+                // Credited to the lead's latest email sent within the window before the event.
+                let at = recording.event.at
+                send = try await connection.rows("""
+                    SELECT id FROM sends WHERE lead_id = \(lead) AND sent_at IS NOT NULL AND sent_at <= \(at)
+                      AND sent_at > \(at.addingTimeInterval(-Double(window.seconds))) ORDER BY sent_at DESC LIMIT 1
+                    """, logger: logger).first.map { try $0.value("id") }
+            }
+            rows.append(EventRow(lead: lead, type: recording.event.type, at: recording.event.at.timeIntervalSince1970, properties: recording.event.properties,
+                                 machine: recording.event.isMachine, client: recording.clientID, send: send, i: index))
         }
         let json = String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
-        return try await connection.query("""
+        let stored = try await connection.rows("""
             INSERT INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id)
             SELECT u.lead, u.type, to_timestamp(u.at), u.properties, u.machine, u.client, \(now), u.send
             FROM jsonb_to_recordset(\(json)::jsonb) AS u(lead bigint, type text, at double precision, properties jsonb,
               machine boolean, client text, send bigint, i integer)
             ORDER BY u.i
             ON CONFLICT (client_id) DO NOTHING
-            RETURNING id
-            """, logger: logger).collect().count
+            RETURNING client_id
+            """, logger: logger)
+        // Those stored: every event without a client id, and those whose id came back.
+        let storedClients = Set(try stored.compactMap { try $0.value("client_id", as: String?.self) })
+        let credited = rows.compactMap { row -> (sendID: Int64, event: Event)? in
+            guard let send = row.send, row.client.map(storedClients.contains) ?? true else { return nil }
+            return (send, recordings[row.i].0.event)
+        }
+        try await PostgresRollups.tally(credited, connection: connection, logger: logger)
+        return stored.count
     }
 
     static let sendColumns = "id, lead_id, sequence, step, enrollment, occurrence, sent_at, links, message_id, template, subject, tracking"

@@ -123,7 +123,7 @@ extension PostgresStore {
         let json = String(decoding: try JSONEncoder().encode(outcomes), as: UTF8.self)
         // Every update is fenced: it applies only while this claim is the send's current one.
         let applied = try await transaction { connection in
-            try await connection.query("""
+            let applied = try await connection.query("""
                 UPDATE sends s SET status = u.status, attempts = s.attempts + u.attempt, reply = u.reply,
                   next_attempt_at = coalesce(to_timestamp(u.next), s.next_attempt_at),
                   sent_at = CASE WHEN u.sent THEN \(now) ELSE s.sent_at END,
@@ -132,8 +132,18 @@ extension PostgresStore {
                 FROM jsonb_to_recordset(\(json)::jsonb) AS u(id bigint, owner text, epoch bigint, status text, attempt integer, reply text,
                   next double precision, message text, token text, links integer, sent boolean)
                 WHERE s.id = u.id AND s.status = 'sending' AND s.lease_owner = u.owner AND s.lease_epoch = u.epoch
-                RETURNING s.id
-                """, logger: self.logger).collect().count
+                RETURNING s.id, s.sequence, s.step, s.engagement, u.sent
+                """, logger: self.logger).collect().map { $0.makeRandomAccess() }
+            // The emails the relay accepted count as sent for their step.
+            var rollups = PostgresRollups()
+            for row in applied {
+                guard try row.value("sent", as: Bool.self) else { continue }
+                var send = PostgresRollups.Send(id: try row.value("id"), sequence: try row.value("sequence"), step: try row.value("step"),
+                                                sentAt: now, engagement: SendEngagement(rawValue: try row.value("engagement")))
+                rollups.credit(SendEngagement.sent.subtracting(send.engagement), send: &send, hour: RollupHour.of(now))
+            }
+            try await rollups.write(connection, logger: self.logger)
+            return applied.count
         }
         return results.count - applied
     }

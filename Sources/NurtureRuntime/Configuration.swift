@@ -49,6 +49,8 @@ public struct Configuration: Sendable {
     public var pidFile: String?
     /// How machine opens and clicks are recognised.
     public var machineRules = MachineRules()
+    /// How replies and form posts that come through the API are credited to an email.
+    public var attribution = AttributionRule()
 
     /// The campaign files and how their emails are addressed and tracked.
     public var campaign: WorkflowSet.Source {
@@ -199,17 +201,30 @@ public struct Configuration: Sendable {
         if let agents = value("tracking.scanner_user_agents") {
             configuration.machineRules.userAgents = agents.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
         }
+        if let text = value("reports.attribution_window") {
+            if text == "off" || text == "0" {
+                configuration.attribution.window = TimeSpan(seconds: 0)
+            } else if let window = TimeSpan(parsing: text), window.seconds > 0 {
+                configuration.attribution.window = window
+            } else {
+                problems.append("\(place("reports.attribution_window")): reports.attribution_window must be a duration like 3d or 12h, or off")
+            }
+        }
+        if let events = value("reports.attribution_events") {
+            configuration.attribution.events = Set(events.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
     }
 
     static let known: [String: [String]] = [
-        "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler"],
+        "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler", "reports"],
         "sender.": ["from", "reply_to", "bounce_address", "unsubscribe_mailto"],
         "tracking.": ["base_url", "secret", "machine_open_seconds", "scanner_click_seconds", "scanner_links", "scanner_window_seconds", "scanner_user_agents"],
         "http.": ["listen", "api_key", "metrics", "idle_timeout", "max_connections"],
         "relay.": ["url", "username", "password", "starttls", "verify_tls", "ca_file", "connections", "rate_limit", "max_attempts", "retry_after", "retry_max", "format", "headers"],
         "scheduler.": ["poll_interval", "batch_size"],
+        "reports.": ["attribution_window", "attribution_events"],
     ]
 
     /// Flattens the YAML into `section.key` values, reporting unknown keys.

@@ -61,7 +61,7 @@ public struct Runtime: Sendable {
             rateLimiter: configuration.rateLimit.map { [store] in RateLimiter(perSecond: $0, shared: store as? any SendRateBudget) }, logger: logger, metrics: metrics)
         feedback = FeedbackService(
             store: store, scheduler: scheduler, secret: configuration.secret, rules: configuration.machineRules,
-            doorbell: doorbell, metrics: metrics, logger: logger, clock: clock)
+            attribution: configuration.attribution, doorbell: doorbell, metrics: metrics, logger: logger, clock: clock)
     }
 
     /// Runs `body` while the store is usable: PostgreSQL's schema brought up to date and its

@@ -4,14 +4,22 @@ import NurtureCore
 
 /// Events (idempotent by client id), sent emails by token or Message-ID, suppressions.
 extension SQLiteStore {
+    /// Stores an event (unless its client id was seen) and credits it to its email's step.
+    /// - Returns: whether it was stored.
     func insert(_ recording: RecordedEvent, leadID: Int64, now: Date, db: Database) throws -> Bool {
         let event = recording.event
+        var sendID = recording.sendID
+        if sendID == nil, let window = recording.attributeWithin {
+            sendID = try attributedSend(leadID: leadID, event: event, window: window, db: db)
+        }
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [leadID, event.type, event.at.timeIntervalSince1970,
                              String(decoding: try encoder.encode(event.properties), as: UTF8.self), event.isMachine, recording.clientID,
-                             now.timeIntervalSince1970, recording.sendID])
-        return db.changesCount > 0
+                             now.timeIntervalSince1970, sendID])
+        guard db.changesCount > 0 else { return false }
+        if let sendID { try tally(event, sendID: sendID, db: db) }
+        return true
     }
 
     public func sentEmail(tokenID: String) async throws -> SentEmail? {

@@ -199,6 +199,8 @@ extension SQLiteStore {
             case .suppressed(let reason):
                 try db.cachedStatement(sql: "INSERT OR REPLACE INTO suppressions (email, reason, at) VALUES (?, ?, ?)")
                     .execute(arguments: [EmailAddress.canonicalIfValid(lead.email), reason.rawValue, now.timeIntervalSince1970])
+            case .goalReached(let sequence, _):
+                try tallyGoal(leadID: id, sequence: sequence, at: now, db: db)
             default:
                 break
             }

@@ -80,7 +80,11 @@ extension SQLiteStore {
                     try db.cachedStatement(sql: "UPDATE sends SET status = 'queued', next_attempt_at = ?, reply = ?, lease_until = NULL, lease_owner = NULL WHERE id = ? \(fence)")
                         .execute(arguments: [until.timeIntervalSince1970, reason, id, owner, epoch])
                 }
-                if db.changesCount == 0 { stale += 1 }
+                if db.changesCount == 0 {
+                    stale += 1
+                } else if case .sent = result {
+                    try tallySent(id, at: now, db: db)
+                }
             }
             return stale
         }

@@ -17,6 +17,12 @@ extension SQLiteStore {
                 """, arguments: [since, until]) {
                 changes[FunnelFacts.Transition(from: row["from_stage"], to: row["to_stage"])] = row["n"]
             }
+            var daily: [DailyEntries] = []
+            for row in try Row.fetchAll(db, sql: """
+                SELECT CAST(at / 86400 AS INTEGER) AS day, to_stage, COUNT(*) AS n FROM stage_changes WHERE at >= ? AND at < ? GROUP BY day, to_stage
+                """, arguments: [since, until]) {
+                daily.append(DailyEntries(day: Date(timeIntervalSince1970: Double(row["day"] as Int64) * 86_400), stage: row["to_stage"], leads: row["n"]))
+            }
             var cohorts: [FunnelFacts.Cohort] = []
             for (index, stage) in stages.enumerated().dropLast() {
                 let later = Array(stages[(index + 1)...])
@@ -41,7 +47,7 @@ extension SQLiteStore {
                 }
                 cohorts.append(FunnelFacts.Cohort(stage: stage, entered: rows.count, secondsToNext: seconds))
             }
-            return FunnelFacts(leadsByStage: leadsByStage, changes: changes, cohorts: cohorts)
+            return FunnelFacts(leadsByStage: leadsByStage, changes: changes, cohorts: cohorts, daily: daily)
         }
     }
 

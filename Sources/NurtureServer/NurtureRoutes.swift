@@ -130,18 +130,11 @@ public enum NurtureRoutes {
             return try jsonResponse(.ok, report)
         }
         api.get("/reports/funnel") { request, _ -> Response in
-            let period: ReportPeriod
-            do {
-                period = try ReportPeriod(since: request.uri.queryParameters["since"].map(String.init),
-                                          until: request.uri.queryParameters["until"].map(String.init), now: clock.now())
-            } catch {
-                throw HTTPError(.badRequest, message: "\(error)")
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .iso8601
-            let data = try encoder.encode(try await backend.funnelReport(period: period))
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            try reportResponse(try await backend.funnelReport(period: try reportPeriod(request, now: clock.now())))
+        }
+        api.get("/reports/steps") { request, _ -> Response in
+            let sequence = request.uri.queryParameters["sequence"].map(String.init)
+            return try reportResponse(try await backend.stepsReport(period: try reportPeriod(request, now: clock.now()), sequence: sequence))
         }
         api.post("/webhooks/relay") { request, context -> Response in
             let json = try await APIInput.json(request, context: context, timeout: options.idleTimeout)
@@ -166,6 +159,21 @@ public enum NurtureRoutes {
 
     static func html(_ page: String) -> Response {
         Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: page)))
+    }
+
+    /// The period a report request names (`since`, `until`); 400 with the reason when unreadable.
+    static func reportPeriod(_ request: Request, now: Date) throws -> ReportPeriod {
+        do {
+            return try ReportPeriod(since: request.uri.queryParameters["since"].map(String.init),
+                                    until: request.uri.queryParameters["until"].map(String.init), now: now)
+        } catch {
+            throw HTTPError(.badRequest, message: "\(error)")
+        }
+    }
+
+    static func reportResponse(_ report: some Encodable) throws -> Response {
+        let data = try ReportJSON.encoder().encode(report)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func jsonResponse(_ status: HTTPResponse.Status, _ value: [String: any Sendable]) throws -> Response {

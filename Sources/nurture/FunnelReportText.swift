@@ -1,4 +1,5 @@
 import Foundation
+import NurtureApp
 import NurtureCore
 
 /// The funnel report as people read it (a terminal), and as tools read it (JSON, CSV).
@@ -25,11 +26,8 @@ enum FunnelReportText {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ report: FunnelReport) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return String(decoding: try encoder.encode(report), as: UTF8.self)
+    static func json(_ report: some Encodable) throws -> String {
+        String(decoding: try ReportJSON.encoder(pretty: true).encode(report), as: UTF8.self)
     }
 
     /// One table: a `stage` row per stage, a `conversion` row per consecutive pair, a

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NurtureApp
 import NurtureCore
 import NurtureRuntime
 
@@ -8,7 +9,8 @@ struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Reports from the database (read-only).",
-        subcommands: [Funnel.self, Suppressions.self]
+        subcommands: [Summary.self, Funnel.self, Steps.self, Suppressions.self],
+        defaultSubcommand: Summary.self
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
@@ -33,6 +35,71 @@ struct ReportCommand: AsyncParsableCommand {
         }
     }
 
+    struct Summary: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The funnel, the steps and the suppressions, together (the default report).",
+            discussion: """
+            JSON: `stages` (objects with `stage` and `leads`), `changes`, `conversions`, `recycled`, \
+            `daily`, `steps` (objects with `sequence`, `step`, `sent`, `opened`, `clicked`, …) and \
+            `suppressions`. CSV is per report: use `nurture report funnel|steps|suppressions --format csv`.
+            """
+        )
+
+        @OptionGroup var period: PeriodOptions
+        @Option(help: "Only this sequence's steps.") var sequence: String?
+        @OptionGroup var options: ServiceOptions
+
+        func run() async throws {
+            let span = try period.period(now: Date())
+            guard period.format != .csv else { throw ValidationError("--format csv is per report: nurture report funnel|steps|suppressions --format csv") }
+            let summary = try await options.withRuntime { runtime in
+                ReportJSON.Summary(
+                    funnel: try await runtime.feedback.funnelReport(period: span),
+                    steps: try await runtime.feedback.stepsReport(period: span, sequence: sequence),
+                    suppressions: try await runtime.store.suppressionCounts(period: span))
+            }
+            switch period.format {
+            case .json: print(try FunnelReportText.json(summary))
+            case .csv: break
+            case .text:
+                print(terminalSafe(FunnelReportText.text(summary.funnel)))
+                print("")
+                print(terminalSafe(StepsReportText.text(summary.steps)))
+                let reasons = summary.suppressions.total.keys.sorted()
+                print("")
+                print("Suppressed addresses: " + (reasons.isEmpty ? "none" : reasons.map { "\($0) \(summary.suppressions.total[$0] ?? 0)" }.joined(separator: ", ")))
+            }
+        }
+    }
+
+    struct Steps: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Per sequence and step, what the emails sent in the period drew: sent, delivered, bounces, unique human opens and clicks with their rates, unsubscribes, complaints, replies, goal exits, clicks per link.",
+            discussion: """
+            Counted by the hour each email was sent (the period is rounded out to whole hours), so \
+            an email's opens and clicks stay with it whenever they come. Opened and clicked count \
+            emails opened or clicked by people, once each (a click counts as an open); opens by \
+            image proxies and clicks by link scanners are shown apart and never in the rates. \
+            Delivered is sent less bounced. Replies and form posts that come through the API count \
+            for the lead's latest email within reports.attribution_window (7 days by default).
+            """
+        )
+
+        @OptionGroup var period: PeriodOptions
+        @Option(help: "Only this sequence's steps.") var sequence: String?
+        @OptionGroup var options: ServiceOptions
+
+        func run() async throws {
+            let span = try period.period(now: Date())
+            let report = try await options.withRuntime { runtime in try await runtime.feedback.stepsReport(period: span, sequence: sequence) }
+            switch period.format {
+            case .json: print(try FunnelReportText.json(report))
+            case .csv: print(StepsReportText.csv(report), terminator: "")
+            case .text: print(terminalSafe(StepsReportText.text(report)))
+            }
+        }
+    }
+
     struct Funnel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Leads in each stage now; stage changes in the period; conversion to the next stage, with the median time, for the leads that entered each stage in the period.",
@@ -48,10 +115,7 @@ struct ReportCommand: AsyncParsableCommand {
 
         func run() async throws {
             let span = try period.period(now: Date())
-            let report = try await options.withRuntime { runtime in
-                let stages = runtime.workflows.engine.workflow.funnel.stages.map(\.name)
-                return FunnelReport(facts: try await runtime.store.funnelFacts(stages: stages, period: span), stages: stages, period: span)
-            }
+            let report = try await options.withRuntime { runtime in try await runtime.feedback.funnelReport(period: span) }
             switch period.format {
             case .json: print(try FunnelReportText.json(report))
             case .csv: print(FunnelReportText.csv(report), terminator: "")

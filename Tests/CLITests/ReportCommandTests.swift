@@ -82,4 +82,76 @@ struct ReportCommandTests {
         try Self.prepare(folder)
         try Self.check(folder)
     }
+
+    @Test("after a real run through nurture serve: stage counts and per-step numbers, a machine click excluded, the API's reply and quote credited")
+    func stepsAfterARealRun() throws {
+        let smtp = try LoopbackServer.smtp()
+        defer { smtp.stop() }
+        let serve = ServeCommandTests()
+        let (folder, port) = try serve.setUp(smtp: smtp)
+        // Lead 1 fits (a CTO): its engagement makes it an MQL.
+        let csv = "email,first_name,job_title,timezone\n" + (1...12).map { "lead\($0)@example.com,Lead\($0),\($0 == 1 ? "CTO" : "Analyst"),America/New_York" }.joined(separator: "\n") + "\n"
+        try csv.write(to: folder.appendingPathComponent("leads.csv"), atomically: true, encoding: .utf8)
+        let imported = try runNurture(["leads", "import", "leads.csv", "--config", "nurture.yaml"], directory: folder)
+        try #require(imported.status == 0, "\(imported.stderr)")
+        let process = try serve.start(folder)
+        defer { process.terminate(); waitForExit(process) }
+        let base = "http://127.0.0.1:\(port)"
+        let auth = ["-H", "Authorization: Bearer serve-test-api-key", "-H", "Content-Type: application/json"]
+        #expect(try serve.eventually { try smtp.records("messages.jsonl").count == 12 })
+        func html(to address: String) throws -> String {
+            let record = try #require(try smtp.records("messages.jsonl").first { ($0["rcpt_tos"] as? [String])?.contains(address) == true })
+            let data = String(decoding: try #require(Data(base64Encoded: record["data"] as? String ?? "")), as: UTF8.self)
+            return try #require(try ParsedMessage.parse(Array(data.utf8)).parts.last).content
+        }
+        func token(_ kind: String, in html: String) throws -> String {
+            try #require(html.components(separatedBy: "\(base)/\(kind)/").dropFirst().first.map { String($0.prefix(while: { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })) })
+        }
+        let first = try html(to: "lead1@example.com"), second = try html(to: "lead2@example.com")
+        let browser = ["-A", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"]
+        // Lead 1 opens (twice) and clicks; lead 2's link is followed by a link scanner.
+        #expect(serve.http("\(base)/o/\(try token("o", in: first))", browser) != nil)
+        #expect(serve.http("\(base)/o/\(try token("o", in: first))", browser) != nil)
+        #expect(serve.status("\(base)/c/\(try token("c", in: first))", browser) == 302)
+        #expect(serve.status("\(base)/c/\(try token("c", in: second))", ["-A", "Mozilla/5.0 (compatible; Proofpoint URL Defense scanner)"]) == 302)
+        // Lead 1 replies through the API (credited to its welcome, its latest email): MQL, and
+        // its first MQL email goes out.
+        #expect(serve.http("\(base)/v1/events", ["-X", "POST"] + auth + ["-d", #"{"type": "replied", "email": "lead1@example.com", "id": "reply-1"}"#]) != nil)
+        #expect(try serve.eventually { try smtp.records("messages.jsonl").count == 13 })
+        // Then a quote request: credited to the case study, and the MQL sequence's goal.
+        #expect(serve.http("\(base)/v1/events", ["-X", "POST"] + auth + ["-d", #"{"type": "form_submitted", "email": "lead1@example.com", "properties": {"form": "quote"}}"#]) != nil)
+
+        let result = try runNurture(["report", "--format", "json", "--config", "nurture.yaml"], directory: folder)
+        try #require(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let stages = try #require(object["stages"] as? [[String: Any]])
+        let counts = Dictionary(uniqueKeysWithValues: stages.compactMap { s in (s["stage"] as? String).map { ($0, s["leads"] as? Int ?? -1) } })
+        #expect(counts == ["lead": 11, "mql": 1, "sql": 0, "opportunity": 0, "customer": 0], "\(result.stdout)")
+        let steps = try #require(object["steps"] as? [[String: Any]])
+        func step(_ sequence: String, _ name: String) throws -> [String: Any] {
+            try #require(steps.first { $0["sequence"] as? String == sequence && $0["step"] as? String == name }, "\(steps)")
+        }
+        let welcome = try step("lead-welcome", "welcome")
+        #expect(welcome["sent"] as? Int == 12 && welcome["delivered"] as? Int == 12, "\(welcome)")
+        #expect(welcome["opened"] as? Int == 1 && welcome["clicked"] as? Int == 1, "machine clicks are not clicks: \(welcome)")
+        #expect((welcome["machine"] as? [String: Any])?["clicked"] as? Int == 1)
+        #expect(welcome["replied"] as? Int == 1 && welcome["form_submitted"] as? Int == 0)
+        #expect(welcome["open_rate"] as? Double == 1.0 / 12 && welcome["click_to_open"] as? Double == 1)
+        let links = try #require(welcome["links"] as? [[String: Any]])
+        #expect(links.count == 1 && links[0]["clicks"] as? Int == 1 && links[0]["unique_clicks"] as? Int == 1, "\(links)")
+        let caseStudy = try #require(steps.first { $0["sequence"] as? String == "mql-nurture" && $0["sent"] as? Int == 1 }, "\(steps)")
+        #expect(caseStudy["form_submitted"] as? Int == 1 && caseStudy["goal_exits"] as? Int == 1, "\(caseStudy)")
+        #expect(try step("mql-nurture", "pricing")["sent"] as? Int == 0)
+
+        // The same numbers over HTTP, and per sequence; text and CSV for people and sheets.
+        let http = try #require(serve.http("\(base)/v1/reports/steps?sequence=lead-welcome", auth))
+        let over = try #require(try JSONSerialization.jsonObject(with: Data(http.utf8)) as? [String: Any])
+        let rows = try #require(over["steps"] as? [[String: Any]])
+        #expect(rows.allSatisfy { $0["sequence"] as? String == "lead-welcome" } && rows.first?["clicked"] as? Int == 1, "\(http)")
+        #expect(serve.status("\(base)/v1/reports/steps") == 401)
+        let text = try runNurture(["report", "steps", "--config", "nurture.yaml"], directory: folder)
+        #expect(text.status == 0 && text.stdout.contains("machines (not in the rates): 0 opens, 1 clicks"), "\(text.stdout)")
+        let sheet = try runNurture(["report", "steps", "--format", "csv", "--sequence", "lead-welcome", "--config", "nurture.yaml"], directory: folder)
+        #expect(sheet.stdout.contains("\nlead-welcome,welcome,12,12,0,0,0,1,1,0.0833,0.0833,1.0000,"), "\(sheet.stdout)")
+    }
 }

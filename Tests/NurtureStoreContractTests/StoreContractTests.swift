@@ -257,4 +257,74 @@ struct StoreContractTests {
             #expect(counts.inPeriod == ["unsubscribed": 1, "bounced": 1])
         }
     }
+
+    @Test("step rollups: unique human opens and clicks per email, machines apart, bounces, goals and attributed replies, by the hour sent", arguments: Adapter.allCases)
+    func stepRollups(adapter: Adapter) async throws {
+        try await adapter.with { subject in
+            let store = subject.store
+            try await seed(store, ["ada@example.com", "bob@example.com", "eve@example.com"])
+            let claimed = try await store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
+            try #require(claimed.count == 3)
+            var byLead: [String: OutboxSend] = [:]
+            for name in ["ada", "bob", "eve"] {
+                let state = try #require(try await store.lead(.email("\(name)@example.com")))
+                byLead[name] = claimed.first { $0.request.key.leadID == state.lead.id }
+            }
+            let ada = try #require(byLead["ada"]), bob = try #require(byLead["bob"]), eve = try #require(byLead["eve"])
+            // Eve's address is refused at once: the bounce is recorded before the send fails.
+            let bounce = Event(Event.Kind.bounced, at: Self.t0, properties: ["type": "hard"])
+            _ = try await store.updateLead(.id(eve.request.key.leadID), now: Self.t0, recording: RecordedEvent(bounce, clientID: "bounce-eve", sendID: eve.id)) { _ in
+                LeadChange(effects: [], nextWake: nil)
+            }
+            try await store.completeSends([(ada, .sent(messageID: "<a@x>", reply: "250", tokenID: "a", links: 2)),
+                                           (bob, .sent(messageID: "<b@x>", reply: "250", tokenID: "b", links: 2)),
+                                           (eve, .failed(reply: "550 no such user"))], now: Self.t0)
+            func hit(_ send: OutboxSend, _ type: String, url: String? = nil, machine: Bool = false, after seconds: Double) -> (lead: LeadReference, recording: RecordedEvent) {
+                var properties = ["sequence": "s", "step": "welcome"]
+                properties["url"] = url
+                return (.id(send.request.key.leadID), RecordedEvent(Event(type, at: Self.t0 + seconds, properties: properties, isMachine: machine), sendID: send.id))
+            }
+            let hits = [
+                hit(ada, Event.Kind.opened, after: 60), hit(ada, Event.Kind.opened, after: 90),
+                hit(ada, Event.Kind.clicked, url: "https://a.example/", machine: true, after: 61),
+                hit(ada, Event.Kind.clicked, url: "https://a.example/", after: 120), hit(ada, Event.Kind.clicked, url: "https://a.example/", after: 130),
+                hit(ada, Event.Kind.clicked, url: "https://b.example/", after: 140),
+                hit(bob, Event.Kind.opened, machine: true, after: 5),
+            ]
+            // Two batches: a link's first click in an email is unique across transactions too.
+            _ = try await store.applyEvents(Array(hits.prefix(4)), now: Self.t0 + 150, decide: { _, _ in [] }, nextWake: { _ in nil })
+            _ = try await store.applyEvents(Array(hits.dropFirst(4)), now: Self.t0 + 150, decide: { _, _ in [] }, nextWake: { _ in nil })
+            // Bob replies through the API an hour later: credited to his latest email; a form
+            // post two days later is outside its one-minute window: credited to none.
+            let reply = RecordedEvent(Event(Event.Kind.replied, at: Self.t0 + 3600), clientID: "reply-1", attributeWithin: .days(7))
+            for _ in 0..<2 {
+                _ = try await store.updateLead(.email("bob@example.com"), now: Self.t0 + 3600, recording: reply) { _ in LeadChange(effects: [], nextWake: nil) }
+            }
+            let late = RecordedEvent(Event(Event.Kind.formSubmitted, at: Self.t0 + 2 * 86_400), attributeWithin: .minutes(1))
+            _ = try await store.updateLead(.email("ada@example.com"), now: Self.t0 + 2 * 86_400, recording: late) { _ in LeadChange(effects: [], nextWake: nil) }
+            // Ada meets the sequence's goal: credited to her latest email of it.
+            _ = try await store.updateLead(.email("ada@example.com"), now: Self.t0 + 7200) { _ in
+                LeadChange(effects: [.goalReached(sequence: "s", goal: "goal: visited /pricing")], nextWake: nil)
+            }
+            let period = ReportPeriod(since: Self.t0, until: Self.t0 + 86_400)
+            let facts = try await store.stepFacts(period: period, sequence: nil)
+            let key = StepFacts.Key(sequence: "s", step: "welcome")
+            #expect(facts.counts == [key: [
+                "sent": 3, "bounced": 1, "bounced_hard": 1, "opened": 1, "clicked": 1, "machine_opened": 1, "machine_clicked": 1,
+                "replied": 1, "goal_exits": 1,
+            ]])
+            #expect(facts.links[key]?.sorted { $0.url < $1.url } == [
+                StepFacts.Link(url: "https://a.example/", clicks: 2, uniqueClicks: 1), StepFacts.Link(url: "https://b.example/", clicks: 1, uniqueClicks: 1),
+            ])
+            let report = StepsReport(facts: facts, order: [("s", ["welcome", "follow-up"])], period: period)
+            #expect(report.steps.map(\.step) == ["welcome", "follow-up"])
+            let row = report.steps[0]
+            #expect(row.delivered == 2 && row.openRate == 0.5 && row.clickRate == 0.5 && row.clickToOpen == 1 && row.machine.opened == 1 && row.machine.clicked == 1)
+            #expect(report.steps[1].sent == 0 && report.steps[1].openRate == nil)
+            // Counted by the hour sent: the next day has nothing; another sequence has nothing.
+            #expect(try await store.stepFacts(period: ReportPeriod(since: Self.t0 + 86_400, until: Self.t0 + 2 * 86_400), sequence: nil).counts.isEmpty)
+            #expect(try await store.stepFacts(period: period, sequence: "other").counts.isEmpty)
+            #expect(try await store.stepFacts(period: period, sequence: "s").counts == facts.counts)
+        }
+    }
 }

@@ -12,6 +12,11 @@ public protocol ReportReading: Sendable {
     /// Suppressed addresses by reason (`unsubscribed`, `bounced`, `complained`, `manual`):
     /// all of them, and those suppressed in `period`.
     func suppressionCounts(period: ReportPeriod) async throws -> SuppressionCounts
+
+    /// Each send step's counts for the emails sent in `period` (rounded out to whole hours),
+    /// of every sequence or of one: read from the rollups the event transactions keep
+    /// (``SendEngagement``), never from the events.
+    func stepFacts(period: ReportPeriod, sequence: String?) async throws -> StepFacts
 }
 
 /// Suppressed addresses by reason, for the suppressions report.

@@ -75,10 +75,28 @@ public struct FunnelFacts: Sendable, Equatable {
         }
     }
 
-    public init(leadsByStage: [String: Int], changes: [Transition: Int], cohorts: [Cohort]) {
+    /// Stage changes in the period by UTC day (midnight) and the stage entered.
+    public var daily: [DailyEntries]
+
+    public init(leadsByStage: [String: Int], changes: [Transition: Int], cohorts: [Cohort], daily: [DailyEntries] = []) {
         self.leadsByStage = leadsByStage
         self.changes = changes
         self.cohorts = cohorts
+        self.daily = daily
+    }
+}
+
+/// Leads that entered a stage on one day (UTC).
+public struct DailyEntries: Sendable, Equatable, Codable {
+    /// Midnight UTC of the day.
+    public var day: Date
+    public var stage: String
+    public var leads: Int
+
+    public init(day: Date, stage: String, leads: Int) {
+        self.day = day
+        self.stage = stage
+        self.leads = leads
     }
 }
 
@@ -118,6 +136,8 @@ public struct FunnelReport: Sendable, Equatable, Codable {
     public var conversions: [Conversion]
     /// Moves back to an earlier stage in the period.
     public var recycled: Int
+    /// Stage changes by day and the stage entered, oldest first.
+    public var daily: [DailyEntries]
 
     /// The report, with the stages in the funnel's order (stages the funnel no longer has,
     /// but leads still carry, come after, by name).
@@ -136,6 +156,7 @@ public struct FunnelReport: Sendable, Equatable, Codable {
             .map { Change(from: $0.key.from, to: $0.key.to, leads: $0.value, backwards: backwards($0.key)) }
             .sorted { (rank[$0.from] ?? .max, rank[$0.to] ?? .max, $0.from, $0.to) < (rank[$1.from] ?? .max, rank[$1.to] ?? .max, $1.from, $1.to) }
         recycled = changes.filter(\.backwards).reduce(0) { $0 + $1.leads }
+        daily = facts.daily.sorted { ($0.day, rank[$0.stage] ?? .max, $0.stage) < ($1.day, rank[$1.stage] ?? .max, $1.stage) }
         conversions = zip(order, order.dropFirst()).map { from, to in
             let cohort = facts.cohorts.first { $0.stage == from } ?? FunnelFacts.Cohort(stage: from, entered: 0, secondsToNext: [])
             let converted = cohort.secondsToNext.count

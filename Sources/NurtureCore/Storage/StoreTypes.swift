@@ -5,11 +5,15 @@ public struct RecordedEvent: Sendable {
     public var event: Event
     public var clientID: String?
     public var sendID: Int64?
+    /// Without a `sendID`: credit the event to the lead's latest email sent within this span
+    /// before it (``AttributionRule``), if there is one.
+    public var attributeWithin: TimeSpan?
 
-    public init(_ event: Event, clientID: String? = nil, sendID: Int64? = nil) {
+    public init(_ event: Event, clientID: String? = nil, sendID: Int64? = nil, attributeWithin: TimeSpan? = nil) {
         self.event = event
         self.clientID = clientID
         self.sendID = sendID
+        self.attributeWithin = attributeWithin
     }
 }
 

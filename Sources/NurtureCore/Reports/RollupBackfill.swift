@@ -1,0 +1,34 @@
+import Foundation
+
+/// SQL fragments that rebuild the step rollups from stored events when a store first gets
+/// them (a migration), by the same rules as ``SendEngagement/adding(_:)``; shared by the SQL
+/// stores, which differ only in how they spell a machine flag and a JSON property.
+public enum RollupBackfill {
+    /// An aggregate over the events `e` of one send giving its ``SendEngagement`` raw value
+    /// (all but `sent`, which the send's status gives, and `goalReached`, never stored).
+    /// - Parameters:
+    ///   - human: the condition that `e` was a person's; `machine` that it was a machine's.
+    ///   - bounceType: the expression reading `e`'s `type` property.
+    public static func engagement(human: String, machine: String, bounceType: String) -> String {
+        let kinds: [(SendEngagement, String)] = [
+            (.sent, "e.type = '\(Event.Kind.bounced)'"),
+            (.opened, "\(human) AND e.type IN ('\(Event.Kind.opened)', '\(Event.Kind.clicked)')"),
+            (.clicked, "\(human) AND e.type = '\(Event.Kind.clicked)'"),
+            (.machineOpened, "\(machine) AND e.type = '\(Event.Kind.opened)'"),
+            (.machineClicked, "\(machine) AND e.type = '\(Event.Kind.clicked)'"),
+            (.bounced, "e.type = '\(Event.Kind.bounced)'"),
+            (.bouncedHard, "e.type = '\(Event.Kind.bounced)' AND COALESCE(\(bounceType), 'hard') <> 'soft'"),
+            (.bouncedSoft, "e.type = '\(Event.Kind.bounced)' AND \(bounceType) = 'soft'"),
+            (.unsubscribed, "e.type = '\(Event.Kind.unsubscribed)'"),
+            (.complained, "e.type = '\(Event.Kind.complained)'"),
+            (.replied, "e.type = '\(Event.Kind.replied)'"),
+            (.formSubmitted, "e.type = '\(Event.Kind.formSubmitted)'"),
+        ]
+        return kinds.map { "MAX(CASE WHEN \($1) THEN \($0.rawValue) ELSE 0 END)" }.joined(separator: " | ")
+    }
+
+    /// A table of every metric: `bit` (its flag's raw value) and `name`.
+    public static var metricTable: String {
+        SendEngagement.metrics.map { "SELECT \($0.flag.rawValue) AS bit, '\($0.name)' AS name" }.joined(separator: " UNION ALL ")
+    }
+}

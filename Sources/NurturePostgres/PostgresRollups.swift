@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import NurtureCore
+import PostgresNIO
+
+/// The step rollups on PostgreSQL: what a transaction's events, completed sends and goals add
+/// to their emails' ``SendEngagement`` and to the steps' hourly counts, gathered in Swift and
+/// written in three statements at most, in the transaction that recorded them. Count rows
+/// are spread over a few shards (one picked per transaction) and written in key order, so
+/// transactions counting the same step seldom wait for each other and never deadlock.
+struct PostgresRollups {
+    struct Send {
+        var id: Int64
+        var sequence: String
+        var step: String
+        var sentAt: Date?
+        var engagement: SendEngagement
+    }
+
+    private struct CountKey: Hashable, Comparable {
+        var hour: Int64
+        var sequence: String
+        var step: String
+        var metric: String
+        static func < (a: Self, b: Self) -> Bool { (a.hour, a.sequence, a.step, a.metric) < (b.hour, b.sequence, b.step, b.metric) }
+    }
+
+    private struct LinkKey: Hashable, Comparable {
+        var hour: Int64
+        var sequence: String
+        var step: String
+        var url: String
+        static func < (a: Self, b: Self) -> Bool { (a.hour, a.sequence, a.step, a.url) < (b.hour, b.sequence, b.step, b.url) }
+    }
+
+    private var counts: [CountKey: Int] = [:]
+    private var links: [LinkKey: (clicks: Int, unique: Int)] = [:]
+    private var drawn: [Int64: SendEngagement] = [:]
+
+    /// Adds `new` (already less what the send had) to the send and its step's counts.
+    mutating func credit(_ new: SendEngagement, send: inout Send, hour: Int64) {
+        guard !new.isEmpty else { return }
+        send.engagement.formUnion(new)
+        drawn[send.id, default: []].formUnion(new)
+        for metric in new.metricNames { counts[CountKey(hour: hour, sequence: send.sequence, step: send.step, metric: metric), default: 0] += 1 }
+    }
+
+    mutating func link(_ url: String, send: Send, hour: Int64, first: Bool) {
+        let key = LinkKey(hour: hour, sequence: send.sequence, step: send.step, url: url)
+        links[key, default: (0, 0)].clicks += 1
+        if first { links[key, default: (0, 0)].unique += 1 }
+    }
+
+    /// The sends, locked (in id order) for the rest of the transaction.
+    static func sends(_ ids: [Int64], connection: PostgresConnection, logger: Logger) async throws -> [Int64: Send] {
+        guard !ids.isEmpty else { return [:] }
+        var sends: [Int64: Send] = [:]
+        for row in try await connection.rows("""
+            SELECT id, sequence, step, sent_at, engagement FROM sends WHERE id = ANY(\(Array(Set(ids)).sorted())) ORDER BY id FOR UPDATE
+            """, logger: logger) {
+            let send = Send(id: try row.value("id"), sequence: try row.value("sequence"), step: try row.value("step"),
+                            sentAt: try row.value("sent_at"), engagement: SendEngagement(rawValue: try row.value("engagement")))
+            sends[send.id] = send
+        }
+        return sends
+    }
+
+    /// Credits stored events to their emails.
+    static func tally(_ events: [(sendID: Int64, event: Event)], connection: PostgresConnection, logger: Logger) async throws {
+        guard !events.isEmpty else { return }
+        var sends = try await sends(events.map(\.sendID), connection: connection, logger: logger)
+        // Human clicks per email and link, those just stored included: a link's first click
+        // in an email is the one that finds as many as this batch brings.
+        let clicked = events.filter { $0.event.type == Event.Kind.clicked && !$0.event.isMachine && $0.event.properties["url"] != nil }
+        var stored: [String: Int] = [:]
+        if !clicked.isEmpty {
+            for row in try await connection.rows("""
+                SELECT send_id, properties->>'url' AS url, count(*) AS n FROM events
+                WHERE send_id = ANY(\(Array(Set(clicked.map(\.sendID))))) AND type = 'email_clicked' AND NOT machine GROUP BY 1, 2
+                """, logger: logger) {
+                stored["\(try row.value("send_id", as: Int64.self)) \(try row.value("url", as: String?.self) ?? "")"] = try row.value("n")
+            }
+        }
+        var inBatch: [String: Int] = [:]
+        for (id, event) in clicked { inBatch["\(id) \(event.properties["url"] ?? "")", default: 0] += 1 }
+        var rollups = PostgresRollups()
+        var seenInBatch: [String: Int] = [:]
+        for (id, event) in events {
+            guard var send = sends[id] else { continue }
+            let hour = RollupHour.of(send.sentAt ?? event.at)
+            rollups.credit(send.engagement.adding(event), send: &send, hour: hour)
+            if event.type == Event.Kind.clicked, !event.isMachine, let url = event.properties["url"] {
+                let key = "\(id) \(url)"
+                seenInBatch[key, default: 0] += 1
+                // Stored before this batch: all the stored ones less this batch's.
+                let before = (stored[key] ?? 0) - (inBatch[key] ?? 0)
+                rollups.link(url, send: send, hour: hour, first: before <= 0 && seenInBatch[key] == 1)
+            }
+            sends[id] = send
+        }
+        try await rollups.write(connection, logger: logger)
+    }
+
+    /// Writes what was gathered.
+    func write(_ connection: PostgresConnection, logger: Logger) async throws {
+        guard !drawn.isEmpty || !links.isEmpty else { return }
+        let json = JSONEncoder()
+        let shard = Int.random(in: 0..<8)
+        struct Drawn: Encodable { var id: Int64; var e: Int }
+        if !drawn.isEmpty {
+            let rows = String(decoding: try json.encode(drawn.sorted { $0.key < $1.key }.map { Drawn(id: $0.key, e: $0.value.rawValue) }), as: UTF8.self)
+            try await connection.query("""
+                UPDATE sends s SET engagement = s.engagement | u.e FROM jsonb_to_recordset(\(rows)::jsonb) AS u(id bigint, e integer) WHERE s.id = u.id
+                """, logger: logger)
+        }
+        struct Count: Encodable { var h: Int64; var q: String; var s: String; var m: String; var n: Int }
+        if !counts.isEmpty {
+            let rows = String(decoding: try json.encode(counts.sorted { $0.key < $1.key }.map {
+                Count(h: $0.key.hour, q: $0.key.sequence, s: $0.key.step, m: $0.key.metric, n: $0.value)
+            }), as: UTF8.self)
+            try await connection.query("""
+                INSERT INTO step_stats (hour, sequence, step, metric, shard, n)
+                SELECT u.h, u.q, u.s, u.m, \(shard), u.n FROM jsonb_to_recordset(\(rows)::jsonb) AS u(h bigint, q text, s text, m text, n bigint)
+                ORDER BY u.h, u.q, u.s, u.m
+                ON CONFLICT (hour, sequence, step, metric, shard) DO UPDATE SET n = step_stats.n + excluded.n
+                """, logger: logger)
+        }
+        struct Link: Encodable { var h: Int64; var q: String; var s: String; var u: String; var c: Int; var n: Int }
+        if !links.isEmpty {
+            let rows = String(decoding: try json.encode(links.sorted { $0.key < $1.key }.map {
+                Link(h: $0.key.hour, q: $0.key.sequence, s: $0.key.step, u: $0.key.url, c: $0.value.clicks, n: $0.value.unique)
+            }), as: UTF8.self)
+            try await connection.query("""
+                INSERT INTO link_stats (hour, sequence, step, url, shard, clicks, unique_clicks)
+                SELECT x.h, x.q, x.s, x.u, \(shard), x.c, x.n FROM jsonb_to_recordset(\(rows)::jsonb) AS x(h bigint, q text, s text, u text, c bigint, n bigint)
+                ORDER BY x.h, x.q, x.s, x.u
+                ON CONFLICT (hour, sequence, step, url, shard) DO UPDATE SET clicks = link_stats.clicks + excluded.clicks,
+                  unique_clicks = link_stats.unique_clicks + excluded.unique_clicks
+                """, logger: logger)
+        }
+    }
+}
