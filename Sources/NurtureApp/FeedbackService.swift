@@ -163,6 +163,10 @@ public struct FeedbackService: NurtureAPI {
         return StepsReport(facts: try await store.stepFacts(period: period, sequence: sequence), order: order, period: period, sequence: sequence)
     }
 
+    public func suppressionReport(period: ReportPeriod) async throws -> SuppressionCounts {
+        try await store.suppressionCounts(period: period)
+    }
+
     public func leadReport(email: String, now: Date) async throws -> [String: any Sendable]? {
         guard let details = try await store.details(.email(email), recent: 20) else { return nil }
         let engine = scheduler.workflows.engine

@@ -28,6 +28,8 @@ public protocol NurtureAPI: Sendable {
     func funnelReport(period: ReportPeriod) async throws -> FunnelReport
     /// The steps report for the emails sent in a period, of every sequence or of one.
     func stepsReport(period: ReportPeriod, sequence: String?) async throws -> StepsReport
+    /// Suppressed addresses by reason: all, and those added in the period.
+    func suppressionReport(period: ReportPeriod) async throws -> SuppressionCounts
 
 }
 

@@ -19,6 +19,8 @@ struct PostgresLeadWrites {
         var fields: [String: String]
         var state: Data
         var wake: Double?
+        var sequence: String?
+        var tags: [String]
     }
 
     struct SendRow: Encodable {
@@ -63,7 +65,8 @@ struct PostgresLeadWrites {
         leads[id] = LeadRow(
             id: id, stage: lead.stage, score: lead.score, fit: lead.fitScore, engagement: lead.engagementScore,
             status: state.suppression?.rawValue ?? "active", tz: lead.timeZone, fields: lead.fields,
-            state: try encoder.encode(state), wake: change.nextWake?.timeIntervalSince1970)
+            state: try encoder.encode(state), wake: change.nextWake?.timeIntervalSince1970,
+            sequence: state.enrollment?.sequence, tags: lead.tags.sorted())
         // Compared in whole microseconds, as PostgreSQL stores them: an unchanged wake-up
         // read back is not "earlier".
         func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
@@ -103,9 +106,10 @@ struct PostgresLeadWrites {
             try await connection.query("""
                 UPDATE leads l SET stage = u.stage, score = u.score, fit_score = u.fit, engagement_score = u.engagement,
                   status = u.status, time_zone = u.tz, fields = u.fields, state = decode(u.state, 'base64'),
-                  state_version = \(stateVersion), next_wake_at = to_timestamp(u.wake), updated_at = \(now)
+                  state_version = \(stateVersion), next_wake_at = to_timestamp(u.wake), updated_at = \(now),
+                  sequence = u.sequence, tags = ARRAY(SELECT jsonb_array_elements_text(u.tags))
                 FROM jsonb_to_recordset(\(rows)::jsonb) AS u(id bigint, stage text, score integer, fit integer, engagement integer,
-                  status text, tz text, fields jsonb, state text, wake double precision)
+                  status text, tz text, fields jsonb, state text, wake double precision, sequence text, tags jsonb)
                 WHERE l.id = u.id
                 """, logger: logger)
         }

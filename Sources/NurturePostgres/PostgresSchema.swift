@@ -174,5 +174,19 @@ enum PostgresSchema {
             FROM events e JOIN sends s ON s.id = e.send_id
             WHERE e.type = 'email_clicked' AND NOT e.machine AND e.properties->>'url' IS NOT NULL GROUP BY 1, 2, 3, 4;
             """),
+        // The sequence a lead is enrolled in and its tags, kept with every decision, for
+        // `nurture leads list`; filled from the stored states (a state that cannot be read is
+        // left empty: it is parked at its next read).
+        Migration(name: "p6: lead list columns", sql: """
+            ALTER TABLE leads ADD COLUMN sequence text;
+            ALTER TABLE leads ADD COLUMN tags text[] NOT NULL DEFAULT '{}';
+            CREATE FUNCTION pg_temp.nurture_state(b bytea) RETURNS jsonb LANGUAGE plpgsql AS $$ BEGIN RETURN convert_from(b, 'UTF8')::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END $$;
+            UPDATE leads l SET sequence = j.state #>> '{enrollment,sequence}',
+              tags = coalesce(ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(j.state #> '{lead,tags}') = 'array' THEN j.state #> '{lead,tags}' ELSE '[]'::jsonb END)), '{}')
+            FROM (SELECT id, pg_temp.nurture_state(state) AS state FROM leads) j
+            WHERE l.id = j.id AND j.state IS NOT NULL;
+            CREATE INDEX leads_sequence ON leads (sequence) WHERE sequence IS NOT NULL;
+            CREATE INDEX leads_tags ON leads USING gin (tags);
+            """),
     ]
 }

@@ -52,4 +52,28 @@ extension PostgresStore {
             sentSends: try row.value("sent"), failedSends: try row.value("failed"), parkedLeads: try row.value("parked"),
             leadsByStage: byStage)
     }
+
+    public func leads(_ filter: LeadFilter) async throws -> [LeadSummary] {
+        let after = filter.after.flatMap { Int64($0) } ?? 0
+        return try await fetch("""
+            SELECT l.id, l.email, l.stage, l.score, l.sequence, l.tags, l.status, l.created_at, l.updated_at, s.reason
+            FROM leads l LEFT JOIN suppressions s ON s.email = l.email
+            WHERE l.id > \(after)
+              AND (\(filter.stage)::text IS NULL OR l.stage = \(filter.stage))
+              AND (\(filter.sequence)::text IS NULL OR l.sequence = \(filter.sequence))
+              AND (\(filter.minScore)::integer IS NULL OR l.score >= \(filter.minScore))
+              AND (\(filter.maxScore)::integer IS NULL OR l.score <= \(filter.maxScore))
+              AND (\(filter.tag)::text IS NULL OR l.tags @> ARRAY[\(filter.tag)::text])
+              AND (\(filter.suppressed)::boolean IS NULL OR (l.status <> 'active' OR s.reason IS NOT NULL) = \(filter.suppressed))
+            ORDER BY l.id LIMIT \(filter.limit)
+            """).map { row in
+            let row = row.makeRandomAccess()
+            let status: String = try row.value("status")
+            return LeadSummary(
+                id: String(try row.value("id", as: Int64.self)), email: try row.value("email"), stage: try row.value("stage"),
+                score: try row.value("score"), sequence: try row.value("sequence"), tags: try row.value("tags"),
+                status: status == "active" ? try row.value("reason", as: String?.self) ?? status : status,
+                createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"))
+        }
+    }
 }

@@ -126,6 +126,9 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
         }
     }
 
+    /// Every migration this version has, in order.
+    public static var migrationNames: [String] { PostgresSchema.migrations.map(\.name) }
+
     /// The migrations not applied yet.
     public func pendingMigrations() async throws -> [String] {
         try await withOwnConnection { connection in try await Self.pending(connection, logger: self.logger) }

@@ -204,6 +204,20 @@ enum SQLiteSchema {
                 WHERE e.type = 'email_clicked' AND \(human) AND json_extract(e.properties, '$.url') IS NOT NULL GROUP BY 1, 2, 3, 4;
                 """)
         }
+        migrator.registerMigration("v9: lead list columns") { db in
+            // The sequence a lead is enrolled in and its tags, kept with every decision, for
+            // `nurture leads list`; filled from the stored states (those that cannot be read are
+            // left empty: they are parked at their next read).
+            try db.execute(sql: """
+                ALTER TABLE leads ADD COLUMN sequence TEXT;
+                ALTER TABLE leads ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+                UPDATE leads SET
+                  sequence = json_extract(CAST(state AS TEXT), '$.enrollment.sequence'),
+                  tags = COALESCE(json_extract(CAST(state AS TEXT), '$.lead.tags'), '[]')
+                WHERE length(state) > 0 AND json_valid(CAST(state AS TEXT));
+                CREATE INDEX leads_sequence ON leads(sequence) WHERE sequence IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

@@ -42,4 +42,36 @@ extension SQLiteStore {
                 leadsByStage: byStage)
         }
     }
+
+    public func leads(_ filter: LeadFilter) async throws -> [LeadSummary] {
+        try await pool.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let after = filter.after { conditions.append("l.id > ?"); arguments += [Int64(after) ?? 0] }
+            if let stage = filter.stage { conditions.append("l.stage = ?"); arguments += [stage] }
+            if let sequence = filter.sequence { conditions.append("l.sequence = ?"); arguments += [sequence] }
+            if let low = filter.minScore { conditions.append("l.score >= ?"); arguments += [low] }
+            if let high = filter.maxScore { conditions.append("l.score <= ?"); arguments += [high] }
+            if let tag = filter.tag { conditions.append("EXISTS (SELECT 1 FROM json_each(l.tags) WHERE value = ?)"); arguments += [tag] }
+            switch filter.suppressed {
+            case true?: conditions.append("(l.status <> 'active' OR s.reason IS NOT NULL)")
+            case false?: conditions.append("l.status = 'active' AND s.reason IS NULL")
+            case nil: break
+            }
+            arguments += [filter.limit]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT l.id, l.email, l.stage, l.score, l.sequence, l.tags, l.status, l.created_at, l.updated_at, s.reason
+                FROM leads l LEFT JOIN suppressions s ON s.email = l.email
+                \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY l.id LIMIT ?
+                """, arguments: arguments)
+            return rows.map { row in
+                let status: String = row["status"]
+                return LeadSummary(
+                    id: String(row["id"] as Int64), email: row["email"], stage: row["stage"], score: row["score"], sequence: row["sequence"],
+                    tags: (try? self.decoder.decode([String].self, from: Data((row["tags"] as String).utf8))) ?? [],
+                    status: status == "active" ? (row["reason"] as String?) ?? status : status,
+                    createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+            }
+        }
+    }
 }

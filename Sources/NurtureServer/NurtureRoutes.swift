@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HTTPTypes
 import Logging
 import NurtureApp
 import NurtureContent
@@ -97,6 +98,18 @@ public enum NurtureRoutes {
             return html(UnsubscribePage.done)
         }
 
+        // The dashboard: the API key as a Basic password (or the bearer key).
+        router.group("/dashboard").add(middleware: DashboardAuthMiddleware(key: options.apiKey)).get { request, _ -> Response in
+            let period = try reportPeriod(request, now: clock.now())
+            let sequence = request.uri.queryParameters["sequence"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+            let page = DashboardPage.html(
+                funnel: try await backend.funnelReport(period: period),
+                steps: try await backend.stepsReport(period: period, sequence: sequence),
+                suppressions: try await backend.suppressionReport(period: period),
+                sequence: sequence, generatedAt: clock.now())
+            return Response(status: .ok, headers: dashboardHeaders, body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
+
         // The API: bearer key.
         let api = router.group("/v1").add(middleware: BearerKeyMiddleware(key: options.apiKey))
         api.post("/events") { request, context -> Response in
@@ -156,6 +169,13 @@ public enum NurtureRoutes {
                 availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections)),
             logger: logger)
     }
+
+    /// The dashboard's headers: never cached or framed, no script, nothing loaded from elsewhere.
+    static let dashboardHeaders: HTTPFields = [
+        .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+        .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        .xContentTypeOptions: "nosniff", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+    ]
 
     static func html(_ page: String) -> Response {
         Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: page)))

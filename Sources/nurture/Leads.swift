@@ -9,7 +9,7 @@ import NurtureRuntime
 struct Leads: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Add, import, inspect and suppress leads.",
-        subcommands: [Import.self, Add.self, Show.self, Suppress.self, SetStage.self]
+        subcommands: [Import.self, Add.self, List.self, Show.self, Suppress.self, SetStage.self]
     )
 
     struct Import: AsyncParsableCommand {

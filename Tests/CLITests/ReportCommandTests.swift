@@ -38,6 +38,17 @@ struct ReportCommandTests {
         let suppressions = try runNurture(["report", "suppressions", "--format", "json", "--config", "nurture.yaml"], directory: folder)
         #expect(suppressions.status == 0, "\(suppressions.stderr)")
         #expect(suppressions.stdout.contains(#""reason" : "manual""#) && suppressions.stdout.contains(#""in_period" : 1"#), "\(suppressions.stdout)")
+        // The lead list, filtered as a marketer would.
+        let sql = try runNurture(["leads", "list", "--stage", "sql", "--format", "json", "--config", "nurture.yaml"], directory: folder)
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(sql.stdout.utf8)) as? [String: Any])["leads"] as? [[String: Any]]
+        #expect(listed?.compactMap { $0["email"] as? String } == ["lead1@example.com"], "\(sql.stdout) \(sql.stderr)")
+        let suppressed = try runNurture(["leads", "list", "--suppressed", "--format", "csv", "--config", "nurture.yaml"], directory: folder)
+        #expect(suppressed.stdout.hasPrefix("id,email,stage,score,sequence,tags,status,created_at,updated_at\n"), "\(suppressed.stdout)")
+        #expect(suppressed.stdout.split(separator: "\n").count == 2 && suppressed.stdout.contains(",lead5@example.com,lead,0,"), "\(suppressed.stdout)")
+        let page = try runNurture(["leads", "list", "--sequence", "lead-welcome", "--no-suppressed", "--limit", "3", "--config", "nurture.yaml"], directory: folder)
+        #expect(page.status == 0 && page.stdout.contains("lead3@example.com") && !page.stdout.contains("lead1@example.com") && page.stdout.contains("3 shown; the next ones: --after "), "\(page.stdout)")
+        let wrong = try runNurture(["leads", "list", "--min-score", "50", "--max-score", "10", "--config", "nurture.yaml"], directory: folder)
+        #expect(wrong.status == 64 && wrong.stderr.contains("--min-score 50 is above --max-score 10"), "\(wrong.stderr)")
         let bad = try runNurture(["report", "funnel", "--since", "yesterday", "--config", "nurture.yaml"], directory: folder)
         #expect(bad.status == 64 && bad.stderr.contains("--since 'yesterday': expected YYYY-MM-DD"), "\(bad.stderr)")
     }

@@ -327,4 +327,46 @@ struct StoreContractTests {
             #expect(try await store.stepFacts(period: period, sequence: "s").counts == facts.counts)
         }
     }
+
+    @Test("the lead list: by stage, score range, sequence, tag and suppression, a page at a time", arguments: Adapter.allCases)
+    func leadList(adapter: Adapter) async throws {
+        try await adapter.with { subject in
+            let store = subject.store
+            let people: [(email: String, stage: String, fit: Int, sequence: String?, tags: Set<String>)] = [
+                ("ada@example.com", "mql", 30, "mql-nurture", ["webinar", "vip"]),
+                ("bob@example.com", "lead", 5, "lead-welcome", []),
+                ("eve@example.com", "mql", 60, nil, ["webinar"]),
+                ("dan@example.com", "sql", 80, "sql-demo", ["vip"]),
+            ]
+            _ = try await store.upsertLeads(people.map(\.email), now: Self.t0) { id, email, _, state in
+                let person = people.first { $0.email == email }!
+                var fresh = LeadState(lead: Lead(id: id, email: email, stage: person.stage, fitScore: person.fit, tags: person.tags), now: Self.t0)
+                fresh.enrollment = person.sequence.map { Enrollment(sequence: $0, number: 1, startedAt: Self.t0) }
+                state = fresh
+                return LeadChange(effects: [], nextWake: nil)
+            }
+            // Bob unsubscribes (his state says so); Eve's address is on the list.
+            _ = try await store.updateLead(.email("bob@example.com"), now: Self.t0) { state in
+                state.suppression = .unsubscribed
+                return LeadChange(effects: [], nextWake: nil)
+            }
+            try await store.suppress(email: "eve@example.com", reason: .bounced, now: Self.t0)
+            func emails(_ filter: LeadFilter) async throws -> [String] { try await store.leads(filter).map(\.email) }
+            #expect(try await emails(LeadFilter()) == people.map(\.email))
+            #expect(try await emails(LeadFilter(stage: "mql")) == ["ada@example.com", "eve@example.com"])
+            #expect(try await emails(LeadFilter(minScore: 30, maxScore: 60)) == ["ada@example.com", "eve@example.com"])
+            #expect(try await emails(LeadFilter(sequence: "sql-demo")) == ["dan@example.com"])
+            #expect(try await emails(LeadFilter(tag: "vip")) == ["ada@example.com", "dan@example.com"])
+            #expect(try await emails(LeadFilter(stage: "mql", tag: "vip")) == ["ada@example.com"])
+            #expect(try await emails(LeadFilter(suppressed: true)) == ["bob@example.com", "eve@example.com"])
+            #expect(try await emails(LeadFilter(suppressed: false)) == ["ada@example.com", "dan@example.com"])
+            let page = try await store.leads(LeadFilter(limit: 2))
+            #expect(page.map(\.email) == ["ada@example.com", "bob@example.com"])
+            #expect(try await emails(LeadFilter(after: page.last?.id, limit: 2)) == ["eve@example.com", "dan@example.com"])
+            let ada = try #require(page.first)
+            #expect(ada.stage == "mql" && ada.score == 30 && ada.sequence == "mql-nurture" && ada.tags == ["vip", "webinar"] && ada.status == "active")
+            #expect(try await store.leads(LeadFilter(stage: "mql")).last?.status == "bounced", "the address's suppression")
+            #expect(page.last?.status == "unsubscribed")
+        }
+    }
 }

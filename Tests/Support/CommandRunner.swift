@@ -38,7 +38,7 @@ public func runNurture(_ arguments: [String], directory: URL? = nil, environment
 }
 
 /// A value written once from another thread and read after a `DispatchGroup.wait()`.
-private final class Mutex<Value: Sendable>: @unchecked Sendable {
+final class Mutex<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Value?
     init() {}
