@@ -140,3 +140,16 @@ struct PostgresRollups {
         }
     }
 }
+
+extension PostgresStore {
+    /// Rebuilds the rollups from the stored sends and events, as the migration that brought
+    /// them did (goal exits, which no event records, are kept). For benchmarks and checks.
+    package func rebuildRollups() async throws {
+        let statements = ["DELETE FROM step_stats WHERE metric <> 'goal_exits'", "DELETE FROM link_stats",
+                          "UPDATE sends SET engagement = engagement & \(RollupBackfill.kept) WHERE engagement <> 0"]
+            + PostgresSchema.Migration(name: "rebuild", sql: PostgresSchema.rebuildRollups).statements
+        try await transaction { connection in
+            for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger) }
+        }
+    }
+}

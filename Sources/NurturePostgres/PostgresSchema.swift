@@ -160,19 +160,7 @@ enum PostgresSchema {
               clicks bigint NOT NULL, unique_clicks bigint NOT NULL,
               PRIMARY KEY (hour, sequence, step, url, shard)
             );
-            UPDATE sends SET engagement = (CASE WHEN status = 'sent' THEN 1 ELSE 0 END) | COALESCE((
-              SELECT \(RollupBackfill.engagement(human: "NOT e.machine", machine: "e.machine", bounceType: "e.properties->>'type'"))
-              FROM events e WHERE e.send_id = sends.id), 0)
-            WHERE status = 'sent' OR id IN (SELECT send_id FROM events WHERE send_id IS NOT NULL);
-            INSERT INTO step_stats (hour, sequence, step, metric, shard, n)
-            SELECT floor(extract(epoch FROM coalesce(s.sent_at, s.planned_at)) / 3600)::bigint, s.sequence, s.step, m.name, 0, count(*)
-            FROM sends s JOIN (\(RollupBackfill.metricTable)) m ON (s.engagement & m.bit) <> 0
-            WHERE s.engagement <> 0 GROUP BY 1, 2, 3, 4;
-            INSERT INTO link_stats (hour, sequence, step, url, shard, clicks, unique_clicks)
-            SELECT floor(extract(epoch FROM coalesce(s.sent_at, s.planned_at)) / 3600)::bigint, s.sequence, s.step, e.properties->>'url', 0,
-                   count(*), count(DISTINCT e.send_id)
-            FROM events e JOIN sends s ON s.id = e.send_id
-            WHERE e.type = 'email_clicked' AND NOT e.machine AND e.properties->>'url' IS NOT NULL GROUP BY 1, 2, 3, 4;
+            \(rebuildRollups)
             """),
         // The sequence a lead is enrolled in and its tags, kept with every decision, for
         // `nurture leads list`; filled from the stored states (a state that cannot be read is
@@ -189,4 +177,24 @@ enum PostgresSchema {
             CREATE INDEX leads_tags ON leads USING gin (tags);
             """),
     ]
+
+    /// Rebuilds what each email drew and the steps' counts from the stored sends and events
+    /// (by ``RollupBackfill``'s rules), into rollup tables that hold only goal exits.
+    static var rebuildRollups: String {
+        """
+            UPDATE sends SET engagement = (engagement & \(RollupBackfill.kept)) | (CASE WHEN status = 'sent' THEN 1 ELSE 0 END) | COALESCE((
+              SELECT \(RollupBackfill.engagement(human: "NOT e.machine", machine: "e.machine", bounceType: "e.properties->>'type'"))
+              FROM events e WHERE e.send_id = sends.id), 0)
+            WHERE status = 'sent' OR id IN (SELECT send_id FROM events WHERE send_id IS NOT NULL);
+            INSERT INTO step_stats (hour, sequence, step, metric, shard, n)
+            SELECT floor(extract(epoch FROM coalesce(s.sent_at, s.planned_at)) / 3600)::bigint, s.sequence, s.step, m.name, 0, count(*)
+            FROM sends s JOIN (\(RollupBackfill.metricTable)) m ON (s.engagement & m.bit) <> 0
+            WHERE s.engagement <> 0 GROUP BY 1, 2, 3, 4;
+            INSERT INTO link_stats (hour, sequence, step, url, shard, clicks, unique_clicks)
+            SELECT floor(extract(epoch FROM coalesce(s.sent_at, s.planned_at)) / 3600)::bigint, s.sequence, s.step, e.properties->>'url', 0,
+                   count(*), count(DISTINCT e.send_id)
+            FROM events e JOIN sends s ON s.id = e.send_id
+            WHERE e.type = 'email_clicked' AND NOT e.machine AND e.properties->>'url' IS NOT NULL GROUP BY 1, 2, 3, 4;
+        """
+    }
 }

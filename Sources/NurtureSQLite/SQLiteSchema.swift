@@ -176,7 +176,6 @@ enum SQLiteSchema {
             // What each email drew (``SendEngagement``) and the steps' hourly counts, kept by
             // the event transactions from now on and rebuilt here from what is stored (goal
             // exits were not stored: they count from this version on).
-            let human = "e.machine = 0", machine = "e.machine != 0"
             try db.execute(sql: """
                 ALTER TABLE sends ADD COLUMN engagement INTEGER NOT NULL DEFAULT 0;
                 CREATE INDEX sends_lead_sent ON sends(lead_id, sent_at) WHERE sent_at IS NOT NULL;
@@ -189,19 +188,7 @@ enum SQLiteSchema {
                   clicks INTEGER NOT NULL, unique_clicks INTEGER NOT NULL,
                   PRIMARY KEY (hour, sequence, step, url)
                 ) WITHOUT ROWID;
-                UPDATE sends SET engagement = (CASE WHEN status = 'sent' THEN 1 ELSE 0 END) | COALESCE((
-                  SELECT \(RollupBackfill.engagement(human: human, machine: machine, bounceType: "json_extract(e.properties, '$.type')"))
-                  FROM events e WHERE e.send_id = sends.id), 0)
-                WHERE status = 'sent' OR id IN (SELECT send_id FROM events WHERE send_id IS NOT NULL);
-                INSERT INTO step_stats (hour, sequence, step, metric, n)
-                SELECT CAST(COALESCE(s.sent_at, s.planned_at) / 3600 AS INTEGER), s.sequence, s.step, m.name, COUNT(*)
-                FROM sends s JOIN (\(RollupBackfill.metricTable)) m ON (s.engagement & m.bit) != 0
-                WHERE s.engagement != 0 GROUP BY 1, 2, 3, 4;
-                INSERT INTO link_stats (hour, sequence, step, url, clicks, unique_clicks)
-                SELECT CAST(COALESCE(s.sent_at, s.planned_at) / 3600 AS INTEGER), s.sequence, s.step, json_extract(e.properties, '$.url'),
-                       COUNT(*), COUNT(DISTINCT e.send_id)
-                FROM events e JOIN sends s ON s.id = e.send_id
-                WHERE e.type = 'email_clicked' AND \(human) AND json_extract(e.properties, '$.url') IS NOT NULL GROUP BY 1, 2, 3, 4;
+                \(rebuildRollups)
                 """)
         }
         migrator.registerMigration("v9: lead list columns") { db in
@@ -219,6 +206,27 @@ enum SQLiteSchema {
                 """)
         }
         return migrator
+    }
+
+    /// Rebuilds what each email drew and the steps' counts from the stored sends and events
+    /// (by ``RollupBackfill``'s rules), into rollup tables that hold only goal exits.
+    static var rebuildRollups: String {
+        let human = "e.machine = 0", machine = "e.machine != 0"
+        return """
+                UPDATE sends SET engagement = (engagement & \(RollupBackfill.kept)) | (CASE WHEN status = 'sent' THEN 1 ELSE 0 END) | COALESCE((
+                  SELECT \(RollupBackfill.engagement(human: human, machine: machine, bounceType: "json_extract(e.properties, '$.type')"))
+                  FROM events e WHERE e.send_id = sends.id), 0)
+                WHERE status = 'sent' OR id IN (SELECT send_id FROM events WHERE send_id IS NOT NULL);
+                INSERT INTO step_stats (hour, sequence, step, metric, n)
+                SELECT CAST(COALESCE(s.sent_at, s.planned_at) / 3600 AS INTEGER), s.sequence, s.step, m.name, COUNT(*)
+                FROM sends s JOIN (\(RollupBackfill.metricTable)) m ON (s.engagement & m.bit) != 0
+                WHERE s.engagement != 0 GROUP BY 1, 2, 3, 4;
+                INSERT INTO link_stats (hour, sequence, step, url, clicks, unique_clicks)
+                SELECT CAST(COALESCE(s.sent_at, s.planned_at) / 3600 AS INTEGER), s.sequence, s.step, json_extract(e.properties, '$.url'),
+                       COUNT(*), COUNT(DISTINCT e.send_id)
+                FROM events e JOIN sends s ON s.id = e.send_id
+                WHERE e.type = 'email_clicked' AND \(human) AND json_extract(e.properties, '$.url') IS NOT NULL GROUP BY 1, 2, 3, 4;
+            """
     }
 
     /// Rewrites stored addresses in their canonical form (``EmailAddress/canonical(_:)``).

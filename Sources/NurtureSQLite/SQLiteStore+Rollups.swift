@@ -72,6 +72,19 @@ extension SQLiteStore {
         for metric in drawn.metricNames { try bump.execute(arguments: [hour, send.sequence, send.step, metric]) }
     }
 
+    /// Rebuilds the rollups from the stored sends and events, as the migration that brought
+    /// them did (goal exits, which no event records, are kept). For benchmarks and checks.
+    package func rebuildRollups() async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                DELETE FROM step_stats WHERE metric <> 'goal_exits';
+                DELETE FROM link_stats;
+                UPDATE sends SET engagement = engagement & \(RollupBackfill.kept) WHERE engagement <> 0;
+                """)
+            try db.execute(sql: SQLiteSchema.rebuildRollups)
+        }
+    }
+
     public func stepFacts(period: ReportPeriod, sequence: String?) async throws -> StepFacts {
         try await pool.read { db in
             let hours = RollupHour.range(period)

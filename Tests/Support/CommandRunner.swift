@@ -14,8 +14,13 @@ public func builtProduct(_ name: String) -> URL {
 
 /// Runs `nurture` with `arguments` and extra `environment`, and waits for it.
 public func runNurture(_ arguments: [String], directory: URL? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+    try runProgram(builtProduct("nurture"), arguments, directory: directory, environment: environment)
+}
+
+/// Runs a program with `arguments` and extra `environment`, and waits for it.
+public func runProgram(_ executable: URL, _ arguments: [String], directory: URL? = nil, environment: [String: String] = [:]) throws -> CommandResult {
     let process = Process()
-    process.executableURL = builtProduct("nurture")
+    process.executableURL = executable
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
@@ -38,7 +43,7 @@ public func runNurture(_ arguments: [String], directory: URL? = nil, environment
 }
 
 /// A value written once from another thread and read after a `DispatchGroup.wait()`.
-final class Mutex<Value: Sendable>: @unchecked Sendable {
+private final class Mutex<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Value?
     init() {}

@@ -36,22 +36,10 @@ public struct HeadlessBrowser: Sendable {
     private func run(_ arguments: [String]) throws -> (stdout: String, stderr: String) {
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-chromium-\(UUID())")
         defer { try? FileManager.default.removeItem(at: profile) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["60", executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                             "--user-data-dir=\(profile.path)"] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let errData = Mutex<Data>()
-        let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) { errData.value = err.fileHandleForReading.readDataToEndOfFile() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        waitForExit(process)
-        return (String(decoding: outData, as: UTF8.self), String(decoding: errData.value, as: UTF8.self))
+        let result = try runProgram(URL(fileURLWithPath: "/usr/bin/timeout"), [
+            "60", executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--user-data-dir=\(profile.path)",
+        ] + arguments)
+        return (result.stdout, result.stderr)
     }
 }
 

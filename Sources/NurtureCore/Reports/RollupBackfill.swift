@@ -27,8 +27,13 @@ public enum RollupBackfill {
         return kinds.map { "MAX(CASE WHEN \($1) THEN \($0.rawValue) ELSE 0 END)" }.joined(separator: " | ")
     }
 
-    /// A table of every metric: `bit` (its flag's raw value) and `name`.
+    /// A table of every metric events and statuses give (not goal exits, which only the
+    /// engine's decisions give): `bit` (its flag's raw value) and `name`.
     public static var metricTable: String {
-        SendEngagement.metrics.map { "SELECT \($0.flag.rawValue) AS bit, '\($0.name)' AS name" }.joined(separator: " UNION ALL ")
+        SendEngagement.metrics.filter { $0.flag != .goalReached }
+            .map { "SELECT \($0.flag.rawValue) AS bit, '\($0.name)' AS name" }.joined(separator: " UNION ALL ")
     }
+
+    /// The flags a rebuild keeps as they are (goal exits).
+    public static let kept = SendEngagement.goalReached.rawValue
 }
