@@ -94,7 +94,7 @@ struct ReportLatency: AsyncParsableCommand {
                 SELECT i, 'lead' || i || '@bench.example', \(stage), i % 101, i % 30, i % 71, CASE WHEN i % 50 = 0 THEN 'unsubscribed' ELSE 'active' END,
                   '{}', '\\x', to_timestamp(\(end) - (i * 7777) % 7776000), to_timestamp(\(end) - i % 86400), \(sequence),
                   CASE WHEN i % 10 = 0 THEN ARRAY['vip'] ELSE '{}'::text[] END
-                FROM generate_series(1, \(leads)) i
+                FROM generate_series(1::bigint, \(leads)) i
                 """,
                 "SELECT setval('leads_id_seq', \(leads))",
                 "INSERT INTO stage_changes (lead_id, from_stage, to_stage, at, reason) SELECT id, 'lead', 'mql', created_at + interval '3 days', 'score' FROM leads WHERE stage <> 'lead'",
@@ -104,14 +104,14 @@ struct ReportLatency: AsyncParsableCommand {
                 INSERT INTO sends (id, lead_id, sequence, step, enrollment, template, tracking, status, attempts, planned_at, sent_at, message_id)
                 SELECT (i - 1) * 3 + k + 1, i, 'lead-welcome', \(steps), 1, 'welcome', true, 'sent', 1,
                   to_timestamp(least(\(end), \(end) - (i * 7777) % 7776000 + k * 172800)), to_timestamp(least(\(end), \(end) - (i * 7777) % 7776000 + k * 172800)), '<' || i || '.' || k || '@bench>'
-                FROM generate_series(1, \(leads)) i, generate_series(0, 2) k
+                FROM generate_series(1::bigint, \(leads)) i, generate_series(0::bigint, 2) k
                 """,
                 "SELECT setval('sends_id_seq', \(sends))",
                 """
                 INSERT INTO events (lead_id, type, at, properties, machine, recorded_at, send_id)
                 SELECT (j % \(sends)) / 3 + 1, \(event), to_timestamp(\(end) - (((j % \(sends)) / 3 + 1) * 7777) % 7776000 + (j % \(sends)) % 3 * 172800 + 3600),
                   jsonb_build_object('url', \(url)), \(machine), now(), CASE WHEN \(onEmail) THEN j % \(sends) + 1 END
-                FROM generate_series(0, \(events - 1)) j
+                FROM generate_series(0::bigint, \(events - 1)) j
                 """,
                 "VACUUM ANALYZE",
             ] { try await postgres.execute(sql: statement) }

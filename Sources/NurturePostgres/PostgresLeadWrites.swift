@@ -42,6 +42,24 @@ struct PostgresLeadWrites {
         var reason: String
     }
 
+    /// A stage entered (the first at the lead's creation), and when it was left for which
+    /// stage if that happened in this transaction.
+    struct EntryRow: Encodable {
+        var lead: Int64
+        var stage: String
+        /// nil: the transaction's time (a lead created now).
+        var at: Double?
+        var leftAt: Double?
+        var leftTo: String?
+    }
+
+    /// An entry stored before this transaction, left now.
+    struct ClosedEntry: Encodable {
+        var lead: Int64
+        var at: Double
+        var to: String
+    }
+
     enum Ordered {
         case enrolled(lead: Int64, sequence: String, number: Int)
         case ended(lead: Int64, sequence: String, reason: String)
@@ -54,13 +72,21 @@ struct PostgresLeadWrites {
     private var sends: [SendRow] = []
     private var stages: [StageRow] = []
     private var ordered: [Ordered] = []
+    private var entries: [EntryRow] = []
+    private var closed: [ClosedEntry] = []
+    /// Each lead's entry opened in this transaction, by index in `entries`.
+    private var openEntry: [Int64: Int] = [:]
     /// A wake-up moved earlier (or a new one): other processes may be sleeping past it.
     private(set) var wakeBroughtForward = false
 
     /// Records a lead's new state and its effects. `previousWake` is the wake-up the row had
     /// (to tell whether this one is earlier).
-    mutating func save(_ state: LeadState, id: Int64, change: LeadChange, previousWake: Date?, encoder: JSONEncoder) throws {
+    mutating func save(_ state: LeadState, id: Int64, change: LeadChange, previousWake: Date?, encoder: JSONEncoder, created: Bool = false) throws {
         let lead = state.lead
+        if created {
+            entries.append(EntryRow(lead: id, stage: change.stageBefore(lead.stage), at: nil))
+            openEntry[id] = entries.count - 1
+        }
         if leads[id] == nil { leadOrder.append(id) }
         leads[id] = LeadRow(
             id: id, stage: lead.stage, score: lead.score, fit: lead.fitScore, engagement: lead.engagementScore,
@@ -78,7 +104,17 @@ struct PostgresLeadWrites {
                     lead: id, sequence: request.key.sequence, step: request.key.step, enrollment: request.key.enrollment,
                     occurrence: request.key.occurrence, template: request.template, subject: request.subject, tracking: request.tracking))
             case .stageChanged(let change):
-                stages.append(StageRow(lead: id, from: change.from, to: change.to, at: change.at.timeIntervalSince1970, reason: change.reason))
+                let at = change.at.timeIntervalSince1970
+                stages.append(StageRow(lead: id, from: change.from, to: change.to, at: at, reason: change.reason))
+                // The stage it leaves: left now, for this one; the stage it enters: entered now.
+                if let open = openEntry[id] {
+                    entries[open].leftAt = at
+                    entries[open].leftTo = change.to
+                } else {
+                    closed.append(ClosedEntry(lead: id, at: at, to: change.to))
+                }
+                entries.append(EntryRow(lead: id, stage: change.to, at: at))
+                openEntry[id] = entries.count - 1
             case .enrolled(let sequence, let number):
                 ordered.append(.enrolled(lead: id, sequence: sequence, number: number))
             case .enrollmentEnded(let sequence, let reason):
@@ -131,6 +167,23 @@ struct PostgresLeadWrites {
                 INSERT INTO stage_changes (lead_id, from_stage, to_stage, at, reason)
                 SELECT u.lead, u."from", u."to", to_timestamp(u.at), u.reason
                 FROM jsonb_to_recordset(\(rows)::jsonb) AS u(lead bigint, "from" text, "to" text, at double precision, reason text)
+                """, logger: logger)
+        }
+        // Entries stored before and left now are closed first, then the new ones written.
+        for start in stride(from: 0, to: closed.count, by: chunk) {
+            let rows = String(decoding: try json.encode(Array(closed[start..<Swift.min(closed.count, start + chunk)])), as: UTF8.self)
+            try await connection.query("""
+                UPDATE stage_entries e SET left_at = to_timestamp(u.at), left_to = u."to"
+                FROM jsonb_to_recordset(\(rows)::jsonb) AS u(lead bigint, at double precision, "to" text)
+                WHERE e.lead_id = u.lead AND e.left_at IS NULL
+                """, logger: logger)
+        }
+        for start in stride(from: 0, to: entries.count, by: chunk) {
+            let rows = String(decoding: try json.encode(Array(entries[start..<Swift.min(entries.count, start + chunk)])), as: UTF8.self)
+            try await connection.query("""
+                INSERT INTO stage_entries (lead_id, stage, entered_at, left_at, left_to)
+                SELECT u.lead, u.stage, coalesce(to_timestamp(u.at), \(now)), to_timestamp(u."leftAt"), u."leftTo"
+                FROM jsonb_to_recordset(\(rows)::jsonb) AS u(lead bigint, stage text, at double precision, "leftAt" double precision, "leftTo" text)
                 """, logger: logger)
         }
         for write in ordered {

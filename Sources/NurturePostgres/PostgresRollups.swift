@@ -152,4 +152,15 @@ extension PostgresStore {
             for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger) }
         }
     }
+
+    /// Rebuilds the stage entries from the leads' creation and their stage changes, as the
+    /// migration that brought them did. For checks.
+    package func rebuildStageEntries() async throws {
+        try await transaction { connection in
+            try await connection.query("DELETE FROM stage_entries", logger: self.logger)
+            for statement in PostgresSchema.Migration(name: "rebuild", sql: PostgresSchema.rebuildStageEntries).statements {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+            }
+        }
+    }
 }

@@ -176,6 +176,22 @@ enum PostgresSchema {
             CREATE INDEX leads_sequence ON leads (sequence) WHERE sequence IS NOT NULL;
             CREATE INDEX leads_tags ON leads USING gin (tags);
             """),
+        // Each time a lead entered a stage (its creation included), and when it left for
+        // which stage: the funnel's cohorts are read from this by index. Rebuilt from the
+        // leads' creation and their stage changes.
+        Migration(name: "p7: stage entries", sql: """
+            CREATE TABLE stage_entries (
+              id bigserial PRIMARY KEY,
+              lead_id bigint NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+              stage text NOT NULL,
+              entered_at timestamptz NOT NULL,
+              left_at timestamptz,
+              left_to text
+            ) WITH (autovacuum_vacuum_scale_factor = 0.02);
+            \(rebuildStageEntries)
+            CREATE INDEX stage_entries_cohort ON stage_entries (stage, entered_at) INCLUDE (left_to, left_at);
+            CREATE INDEX stage_entries_open ON stage_entries (lead_id) WHERE left_at IS NULL;
+            """),
     ]
 
     /// Rebuilds what each email drew and the steps' counts from the stored sends and events
@@ -197,4 +213,17 @@ enum PostgresSchema {
             WHERE e.type = 'email_clicked' AND NOT e.machine AND e.properties->>'url' IS NOT NULL GROUP BY 1, 2, 3, 4;
         """
     }
+
+    /// Fills an empty `stage_entries` from the leads' creation and their stage changes.
+    static let rebuildStageEntries = """
+            INSERT INTO stage_entries (lead_id, stage, entered_at, left_at, left_to)
+            SELECT lead_id, stage, at, lead(at) OVER w, lead(stage) OVER w FROM (
+              SELECT l.id AS lead_id, l.created_at AS at, 0::bigint AS seq,
+                     coalesce((SELECT c.from_stage FROM stage_changes c WHERE c.lead_id = l.id ORDER BY c.at, c.id LIMIT 1), l.stage) AS stage
+              FROM leads l
+              UNION ALL
+              SELECT lead_id, at, id, to_stage FROM stage_changes
+            ) x
+            WINDOW w AS (PARTITION BY lead_id ORDER BY at, seq);
+        """
 }

@@ -77,6 +77,7 @@ extension PostgresStore {
             for email in canonical {
                 guard let row = rows[email] else { continue }
                 var state: LeadState?
+                let isNew = states[row.id] == nil && created.contains(row.id)
                 if let known = states[row.id] {
                     state = known
                     result.updated += 1
@@ -99,7 +100,7 @@ extension PostgresStore {
                 let change = body(String(row.id), row.email, suppressions[email], &state)
                 guard let state else { continue }
                 states[row.id] = state
-                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, encoder: self.encoder)
+                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, encoder: self.encoder, created: isNew)
             }
             result.sendsQueued = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
             return result

@@ -11,38 +11,34 @@ extension PostgresStore {
             for row in try await connection.rows("SELECT stage, count(*) AS n FROM leads GROUP BY stage", logger: self.logger) {
                 leadsByStage[try row.value("stage")] = try row.value("n")
             }
+            // Stage changes in the period, by day: the changes and the daily entries from one scan.
             var changes: [FunnelFacts.Transition: Int] = [:]
+            var byDay: [Int64: [String: Int]] = [:]
             for row in try await connection.rows("""
-                SELECT from_stage, to_stage, count(*) AS n FROM stage_changes WHERE at >= \(period.since) AND at < \(period.until)
-                GROUP BY from_stage, to_stage
+                SELECT floor(extract(epoch FROM at) / 86400)::bigint AS day, from_stage, to_stage, count(*) AS n FROM stage_changes
+                WHERE at >= \(period.since) AND at < \(period.until) GROUP BY 1, 2, 3
                 """, logger: self.logger) {
-                changes[FunnelFacts.Transition(from: try row.value("from_stage"), to: try row.value("to_stage"))] = try row.value("n")
+                let n: Int = try row.value("n")
+                changes[FunnelFacts.Transition(from: try row.value("from_stage"), to: try row.value("to_stage")), default: 0] += n
+                byDay[try row.value("day"), default: [:]][try row.value("to_stage"), default: 0] += n
             }
             var daily: [DailyEntries] = []
-            for row in try await connection.rows("""
-                SELECT floor(extract(epoch FROM at) / 86400)::bigint AS day, to_stage, count(*) AS n FROM stage_changes
-                WHERE at >= \(period.since) AND at < \(period.until) GROUP BY 1, 2
-                """, logger: self.logger) {
-                daily.append(DailyEntries(day: Date(timeIntervalSince1970: Double(try row.value("day", as: Int64.self)) * 86_400),
-                                          stage: try row.value("to_stage"), leads: try row.value("n")))
+            for (day, stages) in byDay {
+                for (stage, n) in stages { daily.append(DailyEntries(day: Date(timeIntervalSince1970: Double(day) * 86_400), stage: stage, leads: n)) }
             }
+            // Each stage's entries in the period, and how long those that left for a later stage
+            // stayed: an index range each (stage, entered_at; left_to, left_at included).
             var cohorts: [FunnelFacts.Cohort] = []
             for (index, stage) in stages.enumerated().dropLast() {
                 let later = Array(stages[(index + 1)...])
-                // Who entered the stage in the period (the first stage: also who was created
-                // then), and when each first reached a later stage after that.
                 let rows = try await connection.rows("""
-                    WITH entries AS (
-                      SELECT lead_id, at AS entered FROM stage_changes WHERE to_stage = \(stage) AND at >= \(period.since) AND at < \(period.until)
-                      UNION ALL
-                      SELECT id, created_at FROM leads WHERE \(index == 0) AND created_at >= \(period.since) AND created_at < \(period.until)
-                    ), cohort AS (SELECT lead_id, min(entered) AS entered FROM entries GROUP BY lead_id)
-                    SELECT extract(epoch FROM (SELECT min(n.at) FROM stage_changes n
-                                               WHERE n.lead_id = c.lead_id AND n.to_stage = ANY(\(later)) AND n.at >= c.entered) - c.entered)::float8 AS seconds
-                    FROM cohort c
+                    SELECT count(*) AS entered,
+                      coalesce(array_agg(extract(epoch FROM left_at - entered_at)::float8) FILTER (WHERE left_to = ANY(\(later))), '{}') AS seconds
+                    FROM stage_entries WHERE stage = \(stage) AND entered_at >= \(period.since) AND entered_at < \(period.until)
                     """, logger: self.logger)
-                let seconds = try rows.compactMap { try $0.value("seconds", as: Double?.self) }
-                cohorts.append(FunnelFacts.Cohort(stage: stage, entered: rows.count, secondsToNext: seconds))
+                let entered: Int = try rows.first?.value("entered") ?? 0
+                let seconds: [Double] = try rows.first?.value("seconds") ?? []
+                cohorts.append(FunnelFacts.Cohort(stage: stage, entered: entered, secondsToNext: seconds))
             }
             return FunnelFacts(leadsByStage: leadsByStage, changes: changes, cohorts: cohorts, daily: daily)
         }

@@ -205,6 +205,24 @@ enum SQLiteSchema {
                 CREATE INDEX leads_sequence ON leads(sequence) WHERE sequence IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v10: stage entries") { db in
+            // Each time a lead entered a stage (its creation included), and when it left for
+            // which stage: the funnel's cohorts are read from this by index. Rebuilt from the
+            // leads' creation and their stage changes.
+            try db.execute(sql: """
+                CREATE TABLE stage_entries (
+                  id INTEGER PRIMARY KEY,
+                  lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+                  stage TEXT NOT NULL,
+                  entered_at REAL NOT NULL,
+                  left_at REAL,
+                  left_to TEXT
+                );
+                \(rebuildStageEntries)
+                CREATE INDEX stage_entries_cohort ON stage_entries(stage, entered_at, left_to, left_at);
+                CREATE INDEX stage_entries_open ON stage_entries(lead_id) WHERE left_at IS NULL;
+                """)
+        }
         return migrator
     }
 
@@ -228,6 +246,19 @@ enum SQLiteSchema {
                 WHERE e.type = 'email_clicked' AND \(human) AND json_extract(e.properties, '$.url') IS NOT NULL GROUP BY 1, 2, 3, 4;
             """
     }
+
+    /// Fills an empty `stage_entries` from the leads' creation and their stage changes.
+    static let rebuildStageEntries = """
+                INSERT INTO stage_entries (lead_id, stage, entered_at, left_at, left_to)
+                SELECT lead_id, stage, at, LEAD(at) OVER w, LEAD(stage) OVER w FROM (
+                  SELECT l.id AS lead_id, l.created_at AS at, 0 AS seq,
+                         COALESCE((SELECT c.from_stage FROM stage_changes c WHERE c.lead_id = l.id ORDER BY c.at, c.id LIMIT 1), l.stage) AS stage
+                  FROM leads l
+                  UNION ALL
+                  SELECT lead_id, at, id, to_stage FROM stage_changes
+                )
+                WINDOW w AS (PARTITION BY lead_id ORDER BY at, seq);
+        """
 
     /// Rewrites stored addresses in their canonical form (``EmailAddress/canonical(_:)``).
     /// Two leads that were two spellings of one mailbox become one: the older lead keeps its

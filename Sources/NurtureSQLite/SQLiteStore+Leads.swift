@@ -27,9 +27,15 @@ extension SQLiteStore {
                     id = db.lastInsertedRowID
                     result.created += 1
                 }
+                let created = state == nil
                 let suppression = try String.fetchOne(suppressions, arguments: [email]).flatMap(Suppression.init(rawValue:))
                 let change = body(String(id), email, suppression, &state)
                 guard let state else { continue }
+                if created {
+                    // The lead enters the funnel now, in the stage it starts in.
+                    try db.cachedStatement(sql: "INSERT INTO stage_entries (lead_id, stage, entered_at) VALUES (?, ?, ?)")
+                        .execute(arguments: [id, change.stageBefore(state.lead.stage), now.timeIntervalSince1970])
+                }
                 result.sendsQueued += try self.save(state, id: id, change: change, now: now, db: db)
             }
             return result
@@ -189,8 +195,14 @@ extension SQLiteStore {
                     ])
                 queued += db.changesCount
             case .stageChanged(let change):
+                let at = change.at.timeIntervalSince1970
                 try db.cachedStatement(sql: "INSERT INTO stage_changes (lead_id, from_stage, to_stage, at, reason) VALUES (?, ?, ?, ?, ?)")
-                    .execute(arguments: [id, change.from, change.to, change.at.timeIntervalSince1970, change.reason])
+                    .execute(arguments: [id, change.from, change.to, at, change.reason])
+                // The stage it leaves: left now, for this one; the stage it enters: entered now.
+                try db.cachedStatement(sql: "UPDATE stage_entries SET left_at = ?, left_to = ? WHERE lead_id = ? AND left_at IS NULL")
+                    .execute(arguments: [at, change.to, id])
+                try db.cachedStatement(sql: "INSERT INTO stage_entries (lead_id, stage, entered_at) VALUES (?, ?, ?)")
+                    .execute(arguments: [id, change.to, at])
             case .enrolled(let sequence, let number):
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO enrollments (lead_id, sequence, number, started_at) VALUES (?, ?, ?, ?)")
                     .execute(arguments: [id, sequence, number, now.timeIntervalSince1970])

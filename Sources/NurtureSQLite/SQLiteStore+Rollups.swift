@@ -85,6 +85,15 @@ extension SQLiteStore {
         }
     }
 
+    /// Rebuilds the stage entries from the leads' creation and their stage changes, as the
+    /// migration that brought them did. For checks.
+    package func rebuildStageEntries() async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM stage_entries")
+            try db.execute(sql: SQLiteSchema.rebuildStageEntries)
+        }
+    }
+
     public func stepFacts(period: ReportPeriod, sequence: String?) async throws -> StepFacts {
         try await pool.read { db in
             let hours = RollupHour.range(period)

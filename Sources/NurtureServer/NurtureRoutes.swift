@@ -146,7 +146,7 @@ public enum NurtureRoutes {
             try reportResponse(try await backend.funnelReport(period: try reportPeriod(request, now: clock.now())))
         }
         api.get("/reports/steps") { request, _ -> Response in
-            let sequence = request.uri.queryParameters["sequence"].map(String.init)
+            let sequence = request.uri.queryParameters["sequence"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
             return try reportResponse(try await backend.stepsReport(period: try reportPeriod(request, now: clock.now()), sequence: sequence))
         }
         api.post("/webhooks/relay") { request, context -> Response in

@@ -102,10 +102,12 @@ struct ReportCommand: AsyncParsableCommand {
 
     struct Funnel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Leads in each stage now; stage changes in the period; conversion to the next stage, with the median time, for the leads that entered each stage in the period.",
+            abstract: "Leads in each stage now; stage changes in the period; conversion to the next stage, with the median time, of the entries into each stage in the period.",
             discussion: """
-            A lead counts as converted when it reached the next stage or any later one (so far). Moves \
-            back to an earlier stage (recycling, or by hand) are counted as recycled. JSON: `stages` \
+            A lead created in the period entered its first stage then; one that comes back to a stage \
+            enters it again. An entry counts as converted when the lead left the stage for the next \
+            one or any later one (so far). Moves back to an earlier stage (recycling, or by hand) are \
+            counted as recycled. JSON: `stages` \
             (objects with `stage` and `leads`), `changes`, `conversions`, `recycled`.
             """
         )

@@ -4,9 +4,9 @@ import Foundation
 /// every event). The pure report types (``FunnelReport``) turn them into what people read.
 public protocol ReportReading: Sendable {
     /// The funnel's facts for `period`: leads in each stage now, stage changes in the period,
-    /// and for each stage of `stages` but the last, the cohort that entered it in the period
-    /// with how long each took to reach any later stage (a lead that was created in the period
-    /// entered the first stage then).
+    /// and for each stage of `stages` but the last, its entries in the period (a lead created
+    /// then entered the stage it started in) with how long those that left it for any later
+    /// stage stayed. Stores keep each entry with when it was left and for which stage.
     func funnelFacts(stages: [String], period: ReportPeriod) async throws -> FunnelFacts
 
     /// Suppressed addresses by reason (`unsubscribed`, `bounced`, `complained`, `manual`):

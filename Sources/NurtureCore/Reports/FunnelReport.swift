@@ -50,8 +50,9 @@ public struct FunnelFacts: Sendable, Equatable {
     public var leadsByStage: [String: Int]
     /// Stage changes in the period, by from and to.
     public var changes: [Transition: Int]
-    /// For each stage but the last, in funnel order: the leads that entered it in the period,
-    /// and for those that went on to a later stage, the seconds it took.
+    /// For each stage but the last, in funnel order: its entries in the period (a lead created
+    /// then entered its first stage; one that came back entered again), and for those that
+    /// left it for a later stage, the seconds they stayed.
     public var cohorts: [Cohort]
 
     public struct Transition: Sendable, Hashable {
@@ -119,9 +120,9 @@ public struct FunnelReport: Sendable, Equatable, Codable {
     public struct Conversion: Sendable, Equatable, Codable {
         public var from: String
         public var to: String
-        /// Leads that entered `from` in the period.
+        /// Entries into `from` in the period (a lead that came back counts again).
         public var entered: Int
-        /// Those of them that reached `to` or a later stage (so far).
+        /// Those that left `from` for `to` or a later stage (so far).
         public var converted: Int
         /// converted / entered, or nil when none entered.
         public var rate: Double?

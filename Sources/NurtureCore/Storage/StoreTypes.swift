@@ -83,6 +83,15 @@ public struct LeadChange: Sendable {
         self.effects = effects
         self.nextWake = nextWake
     }
+
+    /// The stage a lead had before this change, given the one it has after: where a new lead
+    /// entered the funnel.
+    public func stageBefore(_ after: String) -> String {
+        for effect in effects {
+            if case .stageChanged(let change) = effect { return change.from }
+        }
+        return after
+    }
 }
 
 public struct UpsertResult: Sendable, Equatable {
