@@ -43,7 +43,7 @@ struct ReportLatency: AsyncParsableCommand {
         if existing != leads {
             guard existing == 0 else { throw ValidationError("\(database) holds \(existing) leads, not \(leads): remove it") }
             let took = try await ContinuousClock().measure { try await build(store) }
-            print(String(format: "setup: %d leads, %d events, rollups rebuilt in %.1f s", leads, events, seconds(took)))
+            print(String(format: "setup: %d leads, %d events, rollups and stage entries rebuilt in %.1f s", leads, events, seconds(took)))
         }
         let stages = runtime.workflows.engine.workflow.funnel.stages.map(\.name)
         let month = ReportPeriod(since: Self.now - .days(30), until: Self.now)
@@ -72,8 +72,8 @@ struct ReportLatency: AsyncParsableCommand {
 
     /// Synthetic history written by SQL (the measured part goes through the ports): leads
     /// created over 90 days across the stages, their stage changes, three welcome emails each,
-    /// and events on those emails; then the rollups rebuilt from the events, as a migration
-    /// would.
+    /// and events on those emails; then the step rollups and the stage entries rebuilt from
+    /// them, as the migrations that brought them do.
     private func build(_ store: any NurtureStore) async throws {
         let end = Self.now.timeIntervalSince1970, sends = leads * 3
         let stage = "CASE WHEN i % 100 < 70 THEN 'lead' WHEN i % 100 < 88 THEN 'mql' WHEN i % 100 < 96 THEN 'sql' WHEN i % 100 < 99 THEN 'opportunity' ELSE 'customer' END"
@@ -116,6 +116,7 @@ struct ReportLatency: AsyncParsableCommand {
                 "VACUUM ANALYZE",
             ] { try await postgres.execute(sql: statement) }
             try await postgres.rebuildRollups()
+            try await postgres.rebuildStageEntries()
             try await postgres.execute(sql: "VACUUM ANALYZE")
         } else {
             let file = try SQLiteStore(path: database, migrate: false)
@@ -142,6 +143,8 @@ struct ReportLatency: AsyncParsableCommand {
                 ANALYZE;
                 """)
             try await file.rebuildRollups()
+            try await file.rebuildStageEntries()
+            try await file.execute(sql: "ANALYZE")
         }
     }
 

@@ -69,32 +69,27 @@ struct PostgresRollups {
     static func tally(_ events: [(sendID: Int64, event: Event)], connection: PostgresConnection, logger: Logger) async throws {
         guard !events.isEmpty else { return }
         var sends = try await sends(events.map(\.sendID), connection: connection, logger: logger)
-        // Human clicks per email and link, those just stored included: a link's first click
-        // in an email is the one that finds as many as this batch brings.
+        // The links clicked by people for the first time in their email: the pairs this
+        // insert adds (a pair stored before, or twice in this batch, adds once).
         let clicked = events.filter { $0.event.type == Event.Kind.clicked && !$0.event.isMachine && $0.event.properties["url"] != nil }
-        var stored: [String: Int] = [:]
+        var firstClicks: Set<String> = []
         if !clicked.isEmpty {
+            struct Pair: Encodable { var s: Int64; var u: String }
+            let pairs = String(decoding: try JSONEncoder().encode(clicked.map { Pair(s: $0.sendID, u: $0.event.properties["url"] ?? "") }), as: UTF8.self)
             for row in try await connection.rows("""
-                SELECT send_id, properties->>'url' AS url, count(*) AS n FROM events
-                WHERE send_id = ANY(\(Array(Set(clicked.map(\.sendID))))) AND type = 'email_clicked' AND NOT machine GROUP BY 1, 2
+                INSERT INTO send_links (send_id, url) SELECT DISTINCT p.s, p.u FROM jsonb_to_recordset(\(pairs)::jsonb) AS p(s bigint, u text)
+                ORDER BY 1, 2 ON CONFLICT DO NOTHING RETURNING send_id, url
                 """, logger: logger) {
-                stored["\(try row.value("send_id", as: Int64.self)) \(try row.value("url", as: String?.self) ?? "")"] = try row.value("n")
+                firstClicks.insert("\(try row.value("send_id", as: Int64.self)) \(try row.value("url", as: String.self))")
             }
         }
-        var inBatch: [String: Int] = [:]
-        for (id, event) in clicked { inBatch["\(id) \(event.properties["url"] ?? "")", default: 0] += 1 }
         var rollups = PostgresRollups()
-        var seenInBatch: [String: Int] = [:]
         for (id, event) in events {
             guard var send = sends[id] else { continue }
             let hour = RollupHour.of(send.sentAt ?? event.at)
             rollups.credit(send.engagement.adding(event), send: &send, hour: hour)
             if event.type == Event.Kind.clicked, !event.isMachine, let url = event.properties["url"] {
-                let key = "\(id) \(url)"
-                seenInBatch[key, default: 0] += 1
-                // Stored before this batch: all the stored ones less this batch's.
-                let before = (stored[key] ?? 0) - (inBatch[key] ?? 0)
-                rollups.link(url, send: send, hour: hour, first: before <= 0 && seenInBatch[key] == 1)
+                rollups.link(url, send: send, hour: hour, first: firstClicks.remove("\(id) \(url)") != nil)
             }
             sends[id] = send
         }
@@ -145,9 +140,9 @@ extension PostgresStore {
     /// Rebuilds the rollups from the stored sends and events, as the migration that brought
     /// them did (goal exits, which no event records, are kept). For benchmarks and checks.
     package func rebuildRollups() async throws {
-        let statements = ["DELETE FROM step_stats WHERE metric <> 'goal_exits'", "DELETE FROM link_stats",
+        let statements = ["DELETE FROM step_stats WHERE metric <> 'goal_exits'", "DELETE FROM link_stats", "DELETE FROM send_links",
                           "UPDATE sends SET engagement = engagement & \(RollupBackfill.kept) WHERE engagement <> 0"]
-            + PostgresSchema.Migration(name: "rebuild", sql: PostgresSchema.rebuildRollups).statements
+            + PostgresSchema.Migration(name: "rebuild", sql: PostgresSchema.rebuildRollups + "\n" + PostgresSchema.rebuildClickedLinks).statements
         try await transaction { connection in
             for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger) }
         }

@@ -192,6 +192,16 @@ enum PostgresSchema {
             CREATE INDEX stage_entries_cohort ON stage_entries (stage, entered_at) INCLUDE (left_to, left_at);
             CREATE INDEX stage_entries_open ON stage_entries (lead_id) WHERE left_at IS NULL;
             """),
+        // The links a person clicked in each email: a link's first click is told by one
+        // insert, not by reading the email's events (a link clicked 100,000 times stays cheap).
+        Migration(name: "p8: clicked links", sql: """
+            CREATE TABLE send_links (
+              send_id bigint NOT NULL REFERENCES sends(id) ON DELETE CASCADE,
+              url text NOT NULL,
+              PRIMARY KEY (send_id, url)
+            );
+            \(rebuildClickedLinks)
+            """),
     ]
 
     /// Rebuilds what each email drew and the steps' counts from the stored sends and events
@@ -213,6 +223,14 @@ enum PostgresSchema {
             WHERE e.type = 'email_clicked' AND NOT e.machine AND e.properties->>'url' IS NOT NULL GROUP BY 1, 2, 3, 4;
         """
     }
+
+    /// Fills an empty `send_links` from the stored human clicks.
+    static let rebuildClickedLinks = """
+        INSERT INTO send_links (send_id, url)
+        SELECT DISTINCT send_id, properties->>'url' FROM events
+        WHERE type = 'email_clicked' AND NOT machine AND send_id IS NOT NULL AND properties->>'url' IS NOT NULL
+        ON CONFLICT DO NOTHING;
+        """
 
     /// Fills an empty `stage_entries` from the leads' creation and their stage changes.
     static let rebuildStageEntries = """

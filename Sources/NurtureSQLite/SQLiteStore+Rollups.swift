@@ -22,14 +22,13 @@ extension SQLiteStore {
         let hour = RollupHour.of(send.sentAt ?? event.at)
         try credit(drawn, send: send, hour: hour, db: db)
         if event.type == Event.Kind.clicked, !event.isMachine, let url = event.properties["url"] {
-            // The first human click of this link in this email (the event is stored already).
-            let earlier = try Int.fetchOne(db.cachedStatement(sql: """
-                SELECT COUNT(*) FROM events WHERE send_id = ? AND type = 'email_clicked' AND machine = 0 AND json_extract(properties, '$.url') = ?
-                """), arguments: [sendID, url]) ?? 0
+            // The first human click of this link in this email is the one that adds the pair.
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO send_links (send_id, url) VALUES (?, ?)").execute(arguments: [sendID, url])
+            let first = db.changesCount > 0
             try db.cachedStatement(sql: """
                 INSERT INTO link_stats (hour, sequence, step, url, clicks, unique_clicks) VALUES (?, ?, ?, ?, 1, ?)
                 ON CONFLICT (hour, sequence, step, url) DO UPDATE SET clicks = clicks + 1, unique_clicks = unique_clicks + excluded.unique_clicks
-                """).execute(arguments: [hour, send.sequence, send.step, url, earlier <= 1 ? 1 : 0])
+                """).execute(arguments: [hour, send.sequence, send.step, url, first ? 1 : 0])
         }
     }
 
@@ -79,9 +78,11 @@ extension SQLiteStore {
             try db.execute(sql: """
                 DELETE FROM step_stats WHERE metric <> 'goal_exits';
                 DELETE FROM link_stats;
+                DELETE FROM send_links;
                 UPDATE sends SET engagement = engagement & \(RollupBackfill.kept) WHERE engagement <> 0;
                 """)
             try db.execute(sql: SQLiteSchema.rebuildRollups)
+            try db.execute(sql: SQLiteSchema.rebuildClickedLinks)
         }
     }
 
