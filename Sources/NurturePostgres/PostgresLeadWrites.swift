@@ -64,7 +64,12 @@ struct PostgresLeadWrites {
         case enrolled(lead: Int64, sequence: String, number: Int)
         case ended(lead: Int64, sequence: String, reason: String)
         case suppressed(email: String, reason: Suppression)
-        case goal(lead: Int64, sequence: String)
+    }
+
+    /// Goals met: credited to each lead's latest email of the sequence.
+    struct Goal: Encodable, Hashable {
+        var lead: Int64
+        var sequence: String
     }
 
     private var leads: [Int64: LeadRow] = [:]
@@ -72,6 +77,7 @@ struct PostgresLeadWrites {
     private var sends: [SendRow] = []
     private var stages: [StageRow] = []
     private var ordered: [Ordered] = []
+    private var goals: [Goal] = []
     private var entries: [EntryRow] = []
     private var closed: [ClosedEntry] = []
     /// Each lead's entry opened in this transaction, by index in `entries`.
@@ -122,7 +128,7 @@ struct PostgresLeadWrites {
             case .suppressed(let reason):
                 ordered.append(.suppressed(email: EmailAddress.canonicalIfValid(lead.email), reason: reason))
             case .goalReached(let sequence, _):
-                ordered.append(.goal(lead: id, sequence: sequence))
+                goals.append(Goal(lead: id, sequence: sequence))
             default:
                 break
             }
@@ -203,16 +209,25 @@ struct PostgresLeadWrites {
                     INSERT INTO suppressions (email, reason, at) VALUES (\(email), \(reason.rawValue), \(now))
                     ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, at = excluded.at
                     """, logger: logger)
-            case .goal(let lead, let sequence):
-                // Credited to the lead's latest email of the sequence.
-                let latest = try await connection.rows("""
-                    SELECT id FROM sends WHERE lead_id = \(lead) AND sequence = \(sequence) AND sent_at IS NOT NULL ORDER BY sent_at DESC LIMIT 1
-                    """, logger: logger).first.map { try $0.value("id", as: Int64.self) }
-                guard let latest, var send = try await PostgresRollups.sends([latest], connection: connection, logger: logger)[latest] else { continue }
-                var rollups = PostgresRollups()
-                rollups.credit(SendEngagement.goalReached.subtracting(send.engagement), send: &send, hour: RollupHour.of(send.sentAt ?? now))
-                try await rollups.write(connection, logger: logger)
             }
+        }
+        if !goals.isEmpty {
+            // The latest email of each goal's lead and sequence, all in one statement, then
+            // locked in id order and counted in one write, as the events' are.
+            let rows = String(decoding: try json.encode(Array(Set(goals))), as: UTF8.self)
+            let latest = try await connection.rows("""
+                SELECT DISTINCT ON (s.lead_id, s.sequence) s.id FROM sends s
+                JOIN jsonb_to_recordset(\(rows)::jsonb) AS g(lead bigint, sequence text) ON s.lead_id = g.lead AND s.sequence = g.sequence
+                WHERE s.sent_at IS NOT NULL ORDER BY s.lead_id, s.sequence, s.sent_at DESC
+                """, logger: logger).map { try $0.value("id", as: Int64.self) }
+            var sends = try await PostgresRollups.sends(latest, connection: connection, logger: logger)
+            var rollups = PostgresRollups()
+            for id in latest.sorted() {
+                guard var send = sends[id] else { continue }
+                rollups.credit(SendEngagement.goalReached.subtracting(send.engagement), send: &send, hour: RollupHour.of(send.sentAt ?? now))
+                sends[id] = send
+            }
+            try await rollups.write(connection, logger: logger)
         }
         if queued > 0 || wakeBroughtForward {
             try await connection.query("SELECT pg_notify(\(PostgresStore.channel), '')", logger: logger)

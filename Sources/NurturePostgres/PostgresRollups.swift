@@ -6,8 +6,9 @@ import PostgresNIO
 /// The step rollups on PostgreSQL: what a transaction's events, completed sends and goals add
 /// to their emails' ``SendEngagement`` and to the steps' hourly counts, gathered in Swift and
 /// written in three statements at most, in the transaction that recorded them. Count rows
-/// are spread over a few shards (one picked per transaction) and written in key order, so
-/// transactions counting the same step seldom wait for each other and never deadlock.
+/// are spread over a few shards (one picked per write) and written in key order, so
+/// transactions counting the same step seldom wait for each other; PostgreSQL retries the
+/// rare deadlock between a transaction's event counts and its goal counts.
 struct PostgresRollups {
     struct Send {
         var id: Int64
@@ -75,7 +76,7 @@ struct PostgresRollups {
         var firstClicks: Set<String> = []
         if !clicked.isEmpty {
             struct Pair: Encodable { var s: Int64; var u: String }
-            let pairs = String(decoding: try JSONEncoder().encode(clicked.map { Pair(s: $0.sendID, u: $0.event.properties["url"] ?? "") }), as: UTF8.self)
+            let pairs = String(decoding: try JSONEncoder().encode(clicked.map { Pair(s: $0.sendID, u: ReportedLink.of($0.event.properties["url"] ?? "")) }), as: UTF8.self)
             for row in try await connection.rows("""
                 INSERT INTO send_links (send_id, url) SELECT DISTINCT p.s, p.u FROM jsonb_to_recordset(\(pairs)::jsonb) AS p(s bigint, u text)
                 ORDER BY 1, 2 ON CONFLICT DO NOTHING RETURNING send_id, url
@@ -88,7 +89,8 @@ struct PostgresRollups {
             guard var send = sends[id] else { continue }
             let hour = RollupHour.of(send.sentAt ?? event.at)
             rollups.credit(send.engagement.adding(event), send: &send, hour: hour)
-            if event.type == Event.Kind.clicked, !event.isMachine, let url = event.properties["url"] {
+            if event.type == Event.Kind.clicked, !event.isMachine, let clicked = event.properties["url"] {
+                let url = ReportedLink.of(clicked)
                 rollups.link(url, send: send, hour: hour, first: firstClicks.remove("\(id) \(url)") != nil)
             }
             sends[id] = send

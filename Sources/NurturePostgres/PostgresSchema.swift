@@ -207,17 +207,19 @@ enum PostgresSchema {
     /// Rebuilds what each email drew and the steps' counts from the stored sends and events
     /// (by ``RollupBackfill``'s rules), into rollup tables that hold only goal exits.
     static var rebuildRollups: String {
-        """
+        // The hour an email counts in: when it was sent, or (refused at once) when it bounced.
+        let hour = "coalesce(s.sent_at, (SELECT min(b.at) FROM events b WHERE b.send_id = s.id AND b.type = 'bounced'), s.planned_at)"
+        return """
             UPDATE sends SET engagement = (engagement & \(RollupBackfill.kept)) | (CASE WHEN status = 'sent' THEN 1 ELSE 0 END) | COALESCE((
               SELECT \(RollupBackfill.engagement(human: "NOT e.machine", machine: "e.machine", bounceType: "e.properties->>'type'"))
               FROM events e WHERE e.send_id = sends.id), 0)
             WHERE status = 'sent' OR id IN (SELECT send_id FROM events WHERE send_id IS NOT NULL);
             INSERT INTO step_stats (hour, sequence, step, metric, shard, n)
-            SELECT floor(extract(epoch FROM coalesce(s.sent_at, s.planned_at)) / 3600)::bigint, s.sequence, s.step, m.name, 0, count(*)
+            SELECT floor(extract(epoch FROM \(hour)) / 3600)::bigint, s.sequence, s.step, m.name, 0, count(*)
             FROM sends s JOIN (\(RollupBackfill.metricTable)) m ON (s.engagement & m.bit) <> 0
             WHERE s.engagement <> 0 GROUP BY 1, 2, 3, 4;
             INSERT INTO link_stats (hour, sequence, step, url, shard, clicks, unique_clicks)
-            SELECT floor(extract(epoch FROM coalesce(s.sent_at, s.planned_at)) / 3600)::bigint, s.sequence, s.step, e.properties->>'url', 0,
+            SELECT floor(extract(epoch FROM \(hour)) / 3600)::bigint, s.sequence, s.step, \(RollupBackfill.postgresLink("e.properties->>'url'")), 0,
                    count(*), count(DISTINCT e.send_id)
             FROM events e JOIN sends s ON s.id = e.send_id
             WHERE e.type = 'email_clicked' AND NOT e.machine AND e.properties->>'url' IS NOT NULL GROUP BY 1, 2, 3, 4;
@@ -227,7 +229,7 @@ enum PostgresSchema {
     /// Fills an empty `send_links` from the stored human clicks.
     static let rebuildClickedLinks = """
         INSERT INTO send_links (send_id, url)
-        SELECT DISTINCT send_id, properties->>'url' FROM events
+        SELECT DISTINCT send_id, \(RollupBackfill.postgresLink("properties->>'url'")) FROM events
         WHERE type = 'email_clicked' AND NOT machine AND send_id IS NOT NULL AND properties->>'url' IS NOT NULL
         ON CONFLICT DO NOTHING;
         """

@@ -46,10 +46,12 @@ extension PostgresStore {
             ON CONFLICT (client_id) DO NOTHING
             RETURNING client_id
             """, logger: logger)
-        // Those stored: every event without a client id, and those whose id came back.
-        let storedClients = Set(try stored.compactMap { try $0.value("client_id", as: String?.self) })
+        // Those stored: every event without a client id, and the first of each id that came
+        // back (a client id twice in one batch is stored once).
+        var storedClients = Set(try stored.compactMap { try $0.value("client_id", as: String?.self) })
         let credited = rows.compactMap { row -> (sendID: Int64, event: Event)? in
-            guard let send = row.send, row.client.map(storedClients.contains) ?? true else { return nil }
+            if let client = row.client, storedClients.remove(client) == nil { return nil }
+            guard let send = row.send else { return nil }
             return (send, recordings[row.i].0.event)
         }
         try await PostgresRollups.tally(credited, connection: connection, logger: logger)

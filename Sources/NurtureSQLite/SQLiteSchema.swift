@@ -242,17 +242,19 @@ enum SQLiteSchema {
     /// (by ``RollupBackfill``'s rules), into rollup tables that hold only goal exits.
     static var rebuildRollups: String {
         let human = "e.machine = 0", machine = "e.machine != 0"
+        // The hour an email counts in: when it was sent, or (refused at once) when it bounced.
+        let hour = "COALESCE(s.sent_at, (SELECT MIN(b.at) FROM events b WHERE b.send_id = s.id AND b.type = 'bounced'), s.planned_at)"
         return """
                 UPDATE sends SET engagement = (engagement & \(RollupBackfill.kept)) | (CASE WHEN status = 'sent' THEN 1 ELSE 0 END) | COALESCE((
                   SELECT \(RollupBackfill.engagement(human: human, machine: machine, bounceType: "json_extract(e.properties, '$.type')"))
                   FROM events e WHERE e.send_id = sends.id), 0)
                 WHERE status = 'sent' OR id IN (SELECT send_id FROM events WHERE send_id IS NOT NULL);
                 INSERT INTO step_stats (hour, sequence, step, metric, n)
-                SELECT CAST(COALESCE(s.sent_at, s.planned_at) / 3600 AS INTEGER), s.sequence, s.step, m.name, COUNT(*)
+                SELECT CAST(\(hour) / 3600 AS INTEGER), s.sequence, s.step, m.name, COUNT(*)
                 FROM sends s JOIN (\(RollupBackfill.metricTable)) m ON (s.engagement & m.bit) != 0
                 WHERE s.engagement != 0 GROUP BY 1, 2, 3, 4;
                 INSERT INTO link_stats (hour, sequence, step, url, clicks, unique_clicks)
-                SELECT CAST(COALESCE(s.sent_at, s.planned_at) / 3600 AS INTEGER), s.sequence, s.step, json_extract(e.properties, '$.url'),
+                SELECT CAST(\(hour) / 3600 AS INTEGER), s.sequence, s.step, \(RollupBackfill.sqliteLink("json_extract(e.properties, '$.url')")),
                        COUNT(*), COUNT(DISTINCT e.send_id)
                 FROM events e JOIN sends s ON s.id = e.send_id
                 WHERE e.type = 'email_clicked' AND \(human) AND json_extract(e.properties, '$.url') IS NOT NULL GROUP BY 1, 2, 3, 4;
@@ -262,7 +264,7 @@ enum SQLiteSchema {
     /// Fills an empty `send_links` from the stored human clicks.
     static let rebuildClickedLinks = """
         INSERT OR IGNORE INTO send_links (send_id, url)
-        SELECT send_id, json_extract(properties, '$.url') FROM events
+        SELECT send_id, \(RollupBackfill.sqliteLink("json_extract(properties, '$.url')")) FROM events
         WHERE type = 'email_clicked' AND machine = 0 AND send_id IS NOT NULL AND json_extract(properties, '$.url') IS NOT NULL;
         """
 

@@ -21,7 +21,8 @@ extension SQLiteStore {
         let drawn = send.engagement.adding(event)
         let hour = RollupHour.of(send.sentAt ?? event.at)
         try credit(drawn, send: send, hour: hour, db: db)
-        if event.type == Event.Kind.clicked, !event.isMachine, let url = event.properties["url"] {
+        if event.type == Event.Kind.clicked, !event.isMachine, let clicked = event.properties["url"] {
+            let url = ReportedLink.of(clicked)
             // The first human click of this link in this email is the one that adds the pair.
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO send_links (send_id, url) VALUES (?, ?)").execute(arguments: [sendID, url])
             let first = db.changesCount > 0

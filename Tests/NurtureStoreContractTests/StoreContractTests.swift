@@ -281,9 +281,10 @@ struct StoreContractTests {
                 byLead[name] = claimed.first { $0.request.key.leadID == state.lead.id }
             }
             let ada = try #require(byLead["ada"]), bob = try #require(byLead["bob"]), eve = try #require(byLead["eve"])
-            // Eve's address is refused at once: the bounce is recorded before the send fails.
-            let bounce = Event(Event.Kind.bounced, at: Self.t0, properties: ["type": "hard"])
-            _ = try await store.updateLead(.id(eve.request.key.leadID), now: Self.t0, recording: RecordedEvent(bounce, clientID: "bounce-eve", sendID: eve.id)) { _ in
+            // Eve's address is refused at once, three hours later (a retry): the bounce is
+            // recorded before the send fails, and counts in its own hour.
+            let bounce = Event(Event.Kind.bounced, at: Self.t0 + 3 * 3600, properties: ["type": "hard"])
+            _ = try await store.updateLead(.id(eve.request.key.leadID), now: Self.t0 + 3 * 3600, recording: RecordedEvent(bounce, clientID: "bounce-eve", sendID: eve.id)) { _ in
                 LeadChange(effects: [], nextWake: nil)
             }
             try await store.completeSends([(ada, .sent(messageID: "<a@x>", reply: "250", tokenID: "a", links: 2)),
@@ -297,7 +298,7 @@ struct StoreContractTests {
             let hits = [
                 hit(ada, Event.Kind.opened, after: 60), hit(ada, Event.Kind.opened, after: 90),
                 hit(ada, Event.Kind.clicked, url: "https://a.example/", machine: true, after: 61),
-                hit(ada, Event.Kind.clicked, url: "https://a.example/", after: 120), hit(ada, Event.Kind.clicked, url: "https://a.example/", after: 130),
+                hit(ada, Event.Kind.clicked, url: "https://a.example/?who=ada%40example.com", after: 120), hit(ada, Event.Kind.clicked, url: "https://a.example/#top", after: 130),
                 hit(ada, Event.Kind.clicked, url: "https://b.example/", after: 140),
                 hit(bob, Event.Kind.opened, machine: true, after: 5),
             ]
@@ -335,11 +336,20 @@ struct StoreContractTests {
             #expect(try await store.stepFacts(period: ReportPeriod(since: Self.t0 + 86_400, until: Self.t0 + 2 * 86_400), sequence: nil).counts.isEmpty)
             #expect(try await store.stepFacts(period: period, sequence: "other").counts.isEmpty)
             #expect(try await store.stepFacts(period: period, sequence: "s").counts == facts.counts)
+            // By the hour: the first hour has ada's and bob's emails, eve's bounce counts at 3h.
+            let firstHour = ReportPeriod(since: Self.t0, until: Self.t0 + 3600)
+            #expect(try await store.stepFacts(period: firstHour, sequence: nil).counts[key]?["sent"] == 2)
             // Rebuilt from the stored events (as a migration does), the same numbers.
             try await subject.rebuildRollups()
             let rebuilt = try await store.stepFacts(period: period, sequence: nil)
             #expect(rebuilt.counts == facts.counts)
             #expect(rebuilt.links[key]?.sorted { $0.url < $1.url } == facts.links[key]?.sorted { $0.url < $1.url })
+            #expect(try await store.stepFacts(period: firstHour, sequence: nil).counts[key]?["sent"] == 2)
+            // Another click on a link after the rebuild is not a first click again.
+            _ = try await store.applyEvents([hit(ada, Event.Kind.clicked, url: "https://b.example/?utm_content=x", after: 200)], now: Self.t0 + 200,
+                                            decide: { _, _ in [] }, nextWake: { _ in nil })
+            #expect(try await store.stepFacts(period: period, sequence: nil).links[key]?.first { $0.url == "https://b.example/" }
+                    == StepFacts.Link(url: "https://b.example/", clicks: 2, uniqueClicks: 1))
         }
     }
 

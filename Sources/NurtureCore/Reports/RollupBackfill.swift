@@ -34,6 +34,17 @@ public enum RollupBackfill {
             .map { "SELECT \($0.flag.rawValue) AS bit, '\($0.name)' AS name" }.joined(separator: " UNION ALL ")
     }
 
+    /// ``ReportedLink/of(_:)`` in SQLite's SQL, of the text expression `url`.
+    public static func sqliteLink(_ url: String) -> String {
+        let noFragment = "CASE WHEN instr(\(url), '#') > 0 THEN substr(\(url), 1, instr(\(url), '#') - 1) ELSE \(url) END"
+        return "substr(CASE WHEN instr(\(noFragment), '?') > 0 THEN substr(\(noFragment), 1, instr(\(noFragment), '?') - 1) ELSE \(noFragment) END, 1, 500)"
+    }
+
+    /// ``ReportedLink/of(_:)`` in PostgreSQL's SQL, of the text expression `url`.
+    public static func postgresLink(_ url: String) -> String {
+        "left(split_part(split_part(\(url), '#', 1), '?', 1), 500)"
+    }
+
     /// The flags a rebuild keeps as they are (goal exits).
     public static let kept = SendEngagement.goalReached.rawValue
 }

@@ -118,3 +118,13 @@ extension Workflow {
         }
     }
 }
+
+/// How a clicked link is named in reports: its URL without the query string and fragment
+/// (at most 500 characters), so that personalised parameters (an address, a lead id) never
+/// reach a report, and the clicks on one link in every lead's email add up.
+public enum ReportedLink {
+    public static func of(_ url: String) -> String {
+        let cut = url.firstIndex { $0 == "?" || $0 == "#" } ?? url.endIndex
+        return String(url[..<cut].prefix(500))
+    }
+}
