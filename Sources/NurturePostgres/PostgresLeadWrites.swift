@@ -221,13 +221,13 @@ struct PostgresLeadWrites {
                 WHERE s.sent_at IS NOT NULL ORDER BY s.lead_id, s.sequence, s.sent_at DESC
                 """, logger: logger).map { try $0.value("id", as: Int64.self) }
             var sends = try await PostgresRollups.sends(latest, connection: connection, logger: logger)
-            var rollups = PostgresRollups()
+            var batch = RollupBatch()
             for id in latest.sorted() {
                 guard var send = sends[id] else { continue }
-                rollups.credit(SendEngagement.goalReached.subtracting(send.engagement), send: &send, hour: RollupHour.of(send.sentAt ?? now))
+                batch.credit(.goalReached, send: &send, hour: RollupHour.of(send.sentAt ?? now))
                 sends[id] = send
             }
-            try await rollups.write(connection, logger: logger)
+            try await PostgresRollups.write(batch, connection: connection, logger: logger)
         }
         if queued > 0 || wakeBroughtForward {
             try await connection.query("SELECT pg_notify(\(PostgresStore.channel), '')", logger: logger)

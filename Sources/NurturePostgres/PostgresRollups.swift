@@ -9,48 +9,8 @@ import PostgresNIO
 /// are spread over a few shards (one picked per write) and written in key order, so
 /// transactions counting the same step seldom wait for each other; PostgreSQL retries the
 /// rare deadlock between a transaction's event counts and its goal counts.
-struct PostgresRollups {
-    struct Send {
-        var id: Int64
-        var sequence: String
-        var step: String
-        var sentAt: Date?
-        var engagement: SendEngagement
-    }
-
-    private struct CountKey: Hashable, Comparable {
-        var hour: Int64
-        var sequence: String
-        var step: String
-        var metric: String
-        static func < (a: Self, b: Self) -> Bool { (a.hour, a.sequence, a.step, a.metric) < (b.hour, b.sequence, b.step, b.metric) }
-    }
-
-    private struct LinkKey: Hashable, Comparable {
-        var hour: Int64
-        var sequence: String
-        var step: String
-        var url: String
-        static func < (a: Self, b: Self) -> Bool { (a.hour, a.sequence, a.step, a.url) < (b.hour, b.sequence, b.step, b.url) }
-    }
-
-    private var counts: [CountKey: Int] = [:]
-    private var links: [LinkKey: (clicks: Int, unique: Int)] = [:]
-    private var drawn: [Int64: SendEngagement] = [:]
-
-    /// Adds `new` (already less what the send had) to the send and its step's counts.
-    mutating func credit(_ new: SendEngagement, send: inout Send, hour: Int64) {
-        guard !new.isEmpty else { return }
-        send.engagement.formUnion(new)
-        drawn[send.id, default: []].formUnion(new)
-        for metric in new.metricNames { counts[CountKey(hour: hour, sequence: send.sequence, step: send.step, metric: metric), default: 0] += 1 }
-    }
-
-    mutating func link(_ url: String, send: Send, hour: Int64, first: Bool) {
-        let key = LinkKey(hour: hour, sequence: send.sequence, step: send.step, url: url)
-        links[key, default: (0, 0)].clicks += 1
-        if first { links[key, default: (0, 0)].unique += 1 }
-    }
+enum PostgresRollups {
+    typealias Send = RollupBatch.Send
 
     /// The sends, locked (in id order) for the rest of the transaction.
     static func sends(_ ids: [Int64], connection: PostgresConnection, logger: Logger) async throws -> [Int64: Send] {
@@ -84,36 +44,36 @@ struct PostgresRollups {
                 firstClicks.insert("\(try row.value("send_id", as: Int64.self)) \(try row.value("url", as: String.self))")
             }
         }
-        var rollups = PostgresRollups()
+        var batch = RollupBatch()
         for (id, event) in events {
             guard var send = sends[id] else { continue }
-            let hour = RollupHour.of(send.sentAt ?? event.at)
-            rollups.credit(send.engagement.adding(event), send: &send, hour: hour)
+            batch.credit(event, send: &send)
             if event.type == Event.Kind.clicked, !event.isMachine, let clicked = event.properties["url"] {
                 let url = ReportedLink.of(clicked)
-                rollups.link(url, send: send, hour: hour, first: firstClicks.remove("\(id) \(url)") != nil)
+                batch.click(url, send: send, at: event.at, first: firstClicks.remove("\(id) \(url)") != nil)
             }
             sends[id] = send
         }
-        try await rollups.write(connection, logger: logger)
+        try await write(batch, connection: connection, logger: logger)
     }
 
-    /// Writes what was gathered.
-    func write(_ connection: PostgresConnection, logger: Logger) async throws {
-        guard !drawn.isEmpty || !links.isEmpty else { return }
+    /// Writes what a transaction gathered.
+    static func write(_ batch: RollupBatch, connection: PostgresConnection, logger: Logger) async throws {
+        guard !batch.isEmpty else { return }
         let json = JSONEncoder()
         let shard = Int.random(in: 0..<8)
         struct Drawn: Encodable { var id: Int64; var e: Int }
-        if !drawn.isEmpty {
-            let rows = String(decoding: try json.encode(drawn.sorted { $0.key < $1.key }.map { Drawn(id: $0.key, e: $0.value.rawValue) }), as: UTF8.self)
+        if !batch.drawn.isEmpty {
+            let rows = String(decoding: try json.encode(batch.drawn.sorted { $0.key < $1.key }.map { Drawn(id: $0.key, e: $0.value.rawValue) }), as: UTF8.self)
             try await connection.query("""
                 UPDATE sends s SET engagement = s.engagement | u.e FROM jsonb_to_recordset(\(rows)::jsonb) AS u(id bigint, e integer) WHERE s.id = u.id
                 """, logger: logger)
         }
         struct Count: Encodable { var h: Int64; var q: String; var s: String; var m: String; var n: Int }
+        let counts = batch.sortedCounts
         if !counts.isEmpty {
-            let rows = String(decoding: try json.encode(counts.sorted { $0.key < $1.key }.map {
-                Count(h: $0.key.hour, q: $0.key.sequence, s: $0.key.step, m: $0.key.metric, n: $0.value)
+            let rows = String(decoding: try json.encode(counts.map {
+                Count(h: $0.key.hour, q: $0.key.sequence, s: $0.key.step, m: $0.key.metric, n: $0.n)
             }), as: UTF8.self)
             try await connection.query("""
                 INSERT INTO step_stats (hour, sequence, step, metric, shard, n)
@@ -123,9 +83,10 @@ struct PostgresRollups {
                 """, logger: logger)
         }
         struct Link: Encodable { var h: Int64; var q: String; var s: String; var u: String; var c: Int; var n: Int }
+        let links = batch.sortedLinks
         if !links.isEmpty {
-            let rows = String(decoding: try json.encode(links.sorted { $0.key < $1.key }.map {
-                Link(h: $0.key.hour, q: $0.key.sequence, s: $0.key.step, u: $0.key.url, c: $0.value.clicks, n: $0.value.unique)
+            let rows = String(decoding: try json.encode(links.map {
+                Link(h: $0.key.hour, q: $0.key.sequence, s: $0.key.step, u: $0.key.url, c: $0.clicks, n: $0.unique)
             }), as: UTF8.self)
             try await connection.query("""
                 INSERT INTO link_stats (hour, sequence, step, url, shard, clicks, unique_clicks)

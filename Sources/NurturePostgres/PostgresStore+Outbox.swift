@@ -135,14 +135,14 @@ extension PostgresStore {
                 RETURNING s.id, s.sequence, s.step, s.engagement, u.sent
                 """, logger: self.logger).collect().map { $0.makeRandomAccess() }
             // The emails the relay accepted count as sent for their step.
-            var rollups = PostgresRollups()
+            var batch = RollupBatch()
             for row in applied {
                 guard try row.value("sent", as: Bool.self) else { continue }
-                var send = PostgresRollups.Send(id: try row.value("id"), sequence: try row.value("sequence"), step: try row.value("step"),
-                                                sentAt: now, engagement: SendEngagement(rawValue: try row.value("engagement")))
-                rollups.credit(SendEngagement.sent.subtracting(send.engagement), send: &send, hour: RollupHour.of(now))
+                var send = RollupBatch.Send(id: try row.value("id"), sequence: try row.value("sequence"), step: try row.value("step"),
+                                            sentAt: now, engagement: SendEngagement(rawValue: try row.value("engagement")))
+                batch.credit(.sent, send: &send, hour: RollupHour.of(now))
             }
-            try await rollups.write(connection, logger: self.logger)
+            try await PostgresRollups.write(batch, connection: connection, logger: self.logger)
             return applied.count
         }
         return results.count - applied

@@ -6,7 +6,7 @@ import NurtureCore
 extension SQLiteStore {
     /// Stores an event (unless its client id was seen) and credits it to its email's step.
     /// - Returns: whether it was stored.
-    func insert(_ recording: RecordedEvent, leadID: Int64, now: Date, db: Database) throws -> Bool {
+    func insert(_ recording: RecordedEvent, leadID: Int64, now: Date, db: Database, rollups: inout SQLiteRollups) throws -> Bool {
         let event = recording.event
         var sendID = recording.sendID
         if sendID == nil, let window = recording.attributeWithin {
@@ -18,7 +18,7 @@ extension SQLiteStore {
                              String(decoding: try encoder.encode(event.properties), as: UTF8.self), event.isMachine, recording.clientID,
                              now.timeIntervalSince1970, sendID])
         guard db.changesCount > 0 else { return false }
-        if let sendID { try tally(event, sendID: sendID, db: db) }
+        if let sendID { try rollups.tally(event, sendID: sendID, db: db) }
         return true
     }
 

@@ -8,6 +8,7 @@ extension SQLiteStore {
         try await pool.write { db in
             var result = UpsertResult()
             var parked: [ParkedLead] = []
+            var rollups = SQLiteRollups()
             let suppressions = try db.cachedStatement(sql: "SELECT reason FROM suppressions WHERE email = ?")
             for email in emails.map(EmailAddress.canonicalIfValid) {
                 var state: LeadState?
@@ -36,8 +37,9 @@ extension SQLiteStore {
                     try db.cachedStatement(sql: "INSERT INTO stage_entries (lead_id, stage, entered_at) VALUES (?, ?, ?)")
                         .execute(arguments: [id, change.stageBefore(state.lead.stage), now.timeIntervalSince1970])
                 }
-                result.sendsQueued += try self.save(state, id: id, change: change, now: now, db: db)
+                result.sendsQueued += try self.save(state, id: id, change: change, now: now, db: db, rollups: &rollups)
             }
+            try rollups.flush(db)
             return result
         }
     }
@@ -46,11 +48,16 @@ extension SQLiteStore {
         try await pool.write { db in
             guard let row = try self.leadRow(reference, db: db) else { return .unknownLead }
             var parked: [ParkedLead] = []
+            var rollups = SQLiteRollups()
             // The event is kept even when the lead is parked: nothing that arrived is lost.
-            if let recording, try !self.insert(recording, leadID: row["id"], now: now, db: db) { return .duplicate }
-            guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &parked) else { return .parked }
+            if let recording, try !self.insert(recording, leadID: row["id"], now: now, db: db, rollups: &rollups) { return .duplicate }
+            guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &parked) else {
+                try rollups.flush(db)
+                return .parked
+            }
             let change = body(&state)
-            _ = try self.save(state, id: row["id"], change: change, now: now, db: db)
+            _ = try self.save(state, id: row["id"], change: change, now: now, db: db, rollups: &rollups)
+            try rollups.flush(db)
             return .changed(change)
         }
     }
@@ -61,6 +68,7 @@ extension SQLiteStore {
         try await pool.write { db in
             var results = [LeadChange?](repeating: nil, count: batch.count)
             var parked: [ParkedLead] = []
+            var rollups = SQLiteRollups()
             // Group by lead, keeping each lead's events in arrival order.
             var order: [LeadReference] = []
             var groups: [LeadReference: [Int]] = [:]
@@ -72,20 +80,21 @@ extension SQLiteStore {
                 guard let row = try self.leadRow(reference, db: db) else { continue }
                 let id: Int64 = row["id"]
                 guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &parked) else {
-                    for index in groups[reference] ?? [] { _ = try self.insert(batch[index].recording, leadID: id, now: now, db: db) }
+                    for index in groups[reference] ?? [] { _ = try self.insert(batch[index].recording, leadID: id, now: now, db: db, rollups: &rollups) }
                     continue
                 }
                 var all: [Effect] = []
                 for index in groups[reference] ?? [] {
-                    _ = try self.insert(batch[index].recording, leadID: id, now: now, db: db)
+                    _ = try self.insert(batch[index].recording, leadID: id, now: now, db: db, rollups: &rollups)
                     let effects = decide(&state, batch[index].recording.event)
                     all += effects
                     results[index] = LeadChange(effects: effects, nextWake: nil)
                 }
                 let wake = nextWake(state)
-                _ = try self.save(state, id: id, change: LeadChange(effects: all, nextWake: wake), now: now, db: db)
+                _ = try self.save(state, id: id, change: LeadChange(effects: all, nextWake: wake), now: now, db: db, rollups: &rollups)
                 for index in groups[reference] ?? [] { results[index]?.nextWake = wake }
             }
+            try rollups.flush(db)
             return results
         }
     }
@@ -96,11 +105,13 @@ extension SQLiteStore {
                 db.cachedStatement(sql: "SELECT \(Self.leadColumns) FROM leads WHERE next_wake_at <= ? ORDER BY next_wake_at LIMIT ?"),
                 arguments: [now.timeIntervalSince1970, limit])
             var pass = DuePass(processed: rows.count)
+            var rollups = SQLiteRollups()
             for row in rows {
                 guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &pass.parked) else { continue }
                 let change = body(&state)
-                _ = try self.save(state, id: row["id"], change: change, now: now, db: db)
+                _ = try self.save(state, id: row["id"], change: change, now: now, db: db, rollups: &rollups)
             }
+            try rollups.flush(db)
             return pass
         }
     }
@@ -171,7 +182,7 @@ extension SQLiteStore {
 
     /// Writes the lead's new state and what its effects leave in the database.
     /// - Returns: how many sends were queued.
-    func save(_ state: LeadState, id: Int64, change: LeadChange, now: Date, db: Database) throws -> Int {
+    func save(_ state: LeadState, id: Int64, change: LeadChange, now: Date, db: Database, rollups: inout SQLiteRollups) throws -> Int {
         let lead = state.lead
         try db.cachedStatement(sql: """
             UPDATE leads SET stage = ?, score = ?, fit_score = ?, engagement_score = ?, status = ?, time_zone = ?,
@@ -213,7 +224,7 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: "INSERT OR REPLACE INTO suppressions (email, reason, at) VALUES (?, ?, ?)")
                     .execute(arguments: [EmailAddress.canonicalIfValid(lead.email), reason.rawValue, now.timeIntervalSince1970])
             case .goalReached(let sequence, _):
-                try tallyGoal(leadID: id, sequence: sequence, at: now, db: db)
+                try rollups.tallyGoal(leadID: id, sequence: sequence, at: now, db: db)
             default:
                 break
             }

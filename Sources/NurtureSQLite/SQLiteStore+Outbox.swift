@@ -59,6 +59,7 @@ extension SQLiteStore {
         return try await pool.write { db in
             let t = now.timeIntervalSince1970
             var stale = 0
+            var rollups = SQLiteRollups()
             // Every update is fenced: it applies only while this claim is the send's current one.
             let fence = "AND status = 'sending' AND lease_owner = ? AND lease_epoch = ?"
             for (send, result) in results {
@@ -83,9 +84,10 @@ extension SQLiteStore {
                 if db.changesCount == 0 {
                     stale += 1
                 } else if case .sent = result {
-                    try tallySent(id, at: now, db: db)
+                    try rollups.tallySent(id, at: now, db: db)
                 }
             }
+            try rollups.flush(db)
             return stale
         }
     }

@@ -4,7 +4,8 @@ import NurtureCore
 
 /// The step rollups: each event credited to its email is added to the send's
 /// ``SendEngagement`` and, when it is new for that email, to its step's hourly counts, in the
-/// transaction that records the event. The steps report reads only these rows.
+/// transaction that records the event (``SQLiteRollups``). The steps report reads only these
+/// rows.
 extension SQLiteStore {
     /// The email an event without one is credited to: the lead's latest sent within `window`
     /// before the event.
@@ -13,63 +14,6 @@ extension SQLiteStore {
         return try Int64.fetchOne(db.cachedStatement(sql: """
             SELECT id FROM sends WHERE lead_id = ? AND sent_at IS NOT NULL AND sent_at <= ? AND sent_at > ? ORDER BY sent_at DESC LIMIT 1
             """), arguments: [leadID, at, at - Double(window.seconds)])
-    }
-
-    /// Credits a stored event to its email.
-    func tally(_ event: Event, sendID: Int64, db: Database) throws {
-        guard let send = try sendTally(sendID, db: db) else { return }
-        let drawn = send.engagement.adding(event)
-        let hour = RollupHour.of(send.sentAt ?? event.at)
-        try credit(drawn, send: send, hour: hour, db: db)
-        if event.type == Event.Kind.clicked, !event.isMachine, let clicked = event.properties["url"] {
-            let url = ReportedLink.of(clicked)
-            // The first human click of this link in this email is the one that adds the pair.
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO send_links (send_id, url) VALUES (?, ?)").execute(arguments: [sendID, url])
-            let first = db.changesCount > 0
-            try db.cachedStatement(sql: """
-                INSERT INTO link_stats (hour, sequence, step, url, clicks, unique_clicks) VALUES (?, ?, ?, ?, 1, ?)
-                ON CONFLICT (hour, sequence, step, url) DO UPDATE SET clicks = clicks + 1, unique_clicks = unique_clicks + excluded.unique_clicks
-                """).execute(arguments: [hour, send.sequence, send.step, url, first ? 1 : 0])
-        }
-    }
-
-    /// Credits a goal met to the lead's latest email of the sequence.
-    func tallyGoal(leadID: Int64, sequence: String, at: Date, db: Database) throws {
-        guard let id = try Int64.fetchOne(db.cachedStatement(sql: """
-            SELECT id FROM sends WHERE lead_id = ? AND sequence = ? AND sent_at IS NOT NULL ORDER BY sent_at DESC LIMIT 1
-            """), arguments: [leadID, sequence]), let send = try sendTally(id, db: db) else { return }
-        try credit(SendEngagement.goalReached.subtracting(send.engagement), send: send, hour: RollupHour.of(send.sentAt ?? at), db: db)
-    }
-
-    /// Credits an email the relay accepted.
-    func tallySent(_ sendID: Int64, at: Date, db: Database) throws {
-        guard let send = try sendTally(sendID, db: db) else { return }
-        try credit(SendEngagement.sent.subtracting(send.engagement), send: send, hour: RollupHour.of(at), db: db)
-    }
-
-    struct SendTally {
-        var id: Int64
-        var sequence: String
-        var step: String
-        var sentAt: Date?
-        var engagement: SendEngagement
-    }
-
-    private func sendTally(_ id: Int64, db: Database) throws -> SendTally? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT sequence, step, sent_at, engagement FROM sends WHERE id = ?"), arguments: [id]).map {
-            SendTally(id: id, sequence: $0["sequence"], step: $0["step"], sentAt: ($0["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                      engagement: SendEngagement(rawValue: $0["engagement"]))
-        }
-    }
-
-    private func credit(_ drawn: SendEngagement, send: SendTally, hour: Int64, db: Database) throws {
-        guard !drawn.isEmpty else { return }
-        try db.cachedStatement(sql: "UPDATE sends SET engagement = engagement | ? WHERE id = ?").execute(arguments: [drawn.rawValue, send.id])
-        let bump = try db.cachedStatement(sql: """
-            INSERT INTO step_stats (hour, sequence, step, metric, n) VALUES (?, ?, ?, ?, 1)
-            ON CONFLICT (hour, sequence, step, metric) DO UPDATE SET n = n + 1
-            """)
-        for metric in drawn.metricNames { try bump.execute(arguments: [hour, send.sequence, send.step, metric]) }
     }
 
     /// Rebuilds the rollups from the stored sends and events, as the migration that brought
