@@ -1,7 +1,7 @@
 import Foundation
 import NurtureCore
 
-/// The request body an HTTP relay expects. Each case is documented in README.md
+/// The request body an HTTP relay expects. Each case is documented in docs/relays.md
 /// ("HTTP relay body formats").
 public enum HTTPRelayFormat: String, Sendable, CaseIterable {
     /// Nurture's generic JSON: `message_id`, `from`, `to`, `subject`, `text`, `html`,
