@@ -29,6 +29,7 @@ ensure_test_deps() {
     ensure_build_deps
     command -v openssl >/dev/null || apt_install openssl
     command -v chromium >/dev/null || apt_install chromium   # the dashboard's browser tests
+    command -v systemd-analyze >/dev/null || apt_install systemd   # checks deploy/nurture.service
     command -v python3 >/dev/null || apt_install python3 python3-pip
     if ! python3 -c "import aiosmtpd" 2>/dev/null; then
         echo "==> pip install aiosmtpd" >&2

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("the systemd unit and its environment file")
+struct DeploymentTests {
+    static let deploy = ServeCommandTests.repository.appendingPathComponent("deploy")
+
+    @Test("deploy/nurture.service passes systemd-analyze verify without a warning, running the built nurture")
+    func unit() throws {
+        let text = try String(contentsOf: Self.deploy.appendingPathComponent("nurture.service"), encoding: .utf8)
+        #expect(text.contains("ExecStart=/usr/local/bin/nurture serve --config /srv/nurture/nurture.yaml"))
+        // Verified with the binary this build made (verify checks that the command exists).
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-unit-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let unit = folder.appendingPathComponent("nurture.service")
+        try text.replacingOccurrences(of: "/usr/local/bin/nurture", with: builtProduct("nurture").path).write(to: unit, atomically: true, encoding: .utf8)
+        let verify = try runProgram(URL(fileURLWithPath: "/usr/bin/env"), ["systemd-analyze", "verify", unit.path])
+        #expect(verify.status == 0 && verify.stderr.isEmpty && verify.stdout.isEmpty, "\(verify.stdout)\(verify.stderr)")
+        // The command line it runs is one nurture accepts.
+        let help = try runNurture(["serve", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("--config"))
+    }
+
+    @Test("the environment file's variables are the ones nurture reads, and it starts with them")
+    func environment() throws {
+        let text = try String(contentsOf: Self.deploy.appendingPathComponent("nurture.env.example"), encoding: .utf8)
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let assignment = line.hasPrefix("#") ? line.dropFirst() : line[...]
+            guard let equals = assignment.firstIndex(of: "="), assignment.hasPrefix("NURTURE_") else { continue }
+            values[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...])
+        }
+        let known: Set<String> = ["NURTURE_SECRET", "NURTURE_API_KEY", "NURTURE_DATABASE", "NURTURE_RELAY_URL", "NURTURE_SMTP_USER",
+                                  "NURTURE_SMTP_PASSWORD", "NURTURE_TRACKING_URL", "NURTURE_HTTP_LISTEN", "NURTURE_FROM", "NURTURE_WORKFLOWS",
+                                  "NURTURE_TEMPLATES", "NURTURE_RELAY_TOKEN"]
+        #expect(!values.isEmpty && Set(values.keys).isSubset(of: known), "\(values.keys.sorted())")
+        // Its uncommented values are enough to start: `nurture migrate` in an empty folder.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-env-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var environment: [String: String] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("NURTURE_") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            environment[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        let migrate = try runNurture(["migrate"], directory: folder, environment: environment)
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("nurture.sqlite").path))
+    }
+}
