@@ -110,6 +110,11 @@ public enum NurtureRoutes {
             return Response(status: .ok, headers: dashboardHeaders, body: .init(byteBuffer: ByteBuffer(string: page)))
         }
 
+        // The description of all this (public: it holds no data).
+        router.get("/v1/openapi.json") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+
         // The API: bearer key.
         let api = router.group("/v1").add(middleware: BearerKeyMiddleware(key: options.apiKey))
         api.post("/events") { request, context -> Response in

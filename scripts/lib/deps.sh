@@ -24,18 +24,23 @@ ensure_build_deps() {
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
-# Real peers for the tests: aiosmtpd (SMTP server), openssl (test certificates).
+# Real peers for the tests: aiosmtpd (SMTP server), openssl (test certificates),
+# openapi-spec-validator (the OpenAPI document), chromium (the dashboard), systemd-analyze.
 ensure_test_deps() {
     ensure_build_deps
     command -v openssl >/dev/null || apt_install openssl
     command -v chromium >/dev/null || apt_install chromium   # the dashboard's browser tests
     command -v systemd-analyze >/dev/null || apt_install systemd   # checks deploy/nurture.service
     command -v python3 >/dev/null || apt_install python3 python3-pip
-    if ! python3 -c "import aiosmtpd" 2>/dev/null; then
-        echo "==> pip install aiosmtpd" >&2
-        python3 -m pip install -q aiosmtpd >&2 2>/dev/null \
-            || python3 -m pip install -q --break-system-packages aiosmtpd >&2
-    fi
+    local module package
+    for module in aiosmtpd:aiosmtpd openapi_spec_validator:openapi-spec-validator; do
+        package="${module#*:}"; module="${module%%:*}"
+        if ! python3 -c "import $module" 2>/dev/null; then
+            echo "==> pip install $package" >&2
+            python3 -m pip install -q "$package" >&2 2>/dev/null \
+                || python3 -m pip install -q --break-system-packages "$package" >&2
+        fi
+    done
 }
 
 # Postfix's smtp-sink and smtp-source, the delivery benchmark's reference. Installing
