@@ -50,3 +50,20 @@ struct DeploymentTests {
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("nurture.sqlite").path))
     }
 }
+
+@Suite("nurture's own help: examples and shell completions")
+struct HelpTests {
+    @Test("nurture --help shows examples that run, and completion scripts name the commands")
+    func help() throws {
+        let help = try runNurture(["--help"])
+        #expect(help.status == 0 && help.stdout.contains("Examples:") && help.stdout.contains("nurture leads list --stage mql"), "\(help.stdout)")
+        // The dry-run example is a real one: from the repository, it runs as written.
+        let dryRun = try runNurture(["dry-run", "--leads", "samples/leads.csv", "--what-if", "clicked welcome +2d", "--days", "14"],
+                                    directory: ServeCommandTests.repository)
+        #expect(dryRun.status == 0 && !dryRun.stdout.isEmpty, "\(dryRun.stdout)\(dryRun.stderr)")
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try runNurture(["--generate-completion-script", shell])
+            #expect(script.status == 0 && script.stdout.contains("dry-run") && script.stdout.contains("report"), "\(shell)")
+        }
+    }
+}
