@@ -5,7 +5,10 @@ import NurtureCore
 enum StepsReportText {
     static func text(_ report: StepsReport) -> String {
         var lines = ["Steps: emails sent \(FunnelReportText.day(report.since)) to \(FunnelReportText.day(report.until)) (UTC)", ""]
-        let widths = [22, 16, 7, 10, 8, 14, 14, 8, 7, 8, 6]
+        // The name columns are as wide as their longest name, so every row lines up.
+        let sequenceWidth = max("sequence".count, report.steps.map(\.sequence.count).max() ?? 0) + 2
+        let stepWidth = max("step".count, report.steps.map(\.step.count).max() ?? 0) + 2
+        let widths = [sequenceWidth, stepWidth, 7, 10, 8, 14, 14, 8, 7, 8, 6]
         lines.append(FunnelReportText.row(["sequence", "step", "sent", "delivered", "bounced", "opened", "clicked", "CTO", "unsub", "replies", "goals"], widths: widths))
         for s in report.steps {
             lines.append(FunnelReportText.row([

@@ -163,7 +163,27 @@ struct ReportCommandTests {
         #expect(serve.status("\(base)/v1/reports/steps") == 401)
         let text = try runNurture(["report", "steps", "--config", "nurture.yaml"], directory: folder)
         #expect(text.status == 0 && text.stdout.contains("machines (not in the rates): 0 opens, 1 clicks"), "\(text.stdout)")
+        // Every row of the table lines up with its header, whatever the length of the names
+        // (the shipped 'opportunity-proof/security-overview' is longer than most).
+        let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let header = try #require(lines.first { $0.hasPrefix("sequence ") })
+        let rowsOfTable = lines.drop { !$0.hasPrefix("sequence ") }.dropFirst().prefix { !$0.isEmpty }.filter { !$0.hasPrefix(" ") }
+        #expect(rowsOfTable.count > 10 && rowsOfTable.contains { $0.hasPrefix("opportunity-proof ") }, "\(text.stdout)")
+        for row in rowsOfTable {
+            #expect(Self.columnStarts(row).prefix(3) == Self.columnStarts(header).prefix(3), "\(header)\n\(row)")
+        }
         let sheet = try runNurture(["report", "steps", "--format", "csv", "--sequence", "lead-welcome", "--config", "nurture.yaml"], directory: folder)
         #expect(sheet.stdout.contains("\nlead-welcome,welcome,12,12,0,0,0,1,1,0.0833,0.0833,1.0000,"), "\(sheet.stdout)")
+    }
+
+    /// Where each space-separated cell of a line starts (in characters).
+    static func columnStarts(_ line: String) -> [Int] {
+        var starts: [Int] = []
+        var previous: Character = " "
+        for (offset, character) in line.enumerated() {
+            if character != " " && previous == " " { starts.append(offset) }
+            previous = character
+        }
+        return starts
     }
 }
