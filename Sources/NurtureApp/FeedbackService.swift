@@ -46,7 +46,9 @@ public struct FeedbackService: NurtureAPI {
     // MARK: Tracking
 
     public func open(token: String, userAgent: String?, now: Date) async throws -> Bool {
-        guard case .open(let id)? = signer.verify(token), let email = try await sentEmail(id) else { return false }
+        guard case .open(let id)? = signer.verify(token) else { return false }
+        // Ours, but its email is not stored (a test send): the pixel, and nothing recorded.
+        guard let email = try await sentEmail(id) else { return true }
         let early = email.sentAt.map { now < $0 + rules.openWithin } ?? false
         let machine = early || rules.isMachineUserAgent(userAgent)
         try await apply(Event(Event.Kind.opened, at: now, properties: properties(email, ["user_agent": userAgent]), isMachine: machine), email: email, now: now)
@@ -54,7 +56,11 @@ public struct FeedbackService: NurtureAPI {
     }
 
     public func click(token: String, userAgent: String?, now: Date) async throws -> String? {
-        guard case .click(let id, let url)? = signer.verify(token), let email = try await sentEmail(id) else { return nil }
+        guard case .click(let id, let url)? = signer.verify(token) else { return nil }
+        // Our signature says the link is ours, so it still leads where it said when its email
+        // is not in the store (a test send from `nurture preview --send-to`, or a lead deleted
+        // since): the reader gets there, and nothing is recorded.
+        guard let email = try await sentEmail(id) else { return url }
         var machine = rules.isMachineUserAgent(userAgent) || (email.sentAt.map { now < $0 + rules.clickWithin } ?? false)
         // Many different links of one email within seconds: a scanner following them all.
         let distinct = recentClicks.record(send: email.id, url: url, at: now, window: rules.burstWindow)

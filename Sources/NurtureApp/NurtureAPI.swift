@@ -5,9 +5,11 @@ import NurtureCore
 /// reports. ``FeedbackService`` implements it; the HTTP adapter (`NurtureServer`) calls it.
 /// Every method validates nothing about HTTP and trusts nothing about its input but types.
 public protocol NurtureAPI: Sendable {
-    /// Records an open for a valid open token. Returns false for an invalid token.
+    /// Records an open for a valid open token. Returns false for an invalid token (true,
+    /// recording nothing, for a valid one whose email is not stored: a test send).
     func open(token: String, userAgent: String?, now: Date) async throws -> Bool
-    /// Records a click for a valid click token and returns its target; `nil` for an invalid token.
+    /// Records a click for a valid click token and returns its target; `nil` for an invalid
+    /// token. A valid one whose email is not stored (a test send) returns its target, recording nothing.
     func click(token: String, userAgent: String?, now: Date) async throws -> String?
     /// The HTML of a sent email for a valid view token ("view in your browser"), `nil` otherwise.
     func webView(token: String, now: Date) async throws -> String?

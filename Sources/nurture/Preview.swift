@@ -3,17 +3,32 @@ import Foundation
 import NurtureApp
 import NurtureContent
 import NurtureCore
+import NurtureDelivery
 
-/// `nurture preview`: render one template for one lead, exactly as it would be sent.
-struct Preview: ParsableCommand {
+/// `nurture preview`: render one template for one lead, exactly as it would be sent, and
+/// optionally send that message to a tester (`--send-to`) through the configured relay.
+struct Preview: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Render a template for a lead and print the message (no database, no config needed).",
+        abstract: "Render a template for a lead and print the message, or send it to a tester (--send-to).",
         discussion: """
         TEMPLATE is a folder name in the templates folder (e.g. welcome). The lead is a flat JSON \
         object of fields: {"email": "ada@example.com", "first_name": "Ada", "company": "…"}.
         --format eml prints the exact bytes that would be sent; html and text print the bodies \
-        after tracking is added. The signing secret comes from --secret or NURTURE_SECRET \
-        (default: a development secret — tokens made with it are not valid in production).
+        after tracking is added. Printing needs no database and no configuration: the signing \
+        secret comes from --secret or NURTURE_SECRET (default: a development secret, whose tokens \
+        are not valid in production).
+
+        --send-to ADDRESS sends the message the lead would get to ADDRESS instead, through the \
+        configured relay (--config, ./nurture.yaml if present, NURTURE_* variables), with the \
+        configured sender, tracking URL and secret (each flag given here wins). Its subject starts \
+        with [Test] and it has a Message-ID of its own. Its links lead where they will and record \
+        nothing: no lead received it. Exit status as for nurture send: 1 refused, 75 try later.
+
+        Examples:
+          echo '{"email": "ada@example.com", "first_name": "Ada"}' > ada.json
+          nurture preview welcome --lead ada.json           (the message, as sent)
+          nurture preview welcome --lead ada.json --format html > welcome.html
+          nurture preview welcome --lead ada.json --send-to me@acme.example
         """
     )
 
@@ -30,14 +45,14 @@ struct Preview: ParsableCommand {
     @Option(help: "What to print: eml, html or text.")
     var format: Format = .eml
 
-    @Option(help: "The templates folder.")
-    var templates = "Templates"
+    @Option(help: "The templates folder (default: the configuration's with --send-to or --config, else Templates).")
+    var templates: String?
 
-    @Option(help: "The sender.")
-    var from = "Acme Analytics <hello@acme-analytics.example>"
+    @Option(help: "The sender (default: the configuration's with --send-to or --config, else 'Acme Analytics <hello@acme-analytics.example>').")
+    var from: String?
 
-    @Option(help: "The tracking server's base URL.")
-    var trackingURL = "http://localhost:8080"
+    @Option(help: "The tracking server's base URL (default: the configuration's with --send-to or --config, else http://localhost:8080).")
+    var trackingURL: String?
 
     @Option(help: "Signing secret for tracking tokens (prefer NURTURE_SECRET).")
     var secret: String?
@@ -51,9 +66,14 @@ struct Preview: ParsableCommand {
     @Option(help: "Sequence, step and enrollment that identify the send (they fix the Message-ID and tokens).")
     var sendKey = "preview/preview/1"
 
+    @Option(help: "Send the message to this address (a tester's) instead of printing it. Repeatable.")
+    var sendTo: [String] = []
+
+    @OptionGroup var options: ServiceOptions
+
     static let developmentSecret = "nurture-development-secret-do-not-use-in-production"
 
-    func run() throws {
+    func run() async throws {
         // At most 1 MiB, its size looked at before anything is read (as for `dry-run --lead`).
         let data: Data
         let read = lead == "-"
@@ -69,12 +89,26 @@ struct Preview: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let sender: EmailAddress
-        do {
-            sender = try EmailAddress.parse(from)
-        } catch {
-            throw ValidationError("--from: \(error)")
+        let recipients = try sendTo.map { address in
+            do {
+                return try EmailAddress.parse(address)
+            } catch {
+                throw ValidationError("--send-to: \(error)")
+            }
         }
+        // The configuration is read to send, or when asked for: its relay, sender and tracking.
+        let configuration = !recipients.isEmpty || options.config != nil ? try options.configuration() : nil
+        let sender: EmailAddress
+        if let from {
+            do {
+                sender = try EmailAddress.parse(from)
+            } catch {
+                throw ValidationError("--from: \(error)")
+            }
+        } else {
+            sender = configuration?.from ?? (try! EmailAddress.parse("Acme Analytics <hello@acme-analytics.example>"))
+        }
+        let templates = templates ?? configuration?.templates ?? "Templates"
         let keyParts = sendKey.split(separator: "/").map(String.init)
         guard keyParts.count == 3, let enrollment = Int(keyParts[2]) else {
             throw ValidationError("--send-key must be SEQUENCE/STEP/ENROLLMENT, e.g. welcome-series/welcome/1")
@@ -88,15 +122,19 @@ struct Preview: ParsableCommand {
         }
         let environmentSecret = ProcessInfo.processInfo.environment["NURTURE_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
         let renderer = EmailRenderer(library: library, settings: EmailRenderer.Settings(
-            from: sender, trackingBaseURL: trackingURL,
-            secret: Secret(secret ?? environmentSecret ?? Self.developmentSecret),
-            unsubscribeMailto: unsubscribeMailto))
+            from: sender, replyTo: configuration?.replyTo, envelopeSender: configuration?.bounceAddress,
+            trackingBaseURL: trackingURL ?? configuration?.trackingBaseURL ?? "http://localhost:8080",
+            secret: secret.map { Secret($0) } ?? configuration?.secret ?? Secret(environmentSecret ?? Self.developmentSecret),
+            unsubscribeMailto: unsubscribeMailto ?? configuration?.unsubscribeMailto))
+        let key = SendKey(leadID: theLead.id, sequence: keyParts[0], step: keyParts[1], enrollment: enrollment)
+        let now = Int64(Date().timeIntervalSince1970)
+        if let configuration, !recipients.isEmpty {
+            try await send(renderer, key: key, date: now, to: recipients, relay: configuration.relay, lead: theLead)
+            return
+        }
         let rendered: EmailRenderer.Rendered
         do {
-            rendered = try renderer.render(
-                template: template, lead: theLead,
-                key: SendKey(leadID: theLead.id, sequence: keyParts[0], step: keyParts[1], enrollment: enrollment),
-                date: Int64(Date().timeIntervalSince1970), tracking: !noTracking)
+            rendered = try renderer.render(template: template, lead: theLead, key: key, date: now, tracking: !noTracking)
         } catch {
             throw ValidationError("\(error)")
         }
@@ -105,5 +143,33 @@ struct Preview: ParsableCommand {
         case .html: print(rendered.message.html ?? "", terminator: "")
         case .text: print(rendered.message.text ?? "", terminator: "")
         }
+    }
+
+    /// Sends the lead's message to each tester, one message each; prints the relay's answers.
+    private func send(_ renderer: EmailRenderer, key: SendKey, date: Int64, to recipients: [EmailAddress], relay: RelayURL, lead: Lead) async throws {
+        let transport = relay.makeTransport()
+        var status: Int32 = 0
+        for recipient in recipients {
+            let message: OutgoingMessage
+            do {
+                message = try renderer.renderTest(
+                    template: template, lead: lead, key: key, date: date, tracking: !noTracking,
+                    to: recipient, unique: UUID().uuidString.lowercased())
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            switch await transport.deliver(message) {
+            case .accepted(let reply):
+                print("sent '\(template)' as \(lead.email) would get it to \(recipient.address): accepted by \(relay): \(reply)")
+                print("message-id: \(message.messageID)")
+            case .transientFailure(let failure):
+                printError("not sent to \(recipient.address), temporary failure (retry later) via \(relay): \(failure)")
+                if status == 0 { status = 75 }
+            case .permanentFailure(let failure):
+                printError("not sent to \(recipient.address), permanent failure via \(relay): \(failure)")
+                status = 1
+            }
+        }
+        if status != 0 { throw ExitCode(status) }
     }
 }

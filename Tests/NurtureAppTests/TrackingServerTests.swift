@@ -126,6 +126,24 @@ struct TrackingServerTests {
         #expect(details.events.isEmpty)
     }
 
+    @Test("a link of ours whose email is not stored (a test send) still redirects, and records nothing")
+    func clickOfAnUnstoredSend() async throws {
+        let setup = try Setup()
+        defer { setup.harness.cleanUp() }
+        _ = try await setup.runtime.scheduler.upsert([lead("ada@example.com")], now: Date() - 60)
+        let signer = TrackingSigner(secret: Secret("integration-test-secret-0123456789"))
+        let id = signer.sendID(for: SendKey(leadID: "ada@example.com", sequence: "preview", step: "preview", enrollment: 1))
+        try await setup.app.test(.live) { client in
+            let click = try await client.execute(uri: "/c/\(signer.sign(.click(id, url: "https://acme.example/pricing")))", method: .get)
+            #expect(click.status == .found && click.headers[.location] == "https://acme.example/pricing")
+            // Its other links name an email that does not exist.
+            #expect(try await client.execute(uri: "/u/\(signer.sign(.unsubscribe(id)))", method: .get).status == .notFound)
+            #expect(try await client.execute(uri: "/o/\(signer.sign(.open(id)))", method: .get).status == .ok)
+        }
+        let details = try #require(try await setup.runtime.store.details(.email("ada@example.com"), recent: 50))
+        #expect(details.events.isEmpty)
+    }
+
     @Test("machine opens and scanner clicks are recorded, flagged, and not scored")
     func machines() async throws {
         // Windows wide enough that a loaded test machine cannot push these hits out of them.

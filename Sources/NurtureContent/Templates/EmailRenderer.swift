@@ -57,6 +57,29 @@ public struct EmailRenderer: Sendable {
     public func render(
         template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool = true, subject: String? = nil
     ) throws(RenderError) -> Rendered {
+        let (draft, id, tracked) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject)
+        return Rendered(message: MessageComposer().compose(draft), sendID: id, trackedLinks: tracked)
+    }
+
+    /// A test send (`nurture preview --send-to`): the message `lead` would get from
+    /// ``render(template:lead:key:date:tracking:subject:)``, addressed to `recipient`, its
+    /// subject marked `[Test] ` and with a Message-ID of its own made from `unique` (mailboxes
+    /// drop a second message with a Message-ID they have seen). No stored email has its id, so
+    /// the tracking server lets its links lead where they will and records nothing.
+    public func renderTest(
+        template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool = true, subject: String? = nil,
+        to recipient: EmailAddress, unique: String
+    ) throws(RenderError) -> OutgoingMessage {
+        var (draft, _, _) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject)
+        draft.to = [recipient]
+        draft.subject = "[Test] " + draft.subject
+        draft.messageID = MessageComposer.messageID(unique: "test-" + unique, domain: settings.from.domain)
+        return MessageComposer().compose(draft)
+    }
+
+    private func draft(
+        template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool, subject: String?
+    ) throws(RenderError) -> (MessageComposer.Draft, SendID, Int) {
         guard library.contains(template) else {
             throw .unknownTemplate(template, known: library.names)
         }
@@ -99,7 +122,7 @@ public struct EmailRenderer: Sendable {
         if let mailto = settings.unsubscribeMailto {
             unsubscribe += ", <mailto:\(mailto)?subject=unsubscribe-\(links.signer.sign(.unsubscribe(id)))>"
         }
-        let message = MessageComposer().compose(MessageComposer.Draft(
+        let draft = MessageComposer.Draft(
             from: settings.from, to: [to], replyTo: settings.replyTo,
             subject: renderedSubject.trimmingCharacters(in: .whitespacesAndNewlines),
             text: text, html: body,
@@ -110,8 +133,8 @@ public struct EmailRenderer: Sendable {
                 MessageHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             ],
             envelopeSender: settings.envelopeSender
-        ))
-        return Rendered(message: message, sendID: id, trackedLinks: tracked)
+        )
+        return (draft, id, tracked)
     }
 
     /// What templates see: every lead field (with defaults for missing or empty ones),

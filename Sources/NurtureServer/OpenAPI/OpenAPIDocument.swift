@@ -25,7 +25,7 @@ public enum OpenAPIDocument {
             "tags": ["tracking"], "summary": "The open pixel: records email_opened", "security": [],
             "parameters": [{ "$ref": "#/components/parameters/token" }],
             "responses": {
-              "200": { "description": "A 1×1 GIF, never cached.", "content": { "image/gif": { "schema": { "type": "string", "contentMediaType": "image/gif" } } } },
+              "200": { "description": "A 1×1 GIF, never cached (also for a valid token whose email is not stored, such as a test send: then nothing is recorded).", "content": { "image/gif": { "schema": { "type": "string", "contentMediaType": "image/gif" } } } },
               "404": { "$ref": "#/components/responses/unknownToken" }
             }
           }
@@ -35,7 +35,7 @@ public enum OpenAPIDocument {
             "tags": ["tracking"], "summary": "A tracked link: records email_clicked and redirects to the link signed into the token", "security": [],
             "parameters": [{ "$ref": "#/components/parameters/token" }],
             "responses": {
-              "302": { "description": "To the link's exact target.", "headers": { "Location": { "schema": { "type": "string", "format": "uri" } } } },
+              "302": { "description": "To the link's exact target (also for a valid token whose email is not stored, such as a test send: then nothing is recorded).", "headers": { "Location": { "schema": { "type": "string", "format": "uri" } } } },
               "404": { "$ref": "#/components/responses/unknownToken" }
             }
           }
@@ -218,7 +218,7 @@ public enum OpenAPIDocument {
         },
         "responses": {
           "html": { "description": "An HTML page.", "content": { "text/html": { "schema": { "type": "string" } } } },
-          "unknownToken": { "description": "A tampered or unknown token: nothing recorded.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "unknownToken": { "description": "A tampered or foreign token (or, for the web view and unsubscribe links, one whose email is not stored): nothing recorded.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
           "badRequest": { "description": "What was wrong, nothing recorded.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
           "unauthorized": { "description": "No key, or a wrong one.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
           "tooLarge": { "description": "The body is over 1 MiB.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
