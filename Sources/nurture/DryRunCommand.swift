@@ -16,6 +16,12 @@ struct DryRunCommand: AsyncParsableCommand {
         'replied +9d', 'page_visited /pricing +5d', 'form_submitted quote +6d', 'unsubscribed +12d', \
         or any event with key=value properties ('webinar_attended topic=roi +4d'). A scenario file \
         is a YAML list of them (or {what_if: [...]}).
+
+        Examples:
+          nurture dry-run --leads samples/leads.csv --what-if 'clicked welcome +2d'
+          nurture dry-run --lead ada.json --sequence lead-welcome --days 14 \\
+            --what-if 'opened getting-started +3d' --out review/
+          nurture dry-run --email ada@example.com --config nurture.yaml --format json
         """
     )
 

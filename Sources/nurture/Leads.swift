@@ -23,6 +23,10 @@ struct Leads: AsyncParsableCommand {
             is broken (empty, not UTF-8, a NUL byte, a quote never closed, no email column, two columns of \
             one name) imports nothing and exits 65. The summary accounts for every row read. New leads \
             enter the funnel and their first email is queued; known leads get their fields updated.
+
+            Examples:
+              nurture leads import leads.csv --config nurture.yaml
+              nurture leads import samples/leads.csv
             """
         )
 
@@ -66,7 +70,15 @@ struct Leads: AsyncParsableCommand {
     }
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add one lead (or update it, by email).")
+        static let configuration = CommandConfiguration(
+            abstract: "Add one lead (or update it, by email).",
+            discussion: """
+            Examples:
+              nurture leads add --email ada@example.com --field first_name=Ada \\
+                --field 'company=Analytical Engines' --field timezone=Europe/London
+              nurture leads add --email ada@example.com --field job_title=CTO
+            """
+        )
 
         @Option(help: "The lead's address.")
         var email: String
@@ -97,7 +109,14 @@ struct Leads: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a lead: fields, scores with their breakdown, stage history, enrollment, sends and events.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print a lead: fields, scores with their breakdown, stage history, enrollment, sends and events.",
+            discussion: """
+            Examples:
+              nurture leads show ada@example.com --config nurture.yaml
+              nurture leads show ada@example.com --recent 50
+            """
+        )
 
         @Argument(help: "The lead's address.")
         var email: String
@@ -132,7 +151,13 @@ struct Leads: AsyncParsableCommand {
     }
 
     struct Suppress: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Never send marketing email to this address again.")
+        static let configuration = CommandConfiguration(
+            abstract: "Never send marketing email to this address again.",
+            discussion: """
+            Examples:
+              nurture leads suppress ada@example.com --config nurture.yaml
+            """
+        )
 
         @Argument(help: "The address.")
         var email: String
@@ -162,7 +187,14 @@ struct Leads: AsyncParsableCommand {
     }
 
     struct SetStage: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "stage", abstract: "Move a lead to a stage by hand (e.g. opportunity, customer).")
+        static let configuration = CommandConfiguration(
+            commandName: "stage", abstract: "Move a lead to a stage by hand (e.g. opportunity, customer).",
+            discussion: """
+            Examples:
+              nurture leads stage ada@example.com opportunity --reason 'deal opened'
+              nurture leads stage ada@example.com customer --config nurture.yaml
+            """
+        )
 
         @Argument(help: "The lead's address.")
         var email: String

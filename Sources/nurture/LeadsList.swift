@@ -13,6 +13,11 @@ extension Leads {
             after the last id shown (--after). The score is the one stored at the lead's last change \
             (`nurture leads show` gives it with today's decay). Suppressed: unsubscribed, bounced, \
             complained, suppressed by hand, or an address on the suppression list.
+
+            Examples:
+              nurture leads list --stage mql --min-score 60
+              nurture leads list --tag recycled --format csv > recycled.csv
+              nurture leads list --suppressed --limit 100 --after 4200 --format json
             """
         )
 

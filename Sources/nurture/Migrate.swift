@@ -12,6 +12,10 @@ struct Migrate: AsyncParsableCommand {
         Also done at the start of every command that opens the database, so this is for deploy \
         pipelines that want the schema change as its own step. Safe when several processes \
         start together. --check lists what is pending and exits 1 if anything is.
+
+        Examples:
+          nurture migrate --check --config nurture.yaml   (exit 1 if one is pending)
+          nurture migrate --config nurture.yaml
         """
     )
 

@@ -8,10 +8,10 @@ struct Nurture: AsyncParsableCommand {
         abstract: "Nurture leads through the funnel with email sequences kept as files in git.",
         discussion: """
             Examples:
-              nurture validate                                  check Workflows/ and Templates/
+              nurture validate                          (check Workflows/ and Templates/)
               nurture leads import leads.csv --config nurture.yaml
-              nurture serve --config nurture.yaml               the service, until SIGTERM
-              nurture dry-run --leads samples/leads.csv --what-if 'clicked welcome +2d' --days 14
+              nurture serve --config nurture.yaml       (the service, until SIGTERM)
+              nurture dry-run --leads samples/leads.csv --what-if 'clicked welcome +2d'
               nurture report --since 2026-11-01 --format json
               nurture leads list --stage mql --min-score 60 --format csv
               nurture --generate-completion-script bash > /etc/bash_completion.d/nurture

@@ -42,6 +42,10 @@ struct ReportCommand: AsyncParsableCommand {
             JSON: `stages` (objects with `stage` and `leads`), `changes`, `conversions`, `recycled`, \
             `daily`, `steps` (objects with `sequence`, `step`, `sent`, `opened`, `clicked`, …) and \
             `suppressions`. CSV is per report: use `nurture report funnel|steps|suppressions --format csv`.
+
+            Examples:
+              nurture report                      (the same as nurture report summary)
+              nurture report summary --since 2026-11-01 --until 2026-12-01 --format json
             """
         )
 
@@ -82,6 +86,10 @@ struct ReportCommand: AsyncParsableCommand {
             image proxies and clicks by link scanners are shown apart and never in the rates. \
             Delivered is sent less bounced. Replies and form posts that come through the API count \
             for the lead's latest email within reports.attribution_window (7 days by default).
+
+            Examples:
+              nurture report steps --sequence lead-welcome
+              nurture report steps --since 2026-11-01 --format csv > steps.csv
             """
         )
 
@@ -109,6 +117,10 @@ struct ReportCommand: AsyncParsableCommand {
             one or any later one (so far). Moves back to an earlier stage (recycling, or by hand) are \
             counted as recycled. JSON: `stages` \
             (objects with `stage` and `leads`), `changes`, `conversions`, `recycled`.
+
+            Examples:
+              nurture report funnel --since 2026-10-01
+              nurture report funnel --format csv > funnel.csv
             """
         )
 
@@ -128,7 +140,12 @@ struct ReportCommand: AsyncParsableCommand {
 
     struct Suppressions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Addresses that get no marketing email, by reason: all of them, and those added in the period."
+            abstract: "Addresses that get no marketing email, by reason: all of them, and those added in the period.",
+            discussion: """
+            Examples:
+              nurture report suppressions --since 2026-11-01
+              nurture report suppressions --format json
+            """
         )
 
         @OptionGroup var period: PeriodOptions

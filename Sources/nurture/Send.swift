@@ -15,6 +15,13 @@ struct Send: AsyncParsableCommand {
         an HTTP relay's bearer token from NURTURE_RELAY_TOKEN. Secrets are never printed.
         Exit status: 0 accepted, 1 refused for good (e.g. 550), 75 failed for now (e.g. 451, \
         connection refused): try again later.
+
+        Examples:
+          nurture send --relay smtp://127.0.0.1:25 --from hello@acme.example \\
+            --to me@acme.example --subject 'Relay check' --text 'It works.'
+          NURTURE_RELAY_TOKEN=… nurture send --format postmark \\
+            --relay https://api.postmarkapp.com/email --from hello@acme.example \\
+            --to me@acme.example --subject Hi --html-file hi.html
         """
     )
 

@@ -10,6 +10,11 @@ struct Serve: AsyncParsableCommand {
         discussion: """
         SIGTERM or SIGINT: stop taking work, finish the sends in flight, exit 0.
         SIGHUP (or `nurture reload`): reload Workflows/ and Templates/, refusing an invalid set.
+
+        Examples:
+          nurture serve --config nurture.yaml
+          nurture serve --config nurture.yaml --log-level debug
+          NURTURE_DATABASE=postgres://nurture@db/nurture nurture serve
         """
     )
 
@@ -30,7 +35,12 @@ struct Serve: AsyncParsableCommand {
 struct RunOnce: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Process everything due now (leads, then emails) and exit — for cron, or to see the engine work."
+        abstract: "Process everything due now (leads, then emails) and exit — for cron, or to see the engine work.",
+        discussion: """
+        Examples:
+          nurture run --config nurture.yaml
+          */5 * * * * cd /srv/nurture && nurture run --log-level warning   (crontab)
+        """
     )
 
     @OptionGroup var options: ServiceOptions
@@ -50,7 +60,14 @@ struct RunOnce: AsyncParsableCommand {
 
 /// `nurture reload`: SIGHUP to the running service.
 struct Reload: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Ask the running `nurture serve` to reload its workflow and template files.")
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the running `nurture serve` to reload its workflow and template files.",
+        discussion: """
+        Examples:
+          nurture reload --config nurture.yaml        (signals the process in pid_file)
+          kill -HUP $(cat nurture.pid)                (the same by hand)
+        """
+    )
 
     @OptionGroup var options: ServiceOptions
 

@@ -11,6 +11,10 @@ struct Validate: ParsableCommand {
         discussion: """
         Prints each problem as FILE:LINE:COLUMN: error|warning: MESSAGE and exits 1 when there is \
         any error (warnings alone exit 0). When everything is valid, prints a short summary.
+
+        Examples:
+          nurture validate
+          nurture validate --workflows campaign/Workflows --templates campaign/Templates
         """
     )
 

@@ -58,12 +58,58 @@ struct HelpTests {
         let help = try runNurture(["--help"])
         #expect(help.status == 0 && help.stdout.contains("Examples:") && help.stdout.contains("nurture leads list --stage mql"), "\(help.stdout)")
         // The dry-run example is a real one: from the repository, it runs as written.
-        let dryRun = try runNurture(["dry-run", "--leads", "samples/leads.csv", "--what-if", "clicked welcome +2d", "--days", "14"],
+        let dryRun = try runNurture(["dry-run", "--leads", "samples/leads.csv", "--what-if", "clicked welcome +2d"],
                                     directory: ServeCommandTests.repository)
         #expect(dryRun.status == 0 && !dryRun.stdout.isEmpty, "\(dryRun.stdout)\(dryRun.stderr)")
         for shell in ["bash", "zsh", "fish"] {
             let script = try runNurture(["--generate-completion-script", shell])
             #expect(script.status == 0 && script.stdout.contains("dry-run") && script.stdout.contains("report"), "\(shell)")
         }
+    }
+
+    @Test("every command's --help has examples, each on whole lines, using only options that command has")
+    func examples() throws {
+        var commands: [[String]] = []
+        // The command tree, as the help pages list it.
+        func walk(_ path: [String]) throws {
+            let help = try runNurture(path + ["--help"])
+            try #require(help.status == 0, "\(path)")
+            let names = Self.subcommands(help.stdout)
+            if names.isEmpty { commands.append(path) }
+            for name in names { try walk(path + [name]) }
+        }
+        try walk([])
+        #expect(commands.count >= 18 && commands.contains(["report", "steps"]) && commands.contains(["preview"]), "\(commands)")
+        for path in commands {
+            let help = try runNurture(path + ["--help"]).stdout
+            let name = (["nurture"] + path).joined(separator: " ")
+            let block = help.components(separatedBy: "\nExamples:\n").dropFirst().first?.components(separatedBy: "\n\n").first
+            guard let block else {
+                Issue.record("\(name) --help has no examples")
+                continue
+            }
+            // Each example is whole: help text is wrapped at 80 columns, and a wrapped example
+            // would start a line at column 0.
+            let lines = block.split(separator: "\n").map(String.init)
+            #expect(lines.allSatisfy { $0.hasPrefix("  ") }, "\(name): an example is wrapped:\n\(block)")
+            let examples = lines.joined(separator: "\n").replacingOccurrences(of: "\\\n", with: " ").split(separator: "\n")
+            #expect(examples.contains { $0.contains(name + " ") || $0.hasSuffix(name) }, "\(name): no example runs it:\n\(block)")
+            for example in examples where example.contains(name) {
+                let words = example.split(separator: " ").filter { $0.hasPrefix("--") }.map { String($0.prefix { $0 != "=" }) }
+                for option in words {
+                    // Listed under OPTIONS as "  --name <value>", "  --name", or "  --flag/--no-flag".
+                    #expect(["  \(option) ", "  \(option)\n", "  \(option)/", "/\(option)\n"].contains { help.contains($0) }, "\(name): example uses \(option), which it does not have:\n\(example)")
+                }
+            }
+        }
+    }
+
+    /// The subcommand names a help page lists.
+    static func subcommands(_ help: String) -> [String] {
+        guard let section = help.components(separatedBy: "SUBCOMMANDS:\n").dropFirst().first else { return [] }
+        return section.split(separator: "\n", omittingEmptySubsequences: false)
+            .prefix { !$0.isEmpty }
+            .filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
     }
 }
