@@ -51,12 +51,15 @@ public struct Configuration: Sendable {
     public var machineRules = MachineRules()
     /// How replies and form posts that come through the API are credited to an email.
     public var attribution = AttributionRule()
+    /// DKIM keys: each message gets one signature per key (`dkim:` in nurture.yaml).
+    public var dkim: [DKIMKey] = []
 
     /// The campaign files and how their emails are addressed and tracked.
     public var campaign: WorkflowSet.Source {
         WorkflowSet.Source(workflows: workflows, templates: templates, rendering: EmailRenderer.Settings(
             from: from, replyTo: replyTo, envelopeSender: bounceAddress,
-            trackingBaseURL: trackingBaseURL, secret: secret, unsubscribeMailto: unsubscribeMailto))
+            trackingBaseURL: trackingBaseURL, secret: secret, unsubscribeMailto: unsubscribeMailto,
+            dkim: dkim.isEmpty ? nil : DKIMSigner(keys: dkim)))
     }
 
     public init(from: EmailAddress, secret: Secret, relay: RelayURL) {
@@ -72,6 +75,7 @@ public struct Configuration: Sendable {
         var problems: [String] = []
         var values: [String: (value: String, location: String)] = [:]
         var headers: [(String, Secret)] = []
+        var dkim: [DKIMKey] = []
 
         if let path {
             // The size first: a huge file is refused by name, before any of it is read.
@@ -92,6 +96,7 @@ public struct Configuration: Sendable {
             if root == nil, !document.issues.isEmpty { throw ConfigurationError(problems: document.issues.map(\.description)) }
             if let root, let map = document.mapping(root, "configuration") {
                 read(map, prefix: "", into: &values, headers: &headers, document: document)
+                if let node = map.value("dkim") { dkim = readDKIM(node, document: document) }
             }
             problems += document.issues.map(\.description)
         }
@@ -213,12 +218,53 @@ public struct Configuration: Sendable {
         if let events = value("reports.attribution_events") {
             configuration.attribution.events = Set(events.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
+        configuration.dkim = dkim
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
     }
 
+    /// `dkim:` one key `{ domain, selector, private_key_file }`, or a list of them. Each key
+    /// file is read and checked now, so a bad one stops the start, naming the file and line.
+    private static func readDKIM(_ node: Node, document: YAMLDocument) -> [DKIMKey] {
+        let entries: [Node]
+        if case .sequence = node {
+            entries = document.list(node, "dkim") ?? []
+        } else {
+            entries = [node]
+        }
+        var keys: [DKIMKey] = []
+        for entry in entries {
+            guard let map = document.mapping(entry, "dkim") else { continue }
+            map.rejectUnknownKeys(["domain", "selector", "private_key_file"])
+            guard let domain = map.string("domain", required: true), let selector = map.string("selector", required: true),
+                  let file = map.string("private_key_file", required: true), let fileNode = map.value("private_key_file") else { continue }
+            let pem: String
+            switch LimitedFile.readText(file, limit: 64 << 10) {
+            case .success(let text): pem = text
+            case .failure(let failure):
+                document.error(fileNode, "dkim.private_key_file '\(file)': \(failure)")
+                continue
+            }
+            do {
+                let key = try DKIMKey(domain: domain, selector: selector, pem: pem)
+                if keys.contains(where: { $0.domain == key.domain && $0.selector == key.selector }) {
+                    document.error(entry, "dkim: \(key.dnsName) is listed twice")
+                    continue
+                }
+                keys.append(key)
+            } catch {
+                switch error {
+                case .badDomain: document.error(map.value("domain") ?? entry, "dkim.domain: \(error)")
+                case .badSelector: document.error(map.value("selector") ?? entry, "dkim.selector: \(error)")
+                default: document.error(fileNode, "dkim.private_key_file '\(file)': \(error)")
+                }
+            }
+        }
+        return keys
+    }
+
     static let known: [String: [String]] = [
-        "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler", "reports"],
+        "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler", "reports", "dkim"],
         "sender.": ["from", "reply_to", "bounce_address", "unsubscribe_mailto"],
         "tracking.": ["base_url", "secret", "machine_open_seconds", "scanner_click_seconds", "scanner_links", "scanner_window_seconds", "scanner_user_agents"],
         "http.": ["listen", "api_key", "metrics", "idle_timeout", "max_connections"],
@@ -232,6 +278,7 @@ public struct Configuration: Sendable {
         map.rejectUnknownKeys(known[prefix] ?? [])
         for key in map.keys where (known[prefix] ?? []).contains(key) {
             guard let node = map.value(key) else { continue }
+            if prefix == "", key == "dkim" { continue }  // readDKIM
             if prefix == "relay.", key == "headers" {
                 guard let h = document.mapping(node, "relay.headers") else { continue }
                 for name in h.keys { if let v = h.string(name) { headers.append((name, Secret(v))) } }

@@ -24,8 +24,9 @@ ensure_build_deps() {
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
-# Real peers for the tests: aiosmtpd (SMTP server), openssl (test certificates),
-# openapi-spec-validator (the OpenAPI document), chromium (the dashboard), systemd-analyze.
+# Real peers for the tests: aiosmtpd (SMTP server), openssl (test certificates and keys),
+# openapi-spec-validator (the OpenAPI document), dkimpy with pynacl (an independent DKIM
+# verifier, RSA and Ed25519), chromium (the dashboard), systemd-analyze.
 ensure_test_deps() {
     ensure_build_deps
     command -v openssl >/dev/null || apt_install openssl
@@ -33,7 +34,7 @@ ensure_test_deps() {
     command -v systemd-analyze >/dev/null || apt_install systemd   # checks deploy/nurture.service
     command -v python3 >/dev/null || apt_install python3 python3-pip
     local module package
-    for module in aiosmtpd:aiosmtpd openapi_spec_validator:openapi-spec-validator; do
+    for module in aiosmtpd:aiosmtpd openapi_spec_validator:openapi-spec-validator dkim:dkimpy nacl:pynacl; do
         package="${module#*:}"; module="${module%%:*}"
         if ! python3 -c "import $module" 2>/dev/null; then
             echo "==> pip install $package" >&2

@@ -16,10 +16,12 @@ public struct EmailRenderer: Sendable {
         public var secret: Secret
         /// An address that accepts unsubscribe mails (`List-Unsubscribe: <mailto:…>`), if any.
         public var unsubscribeMailto: String?
+        /// Signs each message with DKIM, when keys are configured.
+        public var dkim: DKIMSigner?
 
         public init(
             from: EmailAddress, replyTo: EmailAddress? = nil, envelopeSender: String? = nil,
-            trackingBaseURL: String, secret: Secret, unsubscribeMailto: String? = nil
+            trackingBaseURL: String, secret: Secret, unsubscribeMailto: String? = nil, dkim: DKIMSigner? = nil
         ) {
             self.from = from
             self.replyTo = replyTo
@@ -27,6 +29,7 @@ public struct EmailRenderer: Sendable {
             self.trackingBaseURL = trackingBaseURL
             self.secret = secret
             self.unsubscribeMailto = unsubscribeMailto
+            self.dkim = dkim
         }
     }
 
@@ -58,7 +61,7 @@ public struct EmailRenderer: Sendable {
         template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool = true, subject: String? = nil
     ) throws(RenderError) -> Rendered {
         let (draft, id, tracked) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject)
-        return Rendered(message: MessageComposer().compose(draft), sendID: id, trackedLinks: tracked)
+        return Rendered(message: try signed(MessageComposer().compose(draft), date: date), sendID: id, trackedLinks: tracked)
     }
 
     /// A test send (`nurture preview --send-to`): the message `lead` would get from
@@ -74,7 +77,17 @@ public struct EmailRenderer: Sendable {
         draft.to = [recipient]
         draft.subject = "[Test] " + draft.subject
         draft.messageID = MessageComposer.messageID(unique: "test-" + unique, domain: settings.from.domain)
-        return MessageComposer().compose(draft)
+        return try signed(MessageComposer().compose(draft), date: date)
+    }
+
+    /// `message` with its DKIM signatures, when keys are configured.
+    private func signed(_ message: OutgoingMessage, date: Int64) throws(RenderError) -> OutgoingMessage {
+        guard let dkim = settings.dkim else { return message }
+        do {
+            return try dkim.sign(message, time: date)
+        } catch {
+            throw .signing(error)
+        }
     }
 
     private func draft(
@@ -161,6 +174,7 @@ public enum RenderError: Error, CustomStringConvertible {
     case unknownTemplate(String, known: [String])
     case invalidRecipient(String, EmailAddressError)
     case invalidSubject(String)
+    case signing(DKIMKeyError)
 
     public var description: String {
         switch self {
@@ -168,6 +182,7 @@ public enum RenderError: Error, CustomStringConvertible {
             "unknown template '\(name)' (templates: \(known.joined(separator: ", ")))"
         case .invalidRecipient(_, let error): "cannot send to the lead: \(error)"
         case .invalidSubject(let subject): "the subject '\(subject)' is not valid Mustache"
+        case .signing(let error): "DKIM: \(error)"
         }
     }
 }
