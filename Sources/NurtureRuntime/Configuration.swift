@@ -53,6 +53,13 @@ public struct Configuration: Sendable {
     public var attribution = AttributionRule()
     /// DKIM keys: each message gets one signature per key (`dkim:` in nurture.yaml).
     public var dkim: [DKIMKey] = []
+    /// Why this configuration must not send email (no sender address; a tracking URL that is
+    /// not https and not on a loopback host), each with its place: `serve`, `run` and test
+    /// sends refuse to start with them (``checkForSending()``). Other commands do not send.
+    public var sendingProblems: [String] = []
+    /// What is allowed for development but not right for real email (an http tracking URL on
+    /// a loopback host): `serve` and `run` log them as warnings.
+    public var sendingWarnings: [String] = []
 
     /// The campaign files and how their emails are addressed and tracked.
     public var campaign: WorkflowSet.Source {
@@ -166,6 +173,21 @@ public struct Configuration: Sendable {
         if !(configuration.trackingBaseURL.hasPrefix("http://") || configuration.trackingBaseURL.hasPrefix("https://")) {
             problems.append("\(place("tracking.base_url")): tracking.base_url must be an http(s) URL")
         }
+        if value("sender.from") == nil {
+            configuration.sendingProblems.append("\(path ?? "configuration"): sender.from is missing: set it (or NURTURE_FROM) to the address your emails come from, e.g. \"Acme <hello@acme.example>\"; without it they would come from nurture@localhost")
+        }
+        var allowHTTP = false
+        if let text = value("tracking.allow_http") {
+            if text == "true" || text == "false" { allowHTTP = text == "true" } else { problems.append("\(place("tracking.allow_http")): tracking.allow_http must be true or false") }
+        }
+        if configuration.trackingBaseURL.hasPrefix("http://"), !allowHTTP {
+            let place = values["tracking.base_url"] == nil ? "\(path ?? "configuration"): tracking.base_url is not set, so it is http://localhost:8080" : "\(place("tracking.base_url")): tracking.base_url '\(configuration.trackingBaseURL)' is http"
+            if Self.isLoopback(url: configuration.trackingBaseURL) {
+                configuration.sendingWarnings.append("\(place): links in emails reach this machine only (fine for development; use https://your-tracking-host for real email)")
+            } else {
+                configuration.sendingProblems.append("\(place): use https: mail clients and one-click unsubscribe (RFC 8058) need it (tracking.allow_http: true permits http, for a test network)")
+            }
+        }
         if let listen = value("http.listen") {
             let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
             if parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) {
@@ -223,6 +245,17 @@ public struct Configuration: Sendable {
         return configuration
     }
 
+    /// Whether `url`'s host is this machine: `localhost`, `127.x.x.x` or `[::1]`.
+    static func isLoopback(url: String) -> Bool {
+        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
+        return host == "localhost" || host.hasSuffix(".localhost") || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+    }
+
+    /// Throws ``sendingProblems``, when there are any: for the commands that send email.
+    public func checkForSending() throws(ConfigurationError) {
+        guard sendingProblems.isEmpty else { throw ConfigurationError(problems: sendingProblems) }
+    }
+
     /// `dkim:` one key `{ domain, selector, private_key_file }`, or a list of them. Each key
     /// file is read and checked now, so a bad one stops the start, naming the file and line.
     private static func readDKIM(_ node: Node, document: YAMLDocument) -> [DKIMKey] {
@@ -266,7 +299,7 @@ public struct Configuration: Sendable {
     static let known: [String: [String]] = [
         "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler", "reports", "dkim"],
         "sender.": ["from", "reply_to", "bounce_address", "unsubscribe_mailto"],
-        "tracking.": ["base_url", "secret", "machine_open_seconds", "scanner_click_seconds", "scanner_links", "scanner_window_seconds", "scanner_user_agents"],
+        "tracking.": ["base_url", "allow_http", "secret", "machine_open_seconds", "scanner_click_seconds", "scanner_links", "scanner_window_seconds", "scanner_user_agents"],
         "http.": ["listen", "api_key", "metrics", "idle_timeout", "max_connections"],
         "relay.": ["url", "username", "password", "starttls", "verify_tls", "ca_file", "connections", "rate_limit", "max_attempts", "retry_after", "retry_max", "format", "headers"],
         "scheduler.": ["poll_interval", "batch_size"],

@@ -129,6 +129,7 @@ struct Preview: AsyncParsableCommand {
         let key = SendKey(leadID: theLead.id, sequence: keyParts[0], step: keyParts[1], enrollment: enrollment)
         let now = Int64(Date().timeIntervalSince1970)
         if let configuration, !recipients.isEmpty {
+            try ServiceOptions.checkForSending(configuration, logger: options.logger())
             try await send(renderer, key: key, date: now, to: recipients, relay: configuration.relay, lead: theLead)
             return
         }

@@ -21,7 +21,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        let runtime = try options.runtime()
+        let runtime = try options.runtime(sending: true)
         do {
             try await runtime.serve()
         } catch let error as RuntimeError {
@@ -46,7 +46,7 @@ struct RunOnce: AsyncParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() async throws {
-        try await options.withRuntime { runtime in try await runOnce(runtime) }
+        try await options.withRuntime(sending: true) { runtime in try await runOnce(runtime) }
     }
 
     func runOnce(_ runtime: Runtime) async throws {

@@ -31,8 +31,8 @@ struct ServiceOptions: ParsableArguments {
 
     /// Runs `body` with the runtime and its store ready (PostgreSQL: schema up to date and the
     /// connection pool running until `body` returns).
-    func withRuntime<Result>(_ body: (Runtime) async throws -> Result) async throws -> Result {
-        let runtime = try runtime()
+    func withRuntime<Result>(sending: Bool = false, _ body: (Runtime) async throws -> Result) async throws -> Result {
+        let runtime = try runtime(sending: sending)
         do {
             return try await runtime.withStore { try await body(runtime) }
         } catch let error as RuntimeError {
@@ -41,14 +41,31 @@ struct ServiceOptions: ParsableArguments {
         }
     }
 
-    func runtime() throws -> Runtime {
+    /// The runtime; for a command that sends email (`sending`), only with a configuration fit
+    /// for it (a sender, an https tracking URL), its development allowances logged as warnings.
+    func runtime(sending: Bool = false) throws -> Runtime {
         let configuration = try configuration()
+        if sending { try Self.checkForSending(configuration, logger: logger()) }
         do {
             return try Runtime(configuration: configuration, logger: logger())
         } catch {
             printError("\(error)")
             throw ExitCode(78)
         }
+    }
+}
+
+extension ServiceOptions {
+    /// Refuses (exit 78, naming the setting) a configuration that must not send email, and
+    /// logs what is only fit for development.
+    static func checkForSending(_ configuration: Configuration, logger: Logger) throws {
+        do {
+            try configuration.checkForSending()
+        } catch {
+            printError(error.description)
+            throw ExitCode(78) // EX_CONFIG
+        }
+        for warning in configuration.sendingWarnings { logger.warning("\(warning)") }
     }
 }
 

@@ -325,7 +325,7 @@ struct AdversarialValidateTests {
         }
         // The service loads the files through WorkflowSet.
         try Self.write("workflows: \(campaign.workflows.path)\ntemplates: \(missing)\ndatabase: \(campaign.root.path)/n.sqlite\n", campaign.root.appendingPathComponent("nurture.yaml"))
-        let run = try runNurture(["run", "--config", campaign.root.appendingPathComponent("nurture.yaml").path], directory: campaign.root, environment: ["NURTURE_SECRET": "a-secret-long-enough-for-this"])
+        let run = try runNurture(["run", "--config", campaign.root.appendingPathComponent("nurture.yaml").path], directory: campaign.root, environment: ["NURTURE_SECRET": "a-secret-long-enough-for-this", "NURTURE_FROM": "Acme <hello@acme.example>"])
         #expect(run.status == 78)
         #expect(run.stderr.contains("\(missing): templates folder not found"), "\(run.stderr)")
         #expect(!run.stderr.contains("\(missing)/\(missing)"), "\(run.stderr)")
