@@ -1,5 +1,6 @@
 import Foundation
 import NurtureCore
+import NurtureContent
 @testable import NurtureDelivery
 import Testing
 import TestSupport
@@ -56,6 +57,33 @@ struct HTTPRelayTransportTests {
         #expect(body["TextBody"] as? String == message.text)
         let headers = body["Headers"] as? [[String: String]]
         #expect(headers?.first == ["Name": "Message-ID", "Value": message.messageID])
+    }
+
+    @Test("every JSON format carries Reply-To; Postmark's address lines quote a display name with a comma or quotes")
+    func replyToAndQuoting() async throws {
+        let message = MessageComposer().compose(MessageComposer.Draft(
+            from: try EmailAddress("news@nurture.test", displayName: "Acme, Inc."),
+            to: [try EmailAddress("ada@example.com", displayName: #"Lovelace, Ada "Countess""#)],
+            replyTo: try EmailAddress("marie@nurture.test", displayName: "Marie Dupont"),
+            subject: "Hi", text: "Hi", html: nil,
+            messageID: MessageComposer.messageID(unique: "reply-to", domain: "nurture.test"), date: 1_795_000_000))
+        var bodies: [HTTPRelayFormat: [String: Any]] = [:]
+        for format in [HTTPRelayFormat.nurture, .postmark, .sendgrid] {
+            let server = try LoopbackServer.http()
+            defer { server.stop() }
+            #expect(await transport(server, path: "/ok", format: format).deliver(message).isAccepted)
+            bodies[format] = try json(try #require(try server.records("requests.jsonl").first))
+        }
+        #expect((bodies[.nurture]?["reply_to"] as? [String: String]) == ["email": "marie@nurture.test", "name": "Marie Dupont"])
+        #expect((bodies[.sendgrid]?["reply_to"] as? [String: String]) == ["email": "marie@nurture.test", "name": "Marie Dupont"])
+        #expect(bodies[.postmark]?["ReplyTo"] as? String == "Marie Dupont <marie@nurture.test>")
+        #expect(bodies[.postmark]?["From"] as? String == #""Acme, Inc." <news@nurture.test>"#)
+        #expect(bodies[.postmark]?["To"] as? String == #""Lovelace, Ada \"Countess\"" <ada@example.com>"#)
+        // Without a Reply-To, none is sent.
+        let server = try LoopbackServer.http()
+        defer { server.stop() }
+        #expect(await transport(server, path: "/ok", format: .postmark).deliver(sampleMessage()).isAccepted)
+        #expect(try json(try #require(try server.records("requests.jsonl").first))["ReplyTo"] == nil)
     }
 
     @Test("SendGrid format puts text/plain before text/html")

@@ -172,6 +172,7 @@ public struct MessageComposer: Sendable {
             messageID: draft.messageID,
             from: draft.from,
             to: draft.to,
+            replyTo: draft.replyTo,
             subject: HeaderEncoding.sanitize(draft.subject),
             text: text,
             html: draft.html,

@@ -208,6 +208,17 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         if let displayName { return "\(displayName) <\(address)>" }
         return address
     }
+
+    /// `Name <address>` as RFC 5322 writes it, for APIs that parse it (Postmark's `From` and
+    /// `To`): the name quoted when it holds a character with a meaning there (`,` `;` `<` `"` …),
+    /// with `"` and `\` escaped. Non-ASCII names are left to the API to encode.
+    public var quotedDescription: String {
+        guard let displayName else { return address }
+        let specials: Set<Character> = ["(", ")", "<", ">", "[", "]", ":", ";", "@", "\\", ",", ".", "\""]
+        guard displayName.contains(where: { specials.contains($0) }) else { return "\(displayName) <\(address)>" }
+        let escaped = displayName.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return "\"\(escaped)\" <\(address)>"
+    }
 }
 
 /// Why a string is not a usable email address.

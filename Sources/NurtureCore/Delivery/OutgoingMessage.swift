@@ -11,6 +11,8 @@ public struct OutgoingMessage: Sendable {
     public var messageID: String
     public var from: EmailAddress
     public var to: [EmailAddress]
+    /// Where replies go, when not to ``from``.
+    public var replyTo: EmailAddress?
     public var subject: String
     public var text: String?
     public var html: String?
@@ -21,7 +23,7 @@ public struct OutgoingMessage: Sendable {
 
     public init(
         envelopeSender: String, recipients: [String], messageID: String, from: EmailAddress,
-        to: [EmailAddress], subject: String, text: String?, html: String?,
+        to: [EmailAddress], replyTo: EmailAddress? = nil, subject: String, text: String?, html: String?,
         headers: [MessageHeader] = [], rfc5322: [UInt8]
     ) {
         self.envelopeSender = envelopeSender
@@ -29,6 +31,7 @@ public struct OutgoingMessage: Sendable {
         self.messageID = messageID
         self.from = from
         self.to = to
+        self.replyTo = replyTo
         self.subject = subject
         self.text = text
         self.html = html

@@ -59,6 +59,7 @@ private struct NurtureBody: Encodable {
     var message_id: String
     var from: Mailbox
     var to: [Mailbox]
+    var reply_to: Mailbox?
     var subject: String
     var text: String?
     var html: String?
@@ -69,6 +70,7 @@ private struct NurtureBody: Encodable {
         message_id = m.messageID
         from = Mailbox(m.from)
         to = m.to.map(Mailbox.init)
+        reply_to = m.replyTo.map(Mailbox.init)
         subject = m.subject
         text = m.text
         html = m.html
@@ -84,14 +86,16 @@ private struct PostmarkBody: Encodable {
     }
     var From: String
     var To: String
+    var ReplyTo: String?
     var Subject: String
     var TextBody: String?
     var HtmlBody: String?
     var Headers: [Header]
 
     init(_ m: OutgoingMessage) {
-        From = m.from.description
-        To = m.to.map(\.description).joined(separator: ", ")
+        From = m.from.quotedDescription
+        To = m.to.map(\.quotedDescription).joined(separator: ", ")
+        ReplyTo = m.replyTo?.quotedDescription
         Subject = m.subject
         TextBody = m.text
         HtmlBody = m.html
@@ -107,6 +111,7 @@ private struct SendGridBody: Encodable {
     }
     var personalizations: [Personalization]
     var from: Mailbox
+    var reply_to: Mailbox?
     var subject: String
     var content: [Content]
     var headers: [String: String]
@@ -114,6 +119,7 @@ private struct SendGridBody: Encodable {
     init(_ m: OutgoingMessage) {
         personalizations = [Personalization(to: m.to.map(Mailbox.init))]
         from = Mailbox(m.from)
+        reply_to = m.replyTo.map(Mailbox.init)
         subject = m.subject
         // SendGrid requires text/plain before text/html.
         content = [m.text.map { Content(type: "text/plain", value: $0) }, m.html.map { Content(type: "text/html", value: $0) }]
