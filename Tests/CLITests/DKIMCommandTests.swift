@@ -55,6 +55,17 @@ struct DKIMCommandTests {
         let tampered = text.replacingOccurrences(of: "Subject: Welcome", with: "Subject: Re: Welcome")
         #expect(tampered != text)
         #expect(try !DKIMVerifier.verify(Array(tampered.utf8), records: records).passed)
+
+        // An international domain goes out as its A-label, in the envelope and in To (and
+        // signed); a non-ASCII local part, which most relays cannot take, is refused at the door.
+        #expect(serve.http("\(base)/v1/leads", ["-X", "POST"] + auth + ["-d", #"{"email": "mueller@bücher.example", "first_name": "Jörg"}"#]) != nil)
+        #expect(try serve.eventually(10) { try smtp.records("messages.jsonl").count == 2 })
+        let international = try #require(try smtp.records("messages.jsonl").last)
+        #expect(international["rcpt_tos"] as? [String] == ["mueller@xn--bcher-kva.example"])
+        let bytes = Array(Data(base64Encoded: international["data"] as? String ?? "") ?? Data())
+        #expect(String(decoding: bytes, as: UTF8.self).contains("<mueller@xn--bcher-kva.example>"))
+        #expect(try DKIMVerifier.verify(bytes, records: records).passed)
+        #expect(serve.status("\(base)/v1/leads", ["-X", "POST"] + auth + ["-d", #"{"email": "müller@example.com"}"#]) == 400)
     }
 
     @Test("a bad key stops nurture serve before it starts, naming the file, the line and what is wrong")
