@@ -13,6 +13,7 @@ public final class WorkflowSet: Sendable {
     }
 
     private let current: Mutex<Loaded>
+    private let installation = Mutex<String?>(nil)
 
     public init(_ loaded: Loaded) {
         current = Mutex(loaded)
@@ -52,8 +53,21 @@ public final class WorkflowSet: Sendable {
         return Loaded(engine: NurtureEngine(workflow: workflow), renderer: renderer, warnings: result.warnings.map(\.description))
     }
 
+    /// Mixes the installation's id into the Message-IDs and tracking tokens the renderer
+    /// makes, from now on and after every reload.
+    public func useInstallation(_ id: String) {
+        installation.withLock { $0 = id }
+        current.withLock { loaded in
+            var settings = loaded.renderer.settings
+            settings.installation = id
+            loaded.renderer = EmailRenderer(library: loaded.renderer.library, settings: settings)
+        }
+    }
+
     /// Replaces the files if the new set is valid; otherwise keeps the current one.
     public func reload(_ source: Source) throws(WorkflowSetError) -> Loaded {
+        var source = source
+        source.rendering.installation = installation.withLock { $0 }
         let loaded = try Self.load(source)
         current.withLock { $0 = loaded }
         return loaded

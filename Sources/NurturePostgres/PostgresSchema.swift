@@ -202,6 +202,11 @@ enum PostgresSchema {
             );
             \(rebuildClickedLinks)
             """),
+        // Made once, at random: mixed into Message-IDs and tracking tokens (InstallationIdentity).
+        Migration(name: "p9: installation id", sql: """
+            CREATE TABLE installation (id text NOT NULL);
+            INSERT INTO installation (id) VALUES (md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text));
+            """),
     ]
 
     /// Rebuilds what each email drew and the steps' counts from the stored sends and events

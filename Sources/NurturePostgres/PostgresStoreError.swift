@@ -22,6 +22,12 @@ public struct PostgresStoreError: Error, CustomStringConvertible {
         }
     }
 
+    /// A problem found in what the server answered, not reported by it.
+    init(message: String) {
+        sqlState = nil
+        description = "PostgreSQL: \(message)"
+    }
+
     init(_ error: PostgresDecodingError) {
         sqlState = nil
         description = "PostgreSQL: column \(error.columnName) (\(error.postgresType)) cannot be read as \(error.targetType): \(error.code)"

@@ -80,12 +80,15 @@ public struct Runtime: Sendable {
         }
     }
 
-    /// Brings a PostgreSQL schema up to date (on a connection of its own); SQLite's was when it opened.
+    /// Brings a PostgreSQL schema up to date (on a connection of its own; SQLite's was when it
+    /// opened), then reads the installation's id for the Message-IDs and tokens.
     public func prepareStore() async throws {
-        guard migratesOnStart else { return }
         do {
-            let applied = try await store.migrate()
-            if !applied.isEmpty { logger.info("migrations applied", metadata: ["applied": "\(applied.joined(separator: ", "))"]) }
+            if migratesOnStart {
+                let applied = try await store.migrate()
+                if !applied.isEmpty { logger.info("migrations applied", metadata: ["applied": "\(applied.joined(separator: ", "))"]) }
+            }
+            workflows.useInstallation(try await store.installationID())
         } catch {
             throw RuntimeError.database(configuration.storeLocation.description, "\(error)")
         }

@@ -235,6 +235,13 @@ enum SQLiteSchema {
                 \(rebuildClickedLinks)
                 """)
         }
+        migrator.registerMigration("v12: installation id") { db in
+            // Made once, at random: mixed into Message-IDs and tracking tokens (InstallationIdentity).
+            try db.execute(sql: """
+                CREATE TABLE installation (id TEXT NOT NULL);
+                INSERT INTO installation (id) VALUES (lower(hex(randomblob(16))));
+                """)
+        }
         return migrator
     }
 

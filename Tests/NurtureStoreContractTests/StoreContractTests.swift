@@ -75,6 +75,20 @@ struct StoreContractTests {
         }
     }
 
+    @Test("the installation id: 32 hex digits, the same every time it is asked, another for another database", arguments: Adapter.allCases)
+    func installationID(adapter: Adapter) async throws {
+        var ids: [String] = []
+        for _ in 0..<2 {
+            try await adapter.with { subject in
+                let id = try await subject.store.installationID()
+                #expect(id.count == 32 && id.allSatisfy(\.isHexDigit), "\(id)")
+                #expect(try await subject.store.installationID() == id)
+                ids.append(id)
+            }
+        }
+        #expect(ids.count == 2 && ids[0] != ids[1])
+    }
+
     @Test("upsert is idempotent and addresses compare case-insensitively", arguments: Adapter.allCases)
     func idempotentUpsert(adapter: Adapter) async throws {
         try await adapter.with { subject in

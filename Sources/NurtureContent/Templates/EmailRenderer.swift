@@ -18,6 +18,8 @@ public struct EmailRenderer: Sendable {
         public var unsubscribeMailto: String?
         /// Signs each message with DKIM, when keys are configured.
         public var dkim: DKIMSigner?
+        /// The installation's id, mixed into Message-IDs and tokens (see ``TrackingSigner``).
+        public var installation: String?
 
         public init(
             from: EmailAddress, replyTo: EmailAddress? = nil, envelopeSender: String? = nil,
@@ -48,7 +50,7 @@ public struct EmailRenderer: Sendable {
     public init(library: TemplateLibrary, settings: Settings) {
         self.library = library
         self.settings = settings
-        self.links = TrackingLinks(baseURL: settings.trackingBaseURL, signer: TrackingSigner(secret: settings.secret))
+        self.links = TrackingLinks(baseURL: settings.trackingBaseURL, signer: TrackingSigner(secret: settings.secret, installation: settings.installation))
     }
 
     /// Renders `template` for `lead`.

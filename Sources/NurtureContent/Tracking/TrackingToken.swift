@@ -46,12 +46,17 @@ public struct TrackingSigner: Sendable {
     private static let version: UInt8 = 1
     private static let macLength = 16
 
-    /// - Parameter secret: the configured signing secret; use at least 32 random bytes.
-    public init(secret: Secret) {
+    /// - Parameters:
+    ///   - secret: the configured signing secret; use at least 32 random bytes.
+    ///   - installation: the installation's id (``InstallationIdentity``), mixed into send ids
+    ///     (so into Message-IDs and tokens): two installations that share a secret make
+    ///     different ones. `nil` where there is no database (previews, dry-runs).
+    public init(secret: Secret, installation: String? = nil) {
         let master = SymmetricKey(data: Data(secret.value.utf8))
         // Separate keys per purpose, so a send id can never be replayed as a MAC.
         tokenKey = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data("nurture-token-v1".utf8), using: master)))
-        idKey = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data("nurture-send-id-v1".utf8), using: master)))
+        let purpose = installation.map { "nurture-send-id-v2:\($0)" } ?? "nurture-send-id-v1"
+        idKey = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(purpose.utf8), using: master)))
     }
 
     /// The stable opaque id of a send.
