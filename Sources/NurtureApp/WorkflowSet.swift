@@ -50,7 +50,8 @@ public final class WorkflowSet: Sendable {
             throw WorkflowSetError(problems: result.errors.map(\.description))
         }
         let renderer = EmailRenderer(library: library, settings: source.rendering)
-        return Loaded(engine: NurtureEngine(workflow: workflow), renderer: renderer, warnings: result.warnings.map(\.description))
+        return Loaded(engine: NurtureEngine(workflow: workflow), renderer: renderer,
+                      warnings: result.warnings.map(\.description) + library.warnings.map { $0.description(inFolder: source.templates) })
     }
 
     /// Mixes the installation's id into the Message-IDs and tracking tokens the renderer

@@ -32,13 +32,16 @@ struct Validate: ParsableCommand {
         } catch {
             problems += error.errors.map { "\($0.location(inFolder: templates)): error: \($0.message)" }
         }
+        let templateErrors = problems.count
+        let templateWarnings = library?.warnings.map { "\($0.location(inFolder: templates)): warning: \($0.message)" } ?? []
         let result = WorkflowLoader.load(directory: workflows, templates: library)
-        problems += result.issues.map(\.description)
+        problems += result.issues.map(\.description) + templateWarnings
         for line in problems { print(line) }
 
-        let errorCount = result.errors.count + (library == nil ? problems.count - result.issues.count : 0)
+        let errorCount = result.errors.count + templateErrors
+        let warningCount = result.warnings.count + templateWarnings.count
         guard errorCount == 0, let workflow = result.workflow, let library else {
-            print("\(errorCount) error\(errorCount == 1 ? "" : "s"), \(result.warnings.count) warning\(result.warnings.count == 1 ? "" : "s")")
+            print("\(errorCount) error\(errorCount == 1 ? "" : "s"), \(warningCount) warning\(warningCount == 1 ? "" : "s")")
             throw ExitCode(1)
         }
         let steps = workflow.sequences.reduce(0) { $0 + $1.steps.count }
@@ -46,7 +49,7 @@ struct Validate: ParsableCommand {
         valid: \(workflow.funnel.stages.count) stages (\(workflow.funnel.stages.map(\.name).joined(separator: " → "))), \
         \(workflow.scoring.engagement.count) engagement and \(workflow.scoring.fit.count) fit rules, \
         \(workflow.sequences.count) sequences with \(steps) steps, \(library.names.count) templates; \
-        \(result.warnings.count) warning\(result.warnings.count == 1 ? "" : "s")
+        \(warningCount) warning\(warningCount == 1 ? "" : "s")
         """)
     }
 }

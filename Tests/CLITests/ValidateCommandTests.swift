@@ -33,4 +33,28 @@ struct ValidateCommandTests {
         #expect(lines.contains("\(workflows.path)/funnel.yaml:4:12: error: stage 'mql': score_at_least 400 is outside 0…100"))
         #expect(lines.last == "3 errors, 1 warning")
     }
+
+    @Test("templates without an unsubscribe link or the postal address, and images without alt, are warnings with their file and line")
+    func templateWarnings() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-validate-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let templates = root.appendingPathComponent("Templates")
+        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Templates"), to: templates)
+        // A template of its own, outside the layout: no footer, and a logo without alt.
+        try "<p>Hi {{first_name}}</p>\n<p><IMG src=\"https://acme.example/logo.png\" width=\"120\"> <img alt=\"\" src=\"x.png\"></p>\n".write(
+            to: templates.appendingPathComponent("pricing/html.mustache"), atomically: true, encoding: .utf8)
+        let repository = Self.repository.appendingPathComponent("Workflows").path
+        let result = try runNurture(["validate", "--workflows", repository, "--templates", templates.path])
+        #expect(result.status == 0, "warnings alone: \(result.stdout)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("\(templates.path)/pricing/html.mustache:2:4: warning: an image without alt text: image-blocking mail clients and screen readers show nothing in its place (alt=\"\" marks a decorative one)"), "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("\(templates.path)/pricing/html.mustache: warning: no unsubscribe link: show {{unsubscribe_url}}") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("\(templates.path)/pricing/html.mustache: warning: the postal address is not shown") }, "\(lines)")
+        #expect(lines.last?.hasSuffix("; 3 warnings") == true, "\(lines)")
+        // Without a postal address at all, one warning says where to set it.
+        let defaults = templates.appendingPathComponent("defaults.yaml")
+        try (try String(contentsOf: defaults, encoding: .utf8)).replacingOccurrences(of: "postal_address:", with: "# postal_address:").write(to: defaults, atomically: true, encoding: .utf8)
+        let without = try runNurture(["validate", "--workflows", repository, "--templates", templates.path])
+        #expect(without.stdout.contains("\(templates.path)/defaults.yaml: warning: no postal_address: marketing email must show the sender's postal address (CAN-SPAM)"), "\(without.stdout)")
+    }
 }

@@ -55,6 +55,9 @@ public struct TemplateLibrary: Sendable {
     public let defaults: [String: String]
     let library: MustacheLibrary
     private let textTemplates: Set<String>
+    /// What the templates should have and lack (an unsubscribe link, the postal address, alt
+    /// text): warnings, each with its file. `nurture validate` prints them; `serve` logs them.
+    public private(set) var warnings: [TemplateError] = []
 
     /// Loads and checks every template under `directory`.
     ///
@@ -195,6 +198,7 @@ public struct TemplateLibrary: Sendable {
         self.names = names
         self.defaults = defaults
         self.textTemplates = Set(names.filter { sources["\($0)/text"] != nil })
+        self.warnings = TemplateLint.warnings(self, sources: sources.mapValues { ($0.file, $0.text) })
     }
 
     /// The `.mustache` files under the folder, by path relative to it, sorted; walked without
