@@ -80,6 +80,21 @@ struct TrackingTests {
         #expect(result.html.contains("<abbr title=\"x\">abbr</abbr>"))
     }
 
+    @Test("a tracked link keeps its attribute's spelling (no HREF made href: SpamAssassin's MIXED_HREF_CASE)")
+    func attributeCaseKept() {
+        let html = #"<P><A HREF="https://acme.example/a">A</A> <a"# + "\n" + #"  Href='https://acme.example/b'>B</a> <a href="https://acme.example/c">C</a></P>"#
+        let out = TrackingInstrumenter(links: links).instrumentHTML(html, send: id).html
+        #expect(out.contains(#"<A HREF="https://t.acme.example/c/"#) && out.contains("<a\n  Href=\"https://t.acme.example/c/") && out.contains(#"<a href="https://t.acme.example/c/"#), "\(out)")
+        #expect(!out.contains("acme.example/a\"") && !out.contains("acme.example/b'"), "\(out)")
+    }
+
+    @Test("the text part keeps mailto: and tel: targets, once")
+    func mailtoAndTel() {
+        let html = ##"<p>Write to <a href="mailto:marie@acme.example?subject=Hi">Marie</a> or <a href="mailto:sales@acme.example">sales@acme.example</a>, call <a href="tel:+15551234">us</a> or <a href="#top">go up</a>.</p>"##
+        let text = HTMLText.plainText(fromHTML: html).replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+        #expect(text == "Write to Marie (marie@acme.example) or sales@acme.example, call us (+15551234) or go up.")
+    }
+
     @Test("HTML without </body> gets the pixel at the end")
     func pixelWithoutBody() {
         let result = TrackingInstrumenter(links: links).instrumentHTML("<p>Hi</p>", send: id)
@@ -119,7 +134,7 @@ struct HTMLTextTests {
         - One
         - Two details (https://acme.example/two)
 
-        https://acme.example/ mail us
+        https://acme.example/ mail us (x@y.z)
 
         Logo
 

@@ -105,7 +105,17 @@ enum HTMLPlainText {
                         pendingLink = nil
                     } else if let href = attribute("href", in: tag) {
                         let lowered = href.lowercased()
-                        pendingLink = lowered.hasPrefix("http://") || lowered.hasPrefix("https://") ? Array(href.utf8) : nil
+                        if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") {
+                            pendingLink = Array(href.utf8)
+                        } else if lowered.hasPrefix("mailto:") || lowered.hasPrefix("tel:") {
+                            // Shown as the reader would type it: the address (without
+                            // ?subject=…) or the number, unless the label already is it.
+                            let target = href[href.index(after: href.firstIndex(of: ":")!)...]
+                            let shown = lowered.hasPrefix("mailto:") ? target.prefix { $0 != "?" } : target
+                            pendingLink = shown.isEmpty ? nil : Array(HTMLText.decodeEntities(String(shown)).utf8)
+                        } else {
+                            pendingLink = nil
+                        }
                         linkStart = out.count
                     }
                 case "img":

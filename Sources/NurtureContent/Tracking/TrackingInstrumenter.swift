@@ -106,7 +106,12 @@ public struct TrackingInstrumenter: Sendable {
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), !links.isOwn(target) else { return tag }
         var rewritten = tag
         tracked.insert(target)
-        rewritten.replaceSubrange(href.range, with: " href=\"\(links.clickURL(id, target: target))\"")
+        // The attribute's own spelling and the space before it are kept: changing `HREF` to
+        // `href` (mixed case in one message) is itself a spam signal (SpamAssassin MIXED_HREF_CASE).
+        let original = tag[href.range]
+        let space = original.prefix { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        let name = original.dropFirst(space.count).prefix { $0 != "=" && $0 != " " && $0 != "\t" && $0 != "\n" && $0 != "\r" }
+        rewritten.replaceSubrange(href.range, with: "\(space)\(name)=\"\(links.clickURL(id, target: target))\"")
         return rewritten
     }
 }
