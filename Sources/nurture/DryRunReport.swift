@@ -185,7 +185,8 @@ public struct DryRunReport: Sendable {
         let first = files.sorted { $0.key < $1.key }.first.map { "emails/\($0.value).html" } ?? "about:blank"
         let page = """
         <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>Nurture dry run — \(escape(timeline.lead.email))</title>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>Nurture dry run — \(escape(timeline.lead.email))</title>
         <style>
         body { font-family: -apple-system, Helvetica, Arial, sans-serif; margin: 0; color: #1f2933; }
         header { padding: 16px 24px; background: #3b5bdb; color: white; }
@@ -201,6 +202,17 @@ public struct DryRunReport: Sendable {
         tr.send { background: #edf2ff; } tr.stage { background: #e3f9e5; } tr.what-if { background: #fff8e1; }
         tr.suppressed { background: #ffe3e3; } tr.deferred td, tr.wait td { color: #52606d; }
         footer { padding: 8px 24px; border-top: 1px solid #d9e2ec; font-size: 14px; }
+        td { overflow-wrap: anywhere; }
+        /* A phone: the timeline, then the email below it, each the screen's width. */
+        @media (max-width: 760px) {
+          header { padding: 12px 16px; } header h1 { font-size: 17px; overflow-wrap: anywhere; }
+          main { display: block; height: auto; }
+          section.timeline { padding: 4px 8px; overflow: visible; }
+          section.preview { border-left: 0; border-top: 1px solid #d9e2ec; height: 85vh; }
+          table { font-size: 13px; } td { padding: 5px 4px; }
+          td.when { white-space: normal; } td.offset { display: none; }
+          footer { padding: 8px 16px; }
+        }
         </style></head>
         <body>
         <header><h1>Dry run: \(escape(timeline.lead.displayName ?? timeline.lead.email)) &lt;\(escape(timeline.lead.email))&gt;</h1>

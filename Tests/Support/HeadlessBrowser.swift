@@ -14,9 +14,9 @@ public struct HeadlessBrowser: Sendable {
         throw BrowserError(message: "no headless browser: apt-get install chromium (scripts/test does)")
     }
 
-    /// The DOM after the page loaded.
-    public func dom(_ url: String) throws -> String {
-        try run(["--dump-dom", url]).stdout
+    /// The DOM after the page loaded (`extra`: more Chromium flags).
+    public func dom(_ url: String, extra: [String] = []) throws -> String {
+        try run(extra + ["--dump-dom", url]).stdout
     }
 
     /// Saves a PNG of the page at `width` × `height` CSS pixels to `path`.
