@@ -53,6 +53,8 @@ public struct Configuration: Sendable {
     public var attribution = AttributionRule()
     /// DKIM keys: each message gets one signature per key (`dkim:` in nurture.yaml).
     public var dkim: [DKIMKey] = []
+    /// Header fields added to every email (`headers:`: Feedback-ID, List-Id, …).
+    public var headers: [MessageHeader] = []
     /// Why this configuration must not send email (no sender address; a tracking URL that is
     /// not https and not on a loopback host), each with its place: `serve`, `run` and test
     /// sends refuse to start with them (``checkForSending()``). Other commands do not send.
@@ -66,7 +68,7 @@ public struct Configuration: Sendable {
         WorkflowSet.Source(workflows: workflows, templates: templates, rendering: EmailRenderer.Settings(
             from: from, replyTo: replyTo, envelopeSender: bounceAddress,
             trackingBaseURL: trackingBaseURL, secret: secret, unsubscribeMailto: unsubscribeMailto,
-            dkim: dkim.isEmpty ? nil : DKIMSigner(keys: dkim)))
+            dkim: dkim.isEmpty ? nil : DKIMSigner(keys: dkim), headers: headers))
     }
 
     public init(from: EmailAddress, secret: Secret, relay: RelayURL) {
@@ -83,6 +85,7 @@ public struct Configuration: Sendable {
         var values: [String: (value: String, location: String)] = [:]
         var headers: [(String, Secret)] = []
         var dkim: [DKIMKey] = []
+        var customHeaders: [MessageHeader] = []
 
         if let path {
             // The size first: a huge file is refused by name, before any of it is read.
@@ -104,6 +107,7 @@ public struct Configuration: Sendable {
             if let root, let map = document.mapping(root, "configuration") {
                 read(map, prefix: "", into: &values, headers: &headers, document: document)
                 if let node = map.value("dkim") { dkim = readDKIM(node, document: document) }
+                if let headers = map.mapping("headers") { customHeaders = document.customHeaders(headers, what: "headers") }
             }
             problems += document.issues.map(\.description)
         }
@@ -241,6 +245,7 @@ public struct Configuration: Sendable {
             configuration.attribution.events = Set(events.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
         configuration.dkim = dkim
+        configuration.headers = customHeaders
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
     }
@@ -297,7 +302,7 @@ public struct Configuration: Sendable {
     }
 
     static let known: [String: [String]] = [
-        "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler", "reports", "dkim"],
+        "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler", "reports", "dkim", "headers"],
         "sender.": ["from", "reply_to", "bounce_address", "unsubscribe_mailto"],
         "tracking.": ["base_url", "allow_http", "secret", "machine_open_seconds", "scanner_click_seconds", "scanner_links", "scanner_window_seconds", "scanner_user_agents"],
         "http.": ["listen", "api_key", "metrics", "idle_timeout", "max_connections"],
@@ -311,7 +316,7 @@ public struct Configuration: Sendable {
         map.rejectUnknownKeys(known[prefix] ?? [])
         for key in map.keys where (known[prefix] ?? []).contains(key) {
             guard let node = map.value(key) else { continue }
-            if prefix == "", key == "dkim" { continue }  // readDKIM
+            if prefix == "", key == "dkim" || key == "headers" { continue }  // readDKIM, customHeaders
             if prefix == "relay.", key == "headers" {
                 guard let h = document.mapping(node, "relay.headers") else { continue }
                 for name in h.keys { if let v = h.string(name) { headers.append((name, Secret(v))) } }

@@ -125,7 +125,9 @@ struct Preview: AsyncParsableCommand {
             from: sender, replyTo: configuration?.replyTo, envelopeSender: configuration?.bounceAddress,
             trackingBaseURL: trackingURL ?? configuration?.trackingBaseURL ?? "http://localhost:8080",
             secret: secret.map { Secret($0) } ?? configuration?.secret ?? Secret(environmentSecret ?? Self.developmentSecret),
-            unsubscribeMailto: unsubscribeMailto ?? configuration?.unsubscribeMailto))
+            unsubscribeMailto: unsubscribeMailto ?? configuration?.unsubscribeMailto,
+            dkim: configuration.flatMap { $0.dkim.isEmpty ? nil : DKIMSigner(keys: $0.dkim) },
+            headers: configuration?.headers ?? []))
         let key = SendKey(leadID: theLead.id, sequence: keyParts[0], step: keyParts[1], enrollment: enrollment)
         let now = Int64(Date().timeIntervalSince1970)
         if let configuration, !recipients.isEmpty {

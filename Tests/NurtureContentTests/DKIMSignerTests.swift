@@ -8,6 +8,30 @@ import TestSupport
 struct DKIMSignerTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
 
+    @Test("custom header fields: the deployment's and the sequence's (which win), placeholders filled, DKIM-signed")
+    func customHeaders() throws {
+        let key = try DKIMKey(generating: .ed25519SHA256, domain: "acme.example", selector: "s1")
+        let library = try TemplateLibrary(directory: Self.repository.appendingPathComponent("Templates"))
+        let renderer = EmailRenderer(library: library, settings: EmailRenderer.Settings(
+            from: try EmailAddress.parse("Acme <hello@acme.example>"), trackingBaseURL: "https://t.acme.example",
+            secret: Secret("dkim-test-secret-0123456789"), dkim: DKIMSigner(keys: [key]),
+            headers: [MessageHeader("Feedback-ID", "{{sequence}}:{{step}}:nurture:acme"), MessageHeader("List-Id", "Acme News <news.acme.example>")]))
+        let lead = Lead(id: "1", email: "ada@example.com", fields: ["first_name": "Ada"], stage: "mql")
+        let message = try renderer.render(
+            template: "case-study", lead: lead, key: SendKey(leadID: "1", sequence: "mql-nurture", step: "case-study", enrollment: 1), date: 1_790_000_000,
+            headers: [MessageHeader("list-id", "MQL nurture <mql.acme.example>"), MessageHeader("X-Campaign", "{{template}} for {{stage}}")]).message
+        let text = String(decoding: message.rfc5322, as: UTF8.self)
+        #expect(text.contains("\r\nFeedback-ID: mql-nurture:case-study:nurture:acme\r\n"), "\(text.prefix(1500))")
+        #expect(text.contains("\r\nlist-id: MQL nurture <mql.acme.example>\r\n") && !text.contains("Acme News"), "the sequence's replaces the deployment's")
+        #expect(text.contains("\r\nX-Campaign: case-study for mql\r\n"))
+        let h = try #require(text.components(separatedBy: "h=").dropFirst().first?.components(separatedBy: ";").first)
+        let names = h.replacingOccurrences(of: "\r\n\t ", with: "").split(separator: ":").map(String.init)
+        #expect(names.contains("feedback-id") && names.contains("list-id") && names.contains("x-campaign"), "\(names)")
+        #expect(try DKIMVerifier.verify(message.rfc5322, records: [key.dnsName: key.dnsRecord]).passed)
+        let tampered = text.replacingOccurrences(of: "Feedback-ID: mql-nurture", with: "Feedback-ID: other")
+        #expect(try !DKIMVerifier.verify(Array(tampered.utf8), records: [key.dnsName: key.dnsRecord]).passed)
+    }
+
     /// The shipped welcome email for Ada, rendered with `dkim` (as `nurture serve` renders it).
     func message(_ signer: DKIMSigner?, to email: String = "ada@example.com") throws -> OutgoingMessage {
         let library = try TemplateLibrary(directory: Self.repository.appendingPathComponent("Templates"))

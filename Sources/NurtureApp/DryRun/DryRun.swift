@@ -46,7 +46,8 @@ public struct DryRun: Sendable {
                 do {
                     emails[index] = try renderer.render(
                         template: request.template, lead: entry.lead ?? state.lead, key: request.key,
-                        date: Int64(entry.at.timeIntervalSince1970), tracking: request.tracking, subject: request.subject)
+                        date: Int64(entry.at.timeIntervalSince1970), tracking: request.tracking, subject: request.subject,
+                        headers: engine.workflow.sequence(request.key.sequence)?.headers ?? [])
                 } catch {
                     errors[index] = "\(error)"
                 }

@@ -29,7 +29,9 @@ public struct DKIMSigner: Sendable {
 
     /// `message` with a `DKIM-Signature` for each key in front of its header; `time` is the
     /// signature's `t=` (seconds since 1970).
-    public func sign(_ message: OutgoingMessage, time: Int64) throws(DKIMKeyError) -> OutgoingMessage {
+    /// - Parameter alsoSigning: more field names (lower-case) to sign when present, such as the
+    ///   message's custom fields.
+    public func sign(_ message: OutgoingMessage, time: Int64, alsoSigning: [String] = []) throws(DKIMKeyError) -> OutgoingMessage {
         guard !keys.isEmpty else { return message }
         let bytes = message.rfc5322
         let (fields, bodyStart) = DKIMCanonicalization.split(bytes)
@@ -40,7 +42,9 @@ public struct DKIMSigner: Sendable {
         var counts: [String: Int] = [:]
         for field in fields { counts[field.name.lowercased(), default: 0] += 1 }
         var names: [String] = []
-        for name in Self.signedHeaders + extraHeaders.filter({ !Self.signedHeaders.contains($0) }) {
+        var extra: [String] = []
+        for name in extraHeaders + alsoSigning where !Self.signedHeaders.contains(name) && !extra.contains(name) { extra.append(name) }
+        for name in Self.signedHeaders + extra {
             let present = counts[name] ?? 0
             let times = present + (Self.oversigned.contains(name) ? 1 : 0)
             names += Array(repeating: name, count: times)

@@ -20,10 +20,14 @@ public struct EmailRenderer: Sendable {
         public var dkim: DKIMSigner?
         /// The installation's id, mixed into Message-IDs and tokens (see ``TrackingSigner``).
         public var installation: String?
+        /// Header fields added to every email (`headers:` in nurture.yaml); a sequence's own
+        /// replace those of the same name. Values may name the send (``HeaderTemplate``).
+        public var headers: [MessageHeader] = []
 
         public init(
             from: EmailAddress, replyTo: EmailAddress? = nil, envelopeSender: String? = nil,
-            trackingBaseURL: String, secret: Secret, unsubscribeMailto: String? = nil, dkim: DKIMSigner? = nil
+            trackingBaseURL: String, secret: Secret, unsubscribeMailto: String? = nil, dkim: DKIMSigner? = nil,
+            headers: [MessageHeader] = []
         ) {
             self.from = from
             self.replyTo = replyTo
@@ -32,6 +36,7 @@ public struct EmailRenderer: Sendable {
             self.secret = secret
             self.unsubscribeMailto = unsubscribeMailto
             self.dkim = dkim
+            self.headers = headers
         }
     }
 
@@ -59,10 +64,12 @@ public struct EmailRenderer: Sendable {
     ///   - date: seconds since 1970 for the `Date:` header.
     ///   - tracking: `false` leaves links and the pixel alone (a sequence can turn tracking off).
     ///   - subject: a Mustache subject that replaces the template's own.
+    ///   - headers: the sequence's own header fields (over ``Settings/headers``).
     public func render(
-        template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool = true, subject: String? = nil
+        template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool = true, subject: String? = nil,
+        headers: [MessageHeader] = []
     ) throws(RenderError) -> Rendered {
-        let (draft, id, tracked) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject)
+        let (draft, id, tracked) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject, headers: headers)
         return Rendered(message: try signed(MessageComposer().compose(draft), date: date), sendID: id, trackedLinks: tracked)
     }
 
@@ -75,7 +82,7 @@ public struct EmailRenderer: Sendable {
         template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool = true, subject: String? = nil,
         to recipient: EmailAddress, unique: String
     ) throws(RenderError) -> OutgoingMessage {
-        var (draft, _, _) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject)
+        var (draft, _, _) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject, headers: [])
         draft.to = [recipient]
         draft.subject = "[Test] " + draft.subject
         draft.messageID = MessageComposer.messageID(unique: "test-" + unique, domain: settings.from.domain)
@@ -86,14 +93,15 @@ public struct EmailRenderer: Sendable {
     private func signed(_ message: OutgoingMessage, date: Int64) throws(RenderError) -> OutgoingMessage {
         guard let dkim = settings.dkim else { return message }
         do {
-            return try dkim.sign(message, time: date)
+            // The custom fields too (Gmail wants Feedback-ID signed).
+            return try dkim.sign(message, time: date, alsoSigning: message.headers.map { $0.name.lowercased() })
         } catch {
             throw .signing(error)
         }
     }
 
     private func draft(
-        template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool, subject: String?
+        template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool, subject: String?, headers: [MessageHeader]
     ) throws(RenderError) -> (MessageComposer.Draft, SendID, Int) {
         guard library.contains(template) else {
             throw .unknownTemplate(template, known: library.names)
@@ -146,7 +154,7 @@ public struct EmailRenderer: Sendable {
             headers: [
                 MessageHeader("List-Unsubscribe", unsubscribe),
                 MessageHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-            ],
+            ] + HeaderTemplate.render(HeaderTemplate.merge(settings.headers, headers), sequence: key.sequence, step: key.step, template: template, stage: lead.stage),
             envelopeSender: settings.envelopeSender
         )
         return (draft, id, tracked)

@@ -10,7 +10,7 @@ extension YAMLDocument {
 
     func sequenceFile(_ root: Node, defaultID: String) -> Sequence? {
         guard let map = mapping(root, "sequence") else { return nil }
-        map.rejectUnknownKeys(["id", "stage", "description", "when", "priority", "tracking", "send_window", "re_entry", "goals", "steps"])
+        map.rejectUnknownKeys(["id", "stage", "description", "when", "priority", "tracking", "send_window", "headers", "re_entry", "goals", "steps"])
         let id = map.string("id") ?? defaultID
         guard let stage = map.string("stage", required: true) else { return nil }
         var sequence = Sequence(id: id, stage: stage, description: map.string("description"), steps: [], location: location(root))
@@ -18,6 +18,7 @@ extension YAMLDocument {
         if let priority = map.int("priority") { sequence.priority = priority }
         if let tracking = map.bool("tracking") { sequence.tracking = tracking }
         if let window = map.value("send_window") { sequence.sendWindow = sendWindow(window, what: "sequence 'send_window'") }
+        if let headers = map.mapping("headers") { sequence.headers = customHeaders(headers, what: "sequence 'headers'") }
         if let node = map.value("re_entry") {
             switch node.scalar?.string {
             case "never": sequence.reEntry = .never
@@ -160,5 +161,19 @@ extension YAMLDocument {
         }
         error(node, "\(what): expected a duration (2d), {until: DATE} or {until_next: DAY, at: HH:MM}")
         return nil
+    }
+
+    /// `headers:` name → value, each checked (``CustomHeaderRules``, ``HeaderTemplate``).
+    package func customHeaders(_ map: MappingReader, what: String) -> [MessageHeader] {
+        var headers: [MessageHeader] = []
+        for name in map.keys {
+            guard let node = map.value(name), let value = string(node, "\(what) '\(name)'") else { continue }
+            if let problem = CustomHeaderRules.problem(name: name, value: value) ?? HeaderTemplate.problem(value).map({ "'\(name)': \($0)" }) {
+                error(node, "\(what): \(problem)")
+                continue
+            }
+            headers.append(MessageHeader(name, value))
+        }
+        return headers
     }
 }

@@ -13,6 +13,9 @@ public struct Sequence: Sendable {
     public var tracking: Bool
     /// Overrides the workflow's default send window.
     public var sendWindow: SendWindow?
+    /// Header fields added to this sequence's emails (over the deployment's of the same name);
+    /// values may name the send: `{{sequence}}`, `{{step}}`, `{{template}}`, `{{stage}}`.
+    public var headers: [MessageHeader] = []
     public var reEntry: ReEntry
     /// Events that end the enrollment wherever the lead is (conversion goals).
     public var goals: [Goal]
