@@ -204,7 +204,8 @@ public struct DeliveryWorker: Sendable {
             rendered = try scheduler.workflows.renderer.render(
                 template: send.request.template, lead: state.lead, key: key, date: Int64(now.timeIntervalSince1970),
                 tracking: send.request.tracking, subject: send.request.subject,
-                headers: scheduler.workflows.engine.workflow.sequence(key.sequence)?.headers ?? [])
+                headers: scheduler.workflows.engine.workflow.sequence(key.sequence)?.headers ?? [],
+                openPixel: scheduler.workflows.engine.workflow.sequence(key.sequence)?.openTracking ?? true)
         } catch {
             logger.error("cannot render send", metadata: ["send": "\(send.id)", "template": "\(send.request.template)", "error": "\(error)"])
             return .failed(reply: "not rendered: \(error)")

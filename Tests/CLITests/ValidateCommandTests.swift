@@ -57,4 +57,16 @@ struct ValidateCommandTests {
         let without = try runNurture(["validate", "--workflows", repository, "--templates", templates.path])
         #expect(without.stdout.contains("\(templates.path)/defaults.yaml: warning: no postal_address: marketing email must show the sender's postal address (CAN-SPAM)"), "\(without.stdout)")
     }
+
+    @Test("a branch on opened in a sequence without open tracking is a warning")
+    func branchWithoutOpenTracking() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-validate-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Workflows"), to: root)
+        let welcome = root.appendingPathComponent("sequences/lead-welcome.yaml")
+        try (try String(contentsOf: welcome, encoding: .utf8)).replacingOccurrences(of: "stage: lead\n", with: "stage: lead\nopen_tracking: false\n")
+            .write(to: welcome, atomically: true, encoding: .utf8)
+        let result = try runNurture(["validate", "--workflows", root.path, "--templates", Self.repository.appendingPathComponent("Templates").path])
+        #expect(result.status == 0 && result.stdout.contains("sequences/lead-welcome.yaml:") && result.stdout.contains("warning: branch on opened in a sequence with open_tracking: false: only clicks count as opens"), "\(result.stdout)")
+    }
 }

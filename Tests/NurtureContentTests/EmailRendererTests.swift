@@ -117,6 +117,15 @@ struct EmailRendererTests {
         }
     }
 
+    @Test("open_tracking off: no open pixel, links still tracked")
+    func noOpenPixel() throws {
+        let lead = Lead(id: "7", email: "ada@example.com", fields: ["first_name": "Ada"])
+        let with = try renderer().render(template: "welcome", lead: lead, key: key, date: 1_795_000_000).message.html ?? ""
+        let without = try renderer().render(template: "welcome", lead: lead, key: key, date: 1_795_000_000, openPixel: false).message.html ?? ""
+        #expect(with.contains("/o/") && !without.contains("/o/") && !without.contains("width=\"1\" height=\"1\""))
+        #expect(without.contains("/c/") && without.components(separatedBy: "/c/").count == with.components(separatedBy: "/c/").count)
+    }
+
     @Test("golden message: the exact bytes of the shipped welcome email")
     func golden() throws {
         let lead = Lead(id: "7", email: "ada@example.com", fields: ["first_name": "Ada", "last_name": "Lovelace", "company": "Analytical Engines"])

@@ -47,7 +47,8 @@ public struct DryRun: Sendable {
                     emails[index] = try renderer.render(
                         template: request.template, lead: entry.lead ?? state.lead, key: request.key,
                         date: Int64(entry.at.timeIntervalSince1970), tracking: request.tracking, subject: request.subject,
-                        headers: engine.workflow.sequence(request.key.sequence)?.headers ?? [])
+                        headers: engine.workflow.sequence(request.key.sequence)?.headers ?? [],
+                        openPixel: engine.workflow.sequence(request.key.sequence)?.openTracking ?? true)
                 } catch {
                     errors[index] = "\(error)"
                 }

@@ -65,11 +65,12 @@ public struct EmailRenderer: Sendable {
     ///   - tracking: `false` leaves links and the pixel alone (a sequence can turn tracking off).
     ///   - subject: a Mustache subject that replaces the template's own.
     ///   - headers: the sequence's own header fields (over ``Settings/headers``).
+    ///   - openPixel: `false` leaves the open pixel out (a sequence's `open_tracking: false`).
     public func render(
         template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool = true, subject: String? = nil,
-        headers: [MessageHeader] = []
+        headers: [MessageHeader] = [], openPixel: Bool = true
     ) throws(RenderError) -> Rendered {
-        let (draft, id, tracked) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject, headers: headers)
+        let (draft, id, tracked) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject, headers: headers, openPixel: openPixel)
         return Rendered(message: try signed(MessageComposer().compose(draft), date: date), sendID: id, trackedLinks: tracked)
     }
 
@@ -82,7 +83,7 @@ public struct EmailRenderer: Sendable {
         template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool = true, subject: String? = nil,
         to recipient: EmailAddress, unique: String
     ) throws(RenderError) -> OutgoingMessage {
-        var (draft, _, _) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject, headers: [])
+        var (draft, _, _) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject, headers: [], openPixel: true)
         draft.to = [recipient]
         draft.subject = "[Test] " + draft.subject
         draft.messageID = MessageComposer.messageID(unique: "test-" + unique, domain: settings.from.domain)
@@ -101,7 +102,7 @@ public struct EmailRenderer: Sendable {
     }
 
     private func draft(
-        template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool, subject: String?, headers: [MessageHeader]
+        template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool, subject: String?, headers: [MessageHeader], openPixel: Bool
     ) throws(RenderError) -> (MessageComposer.Draft, SendID, Int) {
         guard library.contains(template) else {
             throw .unknownTemplate(template, known: library.names)
@@ -135,7 +136,7 @@ public struct EmailRenderer: Sendable {
         var tracked = 0
         if tracking {
             let instrumenter = TrackingInstrumenter(links: links)
-            let instrumented = instrumenter.instrumentHTML(html, send: id)
+            let instrumented = instrumenter.instrumentHTML(html, send: id, openPixel: openPixel)
             tracked = instrumented.tracked.count
             body = instrumented.html
             text = instrumenter.instrumentText(text, send: id, untracked: instrumented.untracked)

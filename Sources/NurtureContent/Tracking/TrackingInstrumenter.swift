@@ -22,8 +22,8 @@ public struct TrackingInstrumenter: Sendable {
         public var tracked: Set<String> = []
     }
 
-    /// The HTML with links rewritten and the open pixel added.
-    public func instrumentHTML(_ html: String, send id: SendID) -> InstrumentedHTML {
+    /// The HTML with links rewritten and the open pixel added (unless `openPixel` is false).
+    public func instrumentHTML(_ html: String, send id: SendID, openPixel: Bool = true) -> InstrumentedHTML {
         var untracked: Set<String> = []
         var tracked: Set<String> = []
         // Scanned as UTF-8 bytes: only ASCII is compared, so characters are never split.
@@ -47,6 +47,7 @@ public struct TrackingInstrumenter: Sendable {
             copied = i
         }
         out += b[copied...]
+        guard openPixel else { return InstrumentedHTML(html: String(decoding: out, as: UTF8.self), untracked: untracked, tracked: tracked) }
         let pixel = Array("<img src=\"\(links.openURL(id))\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0;width:1px;height:1px\">".utf8)
         if let body = Self.lastBodyClose(out) {
             out.insert(contentsOf: pixel, at: body)

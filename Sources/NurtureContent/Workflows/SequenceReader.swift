@@ -10,13 +10,14 @@ extension YAMLDocument {
 
     func sequenceFile(_ root: Node, defaultID: String) -> Sequence? {
         guard let map = mapping(root, "sequence") else { return nil }
-        map.rejectUnknownKeys(["id", "stage", "description", "when", "priority", "tracking", "send_window", "headers", "re_entry", "goals", "steps"])
+        map.rejectUnknownKeys(["id", "stage", "description", "when", "priority", "tracking", "open_tracking", "send_window", "headers", "re_entry", "goals", "steps"])
         let id = map.string("id") ?? defaultID
         guard let stage = map.string("stage", required: true) else { return nil }
         var sequence = Sequence(id: id, stage: stage, description: map.string("description"), steps: [], location: location(root))
         if let when = map.value("when") { sequence.audience = condition(when, what: "sequence 'when'") }
         if let priority = map.int("priority") { sequence.priority = priority }
         if let tracking = map.bool("tracking") { sequence.tracking = tracking }
+        if let open = map.bool("open_tracking") { sequence.openTracking = open }
         if let window = map.value("send_window") { sequence.sendWindow = sendWindow(window, what: "sequence 'send_window'") }
         if let headers = map.mapping("headers") { sequence.headers = customHeaders(headers, what: "sequence 'headers'") }
         if let node = map.value("re_entry") {

@@ -11,6 +11,9 @@ public struct Sequence: Sendable {
     public var priority: Int
     /// Click and open tracking in this sequence's emails.
     public var tracking: Bool
+    /// The open pixel in this sequence's emails (when ``tracking`` is on): off, only clicks
+    /// count as opens (`open_tracking: false`).
+    public var openTracking = true
     /// Overrides the workflow's default send window.
     public var sendWindow: SendWindow?
     /// Header fields added to this sequence's emails (over the deployment's of the same name);

@@ -118,6 +118,11 @@ public struct WorkflowValidator: Sendable {
             case .branch(let branch):
                 checkTarget(branch.then, step, "branch 'then'")
                 checkTarget(branch.else, step, "branch 'else'")
+                if branch.on == .opened, !sequence.tracking || !sequence.openTracking {
+                    issues.append(.warning(step.location, sequence.tracking
+                        ? "branch on opened in a sequence with open_tracking: false: only clicks count as opens"
+                        : "branch on opened in a sequence with tracking: false: no open or click is seen, so it always takes 'else'"))
+                }
                 if let target = positions[branch.step] {
                     guard case .send = sequence.steps[target].kind else {
                         issues.append(.error(step.location, "branch on '\(branch.step)': that step sends no email"))
