@@ -73,9 +73,11 @@ public struct FeedbackService: NurtureAPI {
         guard case .view(let id)? = signer.verify(token), let email = try await sentEmail(id),
               let state = try await store.lead(.id(email.leadID)) else { return nil }
         // Rendered again for the same send: the same tokens and links as the email itself.
+        // As the email was sent (its sequence's open tracking), unsigned: only the HTML is shown.
         let rendered = try? scheduler.workflows.renderer.render(
             template: email.template, lead: state.lead, key: email.key, date: Int64(now.timeIntervalSince1970),
-            tracking: email.tracking, subject: email.subject)
+            tracking: email.tracking, subject: email.subject,
+            openPixel: scheduler.workflows.engine.workflow.sequence(email.key.sequence)?.openTracking ?? true, sign: false)
         return rendered?.message.html
     }
 

@@ -7,14 +7,21 @@ import NurtureCore
 struct RenderThroughput: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "render", abstract: "Render the shipped templates N times and print renders/s.")
 
+    enum Signing: String, ExpressibleByArgument, CaseIterable { case none, rsa, ed25519, both }
+
     @Option var count = 2000
     @Option var templates = "Templates"
+    @Option(help: "DKIM signatures on each message: none, rsa (2,048 bits), ed25519 or both.")
+    var dkim: Signing = .none
 
     func run() throws {
         let library = try TemplateLibrary(directory: URL(fileURLWithPath: templates))
+        var keys: [DKIMKey] = []
+        if dkim == .rsa || dkim == .both { keys.append(try DKIMKey(generating: .rsaSHA256, domain: "nurture.example", selector: "rsa")) }
+        if dkim == .ed25519 || dkim == .both { keys.append(try DKIMKey(generating: .ed25519SHA256, domain: "nurture.example", selector: "ed")) }
         let renderer = EmailRenderer(library: library, settings: EmailRenderer.Settings(
             from: try EmailAddress("news@nurture.example", displayName: "Nurture"), trackingBaseURL: "https://t.nurture.example",
-            secret: Secret("benchmark-secret-0123456789abcdef")))
+            secret: Secret("benchmark-secret-0123456789abcdef"), dkim: keys.isEmpty ? nil : DKIMSigner(keys: keys)))
         let names = library.names
         let lead = Lead(id: "1", email: "ada@example.com", fields: ["first_name": "Ada", "company": "Analytical Engines", "job_title": "CTO"])
         let clock = ContinuousClock()
@@ -28,6 +35,6 @@ struct RenderThroughput: ParsableCommand {
             }
         }
         let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
-        print(String(format: "%d renders in %.3f s: %.0f renders/s, %.0f µs each, %d bytes on average", count, seconds, Double(count) / seconds, seconds / Double(count) * 1e6, bytes / count))
+        print(String(format: "DKIM %@: %d renders in %.3f s: %.0f renders/s, %.0f µs each, %d bytes on average", dkim.rawValue, count, seconds, Double(count) / seconds, seconds / Double(count) * 1e6, bytes / count))
     }
 }

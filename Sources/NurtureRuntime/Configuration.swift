@@ -55,13 +55,17 @@ public struct Configuration: Sendable {
     public var dkim: [DKIMKey] = []
     /// Header fields added to every email (`headers:`: Feedback-ID, List-Id, …).
     public var headers: [MessageHeader] = []
-    /// Why this configuration must not send email (no sender address; a tracking URL that is
-    /// not https and not on a loopback host), each with its place: `serve`, `run` and test
-    /// sends refuse to start with them (``checkForSending()``). Other commands do not send.
-    public var sendingProblems: [String] = []
-    /// What is allowed for development but not right for real email (an http tracking URL on
-    /// a loopback host): `serve` and `run` log them as warnings.
-    public var sendingWarnings: [String] = []
+    /// Whether `sender.from` (or `NURTURE_FROM`) is set: without it emails would come from
+    /// nurture@localhost, so the commands that send refuse to (``sendingCheck(fromGiven:trackingURL:)``).
+    public var senderIsSet = false
+    /// `tracking.allow_http: true`: an http tracking URL on a host other than this machine.
+    public var allowHTTPTracking = false
+    /// What cannot be read of the DKIM keys, each with its place: only the commands that send
+    /// need the keys, so only they refuse to start (the others work without them).
+    public var dkimProblems: [String] = []
+    /// The configuration file's name, and where `tracking.base_url` was set (for messages).
+    var sourceName = "configuration"
+    var trackingURLPlace: String?
 
     /// The campaign files and how their emails are addressed and tracked.
     public var campaign: WorkflowSet.Source {
@@ -85,6 +89,7 @@ public struct Configuration: Sendable {
         var values: [String: (value: String, location: String)] = [:]
         var headers: [(String, Secret)] = []
         var dkim: [DKIMKey] = []
+        var dkimProblems: [String] = []
         var customHeaders: [MessageHeader] = []
 
         if let path {
@@ -106,7 +111,7 @@ public struct Configuration: Sendable {
             if root == nil, !document.issues.isEmpty { throw ConfigurationError(problems: document.issues.map(\.description)) }
             if let root, let map = document.mapping(root, "configuration") {
                 read(map, prefix: "", into: &values, headers: &headers, document: document)
-                if let node = map.value("dkim") { dkim = readDKIM(node, document: document) }
+                if let node = map.value("dkim") { (dkim, dkimProblems) = readDKIM(node, document: document) }
                 if let headers = map.mapping("headers") { customHeaders = document.customHeaders(headers, what: "headers") }
             }
             problems += document.issues.map(\.description)
@@ -177,20 +182,11 @@ public struct Configuration: Sendable {
         if !(configuration.trackingBaseURL.hasPrefix("http://") || configuration.trackingBaseURL.hasPrefix("https://")) {
             problems.append("\(place("tracking.base_url")): tracking.base_url must be an http(s) URL")
         }
-        if value("sender.from") == nil {
-            configuration.sendingProblems.append("\(path ?? "configuration"): sender.from is missing: set it (or NURTURE_FROM) to the address your emails come from, e.g. \"Acme <hello@acme.example>\"; without it they would come from nurture@localhost")
-        }
-        var allowHTTP = false
+        configuration.senderIsSet = value("sender.from") != nil
+        configuration.sourceName = path ?? "configuration"
+        configuration.trackingURLPlace = values["tracking.base_url"].map { _ in place("tracking.base_url") }
         if let text = value("tracking.allow_http") {
-            if text == "true" || text == "false" { allowHTTP = text == "true" } else { problems.append("\(place("tracking.allow_http")): tracking.allow_http must be true or false") }
-        }
-        if configuration.trackingBaseURL.hasPrefix("http://"), !allowHTTP {
-            let place = values["tracking.base_url"] == nil ? "\(path ?? "configuration"): tracking.base_url is not set, so it is http://localhost:8080" : "\(place("tracking.base_url")): tracking.base_url '\(configuration.trackingBaseURL)' is http"
-            if Self.isLoopback(url: configuration.trackingBaseURL) {
-                configuration.sendingWarnings.append("\(place): links in emails reach this machine only (fine for development; use https://your-tracking-host for real email)")
-            } else {
-                configuration.sendingProblems.append("\(place): use https: mail clients and one-click unsubscribe (RFC 8058) need it (tracking.allow_http: true permits http, for a test network)")
-            }
+            if text == "true" || text == "false" { configuration.allowHTTPTracking = text == "true" } else { problems.append("\(place("tracking.allow_http")): tracking.allow_http must be true or false") }
         }
         if let listen = value("http.listen") {
             let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
@@ -245,6 +241,7 @@ public struct Configuration: Sendable {
             configuration.attribution.events = Set(events.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         }
         configuration.dkim = dkim
+        configuration.dkimProblems = dkimProblems
         configuration.headers = customHeaders
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
@@ -253,17 +250,38 @@ public struct Configuration: Sendable {
     /// Whether `url`'s host is this machine: `localhost`, `127.x.x.x` or `[::1]`.
     static func isLoopback(url: String) -> Bool {
         guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
-        return host == "localhost" || host.hasSuffix(".localhost") || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        let ipv4Loopback = octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        return host == "localhost" || host.hasSuffix(".localhost") || ipv4Loopback || host == "::1" || host == "[::1]"
     }
 
-    /// Throws ``sendingProblems``, when there are any: for the commands that send email.
-    public func checkForSending() throws(ConfigurationError) {
-        guard sendingProblems.isEmpty else { throw ConfigurationError(problems: sendingProblems) }
+    /// Why this configuration must not send email, and what is only fit for development, each
+    /// with its place: no sender address; a tracking URL that is http on a host other than this
+    /// machine (on a loopback host: a warning); DKIM keys that cannot be used. `fromGiven` and
+    /// `trackingURL` are a command's own values, which replace the configuration's.
+    public func sendingCheck(fromGiven: Bool = false, trackingURL: String? = nil) -> (problems: [String], warnings: [String]) {
+        var problems: [String] = [], warnings: [String] = []
+        if !senderIsSet, !fromGiven {
+            problems.append("\(sourceName): sender.from is missing: set it (or NURTURE_FROM) to the address your emails come from, e.g. \"Acme <hello@acme.example>\"; without it they would come from nurture@localhost")
+        }
+        let url = trackingURL ?? trackingBaseURL
+        if url.hasPrefix("http://"), !allowHTTPTracking {
+            let place = trackingURL != nil ? "--tracking-url '\(url)' is http"
+                : trackingURLPlace.map { "\($0): tracking.base_url '\(url)' is http" } ?? "\(sourceName): tracking.base_url is not set, so it is \(url)"
+            if Self.isLoopback(url: url) {
+                warnings.append("\(place): links in emails reach this machine only (fine for development; use https://your-tracking-host for real email)")
+            } else {
+                problems.append("\(place): use https: mail clients and one-click unsubscribe (RFC 8058) need it (tracking.allow_http: true permits http, for a test network)")
+            }
+        }
+        return (problems + dkimProblems, warnings)
     }
 
-    /// `dkim:` one key `{ domain, selector, private_key_file }`, or a list of them. Each key
-    /// file is read and checked now, so a bad one stops the start, naming the file and line.
-    private static func readDKIM(_ node: Node, document: YAMLDocument) -> [DKIMKey] {
+    /// `dkim:` one key `{ domain, selector, private_key_file }`, or a list of them. The file's
+    /// form is checked like any setting; what is wrong with a key (its file unreadable, not a
+    /// key, a bad domain or selector) is returned apart, with its place: only the commands
+    /// that send need the keys (a `nurture report` by another user need not read them).
+    private static func readDKIM(_ node: Node, document: YAMLDocument) -> (keys: [DKIMKey], problems: [String]) {
         let entries: [Node]
         if case .sequence = node {
             entries = document.list(node, "dkim") ?? []
@@ -271,6 +289,8 @@ public struct Configuration: Sendable {
             entries = [node]
         }
         var keys: [DKIMKey] = []
+        var problems: [String] = []
+        func problem(_ at: Node, _ message: String) { problems.append("\(document.location(at)): error: \(message)") }
         for entry in entries {
             guard let map = document.mapping(entry, "dkim") else { continue }
             map.rejectUnknownKeys(["domain", "selector", "private_key_file"])
@@ -280,7 +300,7 @@ public struct Configuration: Sendable {
             switch LimitedFile.readText(file, limit: 64 << 10) {
             case .success(let text): pem = text
             case .failure(let failure):
-                document.error(fileNode, "dkim.private_key_file '\(file)': \(failure)")
+                problem(fileNode, "dkim.private_key_file '\(file)': \(failure)")
                 continue
             }
             do {
@@ -292,13 +312,13 @@ public struct Configuration: Sendable {
                 keys.append(key)
             } catch {
                 switch error {
-                case .badDomain: document.error(map.value("domain") ?? entry, "dkim.domain: \(error)")
-                case .badSelector: document.error(map.value("selector") ?? entry, "dkim.selector: \(error)")
-                default: document.error(fileNode, "dkim.private_key_file '\(file)': \(error)")
+                case .badDomain: problem(map.value("domain") ?? entry, "dkim.domain: \(error)")
+                case .badSelector: problem(map.value("selector") ?? entry, "dkim.selector: \(error)")
+                default: problem(fileNode, "dkim.private_key_file '\(file)': \(error)")
                 }
             }
         }
-        return keys
+        return (keys, problems)
     }
 
     static let known: [String: [String]] = [

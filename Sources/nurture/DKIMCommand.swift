@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NurtureContent
 
 /// `nurture dkim`: make a DKIM key, and print the DNS records of the configured ones.
@@ -46,11 +49,21 @@ struct DKIMCommand: ParsableCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
-            guard !FileManager.default.fileExists(atPath: out) else {
-                throw ValidationError("--out: '\(out)' exists: nurture never overwrites a key (move it away, or pick another name)")
+            // Created only if absent, readable by its owner from the start (no moment when
+            // another user could read it, and no race with a file made meanwhile).
+            let descriptor = open(out, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            guard descriptor >= 0 else {
+                let why = errno
+                throw ValidationError(why == EEXIST
+                    ? "--out: '\(out)' exists: nurture never overwrites a key (move it away, or pick another name)"
+                    : "--out: cannot write '\(out)': \(String(cString: strerror(why)))")
             }
-            guard FileManager.default.createFile(atPath: out, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw ValidationError("--out: cannot write '\(out)'")
+            let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+            do {
+                try handle.write(contentsOf: Data(key.pemRepresentation.utf8))
+                try handle.close()
+            } catch {
+                throw ValidationError("--out: cannot write '\(out)': \(error)")
             }
             print("""
             wrote \(out) (\(key.algorithm.rawValue); keep it secret, readable by nurture only)

@@ -131,7 +131,8 @@ struct Preview: AsyncParsableCommand {
         let key = SendKey(leadID: theLead.id, sequence: keyParts[0], step: keyParts[1], enrollment: enrollment)
         let now = Int64(Date().timeIntervalSince1970)
         if let configuration, !recipients.isEmpty {
-            try ServiceOptions.checkForSending(configuration, logger: options.logger())
+            // The values this test send uses: a flag's own replaces the configuration's.
+            try ServiceOptions.checkForSending(configuration, logger: options.logger(), fromGiven: from != nil, trackingURL: trackingURL)
             try await send(renderer, key: key, date: now, to: recipients, relay: configuration.relay, lead: theLead)
             return
         }

@@ -58,14 +58,13 @@ struct ServiceOptions: ParsableArguments {
 extension ServiceOptions {
     /// Refuses (exit 78, naming the setting) a configuration that must not send email, and
     /// logs what is only fit for development.
-    static func checkForSending(_ configuration: Configuration, logger: Logger) throws {
-        do {
-            try configuration.checkForSending()
-        } catch {
-            printError(error.description)
+    static func checkForSending(_ configuration: Configuration, logger: Logger, fromGiven: Bool = false, trackingURL: String? = nil) throws {
+        let check = configuration.sendingCheck(fromGiven: fromGiven, trackingURL: trackingURL)
+        guard check.problems.isEmpty else {
+            printError(check.problems.joined(separator: "\n"))
             throw ExitCode(78) // EX_CONFIG
         }
-        for warning in configuration.sendingWarnings { logger.warning("\(warning)") }
+        for warning in check.warnings { logger.warning("\(warning)") }
     }
 }
 

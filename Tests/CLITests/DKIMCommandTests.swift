@@ -88,5 +88,10 @@ struct DKIMCommandTests {
             let result = try runNurture(["serve", "--config", "nurture.yaml"], directory: folder)
             #expect(result.status == 78 && result.stderr.contains("nurture.yaml:\(line):") && result.stderr.contains(expected), "\(entry): \(result.stderr)")
         }
+        // A key that cannot be read stops only the commands that send: a report works.
+        try (original + "\ndkim: { domain: acme.example, selector: s1, private_key_file: missing.pem }\n").write(to: config, atomically: true, encoding: .utf8)
+        let report = try runNurture(["report", "--config", "nurture.yaml"], directory: folder)
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(try runNurture(["run", "--config", "nurture.yaml"], directory: folder).status == 78)
     }
 }

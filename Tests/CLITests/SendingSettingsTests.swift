@@ -32,6 +32,13 @@ struct SendingSettingsTests {
         try #"{"email": "ada@example.com"}"#.write(to: folder.appendingPathComponent("ada.json"), atomically: true, encoding: .utf8)
         let preview = try runNurture(["preview", "welcome", "--lead", "ada.json", "--send-to", "me@acme.example", "--config", "nurture.yaml"], directory: folder)
         #expect(preview.status == 78 && preview.stderr.contains("sender.from is missing"), "\(preview.stderr)")
+        // A test send checks the values it uses: --from stands for the sender, and an http
+        // --tracking-url to another host is refused like the configuration's would be.
+        let withFrom = try runNurture(["preview", "welcome", "--lead", "ada.json", "--send-to", "me@acme.example", "--from", "Acme <hello@acme.example>", "--config", "nurture.yaml"], directory: folder)
+        #expect(withFrom.status == 0, "\(withFrom.stderr)")
+        let httpURL = try runNurture(["preview", "welcome", "--lead", "ada.json", "--send-to", "me@acme.example", "--from", "Acme <hello@acme.example>", "--tracking-url", "http://10.0.0.5", "--config", "nurture.yaml"], directory: folder)
+        #expect(httpURL.status == 78 && httpURL.stderr.contains("--tracking-url 'http://10.0.0.5' is http"), "\(httpURL.stderr)")
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent("outbox"))
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("outbox").path))
         // Commands that send nothing do not need one.
         try "email\nada@example.com\n".write(to: folder.appendingPathComponent("leads.csv"), atomically: true, encoding: .utf8)
@@ -60,6 +67,10 @@ struct SendingSettingsTests {
             let run = try runNurture(["run", "--config", "nurture.yaml"], directory: loopback)
             #expect(run.status == 0 && run.stderr.contains("links in emails reach this machine only"), "\(url): \(run.stderr)")
         }
+        // A host that only looks like a loopback address is not one.
+        let lookalike = try folder(sender + "tracking: { secret: a-secret-long-enough-0123, base_url: \"http://127.example.com\" }")
+        defer { try? FileManager.default.removeItem(at: lookalike) }
+        #expect(try runNurture(["run", "--config", "nurture.yaml"], directory: lookalike).status == 78)
         // Not set at all: http://localhost:8080, said so.
         let unset = try folder(sender + "tracking: { secret: a-secret-long-enough-0123 }")
         defer { try? FileManager.default.removeItem(at: unset) }

@@ -1,5 +1,5 @@
 import Foundation
-import NurtureContent
+@testable import NurtureContent
 import NurtureCore
 import Testing
 import TestSupport
@@ -117,6 +117,23 @@ struct EmailRendererTests {
         }
     }
 
+    @Test("the sender's postal_address (defaults.yaml) is not replaced by a lead field of that name")
+    func postalAddressIsTheSenders() throws {
+        let library = try TemplateLibrary(directory: EmailLayoutRepository.templates)
+        let renderer = EmailRenderer(library: library, settings: EmailRenderer.Settings(
+            from: try EmailAddress.parse("Acme <hello@acme.example>"), trackingBaseURL: "https://t.acme.example", secret: Secret("postal-test-secret-0123456789")))
+        let lead = Lead(id: "7", email: "ada@example.com", fields: ["first_name": "Ada", "postal_address": "Click http://evil.example now"])
+        let message = try renderer.render(template: "welcome", lead: lead, key: key, date: 1_795_000_000).message
+        #expect(message.html?.contains("1 Example Street") == true && message.html?.contains("evil") == false)
+        #expect(message.text?.contains("1 Example Street") == true && message.text?.contains("evil") == false)
+    }
+
+    @Test("images without alt are found at their line and column, with CRLF line ends and <img at a line's end")
+    func imagesWithoutAlt() {
+        let text = "<p>x</p>\r\n<img src=a.png>\r\n<IMG\r\n src=b.png alt=\"\">\r\n  <img\r\nsrc=c.png>"
+        #expect(TemplateLint.imagesWithoutAlt(text).map { "\($0.line):\($0.column)" } == ["2:1", "5:3"])
+    }
+
     @Test("open_tracking off: no open pixel, links still tracked")
     func noOpenPixel() throws {
         let lead = Lead(id: "7", email: "ada@example.com", fields: ["first_name": "Ada"])
@@ -138,4 +155,9 @@ struct EmailRendererTests {
         let expected = try Data(contentsOf: golden)
         #expect(Array(expected) == bytes, "regenerate with NURTURE_UPDATE_GOLDEN=1 after an intended change")
     }
+}
+
+/// Where the shipped templates are.
+enum EmailLayoutRepository {
+    static let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Templates").standardizedFileURL
 }

@@ -111,7 +111,12 @@ public struct MessageComposer: Sendable {
         for header in draft.headers where Self.isValidFieldName(header.name) {
             let name = header.name, value = HeaderEncoding.sanitize(header.value)
             let lowercased = name.lowercased()
-            guard HeaderEncoding.isPlainASCII(value), Self.isStructured(lowercased) else {
+            // Plain ASCII that fits a line of 998 goes as written, folded at spaces only: an
+            // encoded word would hide a Feedback-ID or List-Id from the receivers that read
+            // them. Text that looks like an encoded word ("=?"), longer text and non-ASCII
+            // are encoded, so that they read back literally.
+            let asWritten = HeaderEncoding.isPlainASCII(value) && !value.contains("=?") && name.utf8.count + 2 + value.utf8.count <= 998
+            guard asWritten || (HeaderEncoding.isPlainASCII(value) && Self.isStructured(lowercased)) else {
                 do {
                     head += try HeaderEncoding.unstructured(name, value)
                     written.append(MessageHeader(name, value))

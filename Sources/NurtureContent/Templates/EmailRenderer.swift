@@ -66,12 +66,14 @@ public struct EmailRenderer: Sendable {
     ///   - subject: a Mustache subject that replaces the template's own.
     ///   - headers: the sequence's own header fields (over ``Settings/headers``).
     ///   - openPixel: `false` leaves the open pixel out (a sequence's `open_tracking: false`).
+    ///   - sign: `false` skips the DKIM signatures (a web view shows only the HTML).
     public func render(
         template: String, lead: Lead, key: SendKey, date: Int64, tracking: Bool = true, subject: String? = nil,
-        headers: [MessageHeader] = [], openPixel: Bool = true
+        headers: [MessageHeader] = [], openPixel: Bool = true, sign: Bool = true
     ) throws(RenderError) -> Rendered {
         let (draft, id, tracked) = try draft(template: template, lead: lead, key: key, date: date, tracking: tracking, subject: subject, headers: headers, openPixel: openPixel)
-        return Rendered(message: try signed(MessageComposer().compose(draft), date: date), sendID: id, trackedLinks: tracked)
+        let message = MessageComposer().compose(draft)
+        return Rendered(message: sign ? try signed(message, date: date) : message, sendID: id, trackedLinks: tracked)
     }
 
     /// A test send (`nurture preview --send-to`): the message `lead` would get from
@@ -169,6 +171,8 @@ public struct EmailRenderer: Sendable {
         for (key, value) in lead.fields where !value.trimmingCharacters(in: .whitespaces).isEmpty {
             context[key] = value
         }
+        // The sender's postal address is the sender's: a lead field of that name does not replace it.
+        if let postal = defaults["postal_address"] { context["postal_address"] = postal }
         context["email"] = lead.email
         context["stage"] = lead.stage
         context["score"] = lead.score

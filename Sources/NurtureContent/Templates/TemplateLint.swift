@@ -32,7 +32,7 @@ enum TemplateLint {
             if library.hasText(name), !(library.render(name, part: "text", context: context) ?? "").contains(unsubscribeMarker) {
                 warnings.append(TemplateError(file: "\(name)/text.mustache", message: "no unsubscribe link: show {{unsubscribe_url}} (the shipped text footer partial does)"))
             }
-            if let postal, !html.contains(postal), !html.contains(escapeHTML(postal)) {
+            if let postal, !html.contains(postal), !escapeHTML(postal).contains(where: { html.contains($0) }) {
                 warnings.append(TemplateError(file: "\(name)/html.mustache", message: "the postal address is not shown: add {{postal_address}} (the shipped footer partial has it)"))
             }
         }
@@ -40,30 +40,33 @@ enum TemplateLint {
     }
 
     /// Where each `<img>` tag without an `alt` attribute starts (line and column, from 1).
+    /// Scanned by Unicode scalars: "\r\n" is one Character, and `<img` may end a line.
     static func imagesWithoutAlt(_ text: String) -> [(line: Int, column: Int)] {
         var found: [(Int, Int)] = []
+        let scalars = Array(text.unicodeScalars)
         var line = 1, column = 1
-        var index = text.startIndex
-        while index < text.endIndex {
-            if text[index] == "<", text[index...].prefix(4).lowercased() == "<img",
-               let after = text.index(index, offsetBy: 4, limitedBy: text.endIndex),
-               after == text.endIndex || [" ", "\t", "\n", "\r", "/", ">"].contains(text[after]) {
-                let end = text[index...].firstIndex(of: ">").map { text.index(after: $0) } ?? text.endIndex
-                if !HTMLAttribute.parse(text[index..<end]).contains(where: { $0.name == "alt" }) { found.append((line, column)) }
+        for (i, scalar) in scalars.enumerated() {
+            if scalar == "<", i + 4 <= scalars.count,
+               String(String.UnicodeScalarView(scalars[i..<i + 4])).lowercased() == "<img",
+               i + 4 == scalars.count || [" ", "\t", "\n", "\r", "/", ">"].contains(scalars[i + 4]) {
+                let end = scalars[i...].firstIndex(of: ">").map { $0 + 1 } ?? scalars.count
+                let tag = String(String.UnicodeScalarView(scalars[i..<end]))
+                if !HTMLAttribute.parse(tag[...]).contains(where: { $0.name == "alt" }) { found.append((line, column)) }
             }
-            if text[index] == "\n" {
+            if scalar == "\n" {
                 line += 1
                 column = 1
-            } else {
+            } else if scalar != "\r" {
                 column += 1
             }
-            index = text.index(after: index)
         }
         return found
     }
 
-    private static func escapeHTML(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+    /// `text` as HTML escaping may write it (apostrophes as `&#39;` or `&#x27;`).
+    private static func escapeHTML(_ text: String) -> [String] {
+        let escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        return [escaped, escaped.replacingOccurrences(of: "'", with: "&#39;"), escaped.replacingOccurrences(of: "'", with: "&#x27;")]
     }
 }

@@ -2,7 +2,7 @@
 /// email, in a sequence file for that sequence's): any, such as `Feedback-ID` or `List-Id`,
 /// except those Nurture writes itself or that routing and authentication own.
 public enum CustomHeaderRules {
-    /// Lower-cased names that cannot be set.
+    /// Lower-cased names that cannot be set (nor any `Content-*` or `Resent-*`).
     public static let reserved: Set<String> = [
         "from", "sender", "to", "cc", "bcc", "reply-to", "subject", "date", "message-id", "in-reply-to", "references",
         "mime-version", "content-type", "content-transfer-encoding", "content-disposition", "return-path", "received",
@@ -17,7 +17,8 @@ public enum CustomHeaderRules {
         guard !name.isEmpty, name.utf8.count <= 76, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
             return "'\(name.prefix(80))' is not a header name: expected letters, digits and hyphens, e.g. Feedback-ID"
         }
-        if reserved.contains(name.lowercased()) {
+        let lowercased = name.lowercased()
+        if reserved.contains(lowercased) || lowercased.hasPrefix("content-") || lowercased.hasPrefix("resent-") {
             return "'\(name)' is written by Nurture (or by the mail system) and cannot be set here"
         }
         // By scalars: "\r\n" is one Character, equal to neither "\r" nor "\n".
