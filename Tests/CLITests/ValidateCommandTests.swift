@@ -69,4 +69,25 @@ struct ValidateCommandTests {
         let result = try runNurture(["validate", "--workflows", root.path, "--templates", Self.repository.appendingPathComponent("Templates").path])
         #expect(result.status == 0 && result.stdout.contains("sequences/lead-welcome.yaml:") && result.stdout.contains("warning: branch on opened in a sequence with open_tracking: false: only clicks count as opens"), "\(result.stdout)")
     }
+
+    @Test("a condition on a stage that does not exist is an error (it would be false, silently), with a suggestion")
+    func conditionsOnUnknownStages() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-validate-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Workflows"), to: root)
+        func edit(_ file: String, _ from: String, _ to: String) throws {
+            let url = root.appendingPathComponent(file)
+            let text = try String(contentsOf: url, encoding: .utf8)
+            #expect(text.contains(from), "\(file)")
+            try text.replacingOccurrences(of: from, with: to).write(to: url, atomically: true, encoding: .utf8)
+        }
+        try edit("sequences/mql-nurture.yaml", "if: { score_at_least: 60 }", "if: { stage: sqll }")
+        try edit("sequences/mql-recycled.yaml", "when: { tag: recycled }", "when: { not: { stage: sqll } }")
+        let result = try runNurture(["validate", "--workflows", root.path, "--templates", Self.repository.appendingPathComponent("Templates").path])
+        #expect(result.status == 1, "\(result.stdout)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("\(root.path)/sequences/mql-nurture.yaml:") && $0.hasSuffix("error: if: unknown stage 'sqll'; did you mean 'sql'? (stages: lead, mql, sql, opportunity, customer)") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("\(root.path)/sequences/mql-recycled.yaml:") && $0.hasSuffix("error: sequence 'mql-recycled' 'when': unknown stage 'sqll'; did you mean 'sql'? (stages: lead, mql, sql, opportunity, customer)") }, "\(lines)")
+        #expect(lines.last == "2 errors, 0 warnings", "\(lines)")
+    }
 }

@@ -54,6 +54,11 @@ public struct WorkflowValidator: Sendable {
             }
             names[stage.name] = names[stage.name] ?? stage.location
         }
+        for stage in funnel.stages {
+            for problem in stages.check(stage.entry?.condition, where: "stage '\(stage.name)' entry") {
+                issues.append(.error(stage.entry?.location ?? stage.location, problem))
+            }
+        }
         // Automatic thresholds must not decrease along the funnel.
         var previous: (stage: Stage, score: Int)?
         for stage in funnel.stages where !stage.manual {
@@ -74,8 +79,8 @@ public struct WorkflowValidator: Sendable {
         for rule in funnel.recycleRules {
             let from = stages.index(of: rule.from)
             let to = stages.index(of: rule.to)
-            if from == nil { issues.append(.error(rule.location, "recycle rule: unknown stage '\(rule.from)' (stages: \(stages.list))")) }
-            if to == nil { issues.append(.error(rule.location, "recycle rule: unknown stage '\(rule.to)' (stages: \(stages.list))")) }
+            if from == nil { issues.append(.error(rule.location, "recycle rule: \(stages.unknown(rule.from))")) }
+            if to == nil { issues.append(.error(rule.location, "recycle rule: \(stages.unknown(rule.to))")) }
             if let from, let to, to >= from {
                 issues.append(.error(rule.location, "recycle rule: '\(rule.to)' is not earlier in the funnel than '\(rule.from)'"))
             }
@@ -86,7 +91,10 @@ public struct WorkflowValidator: Sendable {
     private func checkSequence(_ sequence: Sequence, _ stages: StageIndex) -> [WorkflowIssue] {
         var issues: [WorkflowIssue] = []
         if stages.index(of: sequence.stage) == nil {
-            issues.append(.error(sequence.location, "sequence '\(sequence.id)': unknown stage '\(sequence.stage)' (stages: \(stages.list))"))
+            issues.append(.error(sequence.location, "sequence '\(sequence.id)': \(stages.unknown(sequence.stage))"))
+        }
+        for problem in stages.check(sequence.audience, where: "sequence '\(sequence.id)' 'when'") {
+            issues.append(.error(sequence.location, problem))
         }
         if sequence.steps.isEmpty {
             issues.append(.error(sequence.location, "sequence '\(sequence.id)' has no steps"))
@@ -105,7 +113,7 @@ public struct WorkflowValidator: Sendable {
         let known = Self.abbreviatedList(sequence.steps.map(\.id))
         func checkTarget(_ target: StepTarget, _ step: Step, _ role: String) {
             if case .step(let id) = target, ids[id] == nil {
-                issues.append(.error(step.location, "\(role) refers to step '\(id)', which does not exist (steps: \(known))"))
+                issues.append(.error(step.location, "\(role) refers to step '\(id)', which does not exist\(Spelling.hint(for: id, among: sequence.steps.map(\.id))) (steps: \(known))"))
             }
         }
         for goal in sequence.goals { checkTarget(goal.then, Step(id: "goal", .goal(goal), location: goal.location), "goal 'then'") }
@@ -113,7 +121,7 @@ public struct WorkflowValidator: Sendable {
             switch step.kind {
             case .send(let template, _):
                 if let knownTemplates, !knownTemplates.contains(template) {
-                    issues.append(.error(step.location, "unknown template '\(template)' (templates: \(Self.abbreviatedList(knownTemplates.sorted())))"))
+                    issues.append(.error(step.location, "unknown template '\(template)'\(Spelling.hint(for: template, among: knownTemplates.sorted())) (templates: \(Self.abbreviatedList(knownTemplates.sorted())))"))
                 }
             case .branch(let branch):
                 checkTarget(branch.then, step, "branch 'then'")
@@ -132,18 +140,19 @@ public struct WorkflowValidator: Sendable {
                         issues.append(.error(step.location, "branch on '\(branch.step)': the email must be sent by an earlier step"))
                     }
                 } else {
-                    issues.append(.error(step.location, "branch refers to step '\(branch.step)', which does not exist (steps: \(known))"))
+                    issues.append(.error(step.location, "branch refers to step '\(branch.step)', which does not exist\(Spelling.hint(for: branch.step, among: sequence.steps.map(\.id))) (steps: \(known))"))
                 }
-            case .if(_, let then, let otherwise):
+            case .if(let condition, let then, let otherwise):
                 checkTarget(then, step, "if 'then'")
                 checkTarget(otherwise, step, "if 'else'")
+                for problem in stages.check(condition, where: "if") { issues.append(.error(step.location, problem)) }
             case .goto(let target):
                 checkTarget(target, step, "goto")
             case .goal(let goal):
                 checkTarget(goal.then, step, "goal 'then'")
             case .stage(let name):
                 if stages.index(of: name) == nil {
-                    issues.append(.error(step.location, "unknown stage '\(name)' (stages: \(stages.list))"))
+                    issues.append(.error(step.location, stages.unknown(name)))
                 } else if name == sequence.stage {
                     issues.append(.error(step.location, "stage step moves the lead to '\(name)', the stage it is already in"))
                 }
@@ -242,6 +251,7 @@ public struct WorkflowValidator: Sendable {
 /// Stage names to funnel positions (the first stage of each name, as `Funnel.index(of:)`).
 struct StageIndex {
     private var positions: [String: Int] = [:]
+    let names: [String]
     /// The stage names for messages.
     let list: String
 
@@ -249,10 +259,33 @@ struct StageIndex {
         for (index, stage) in funnel.stages.enumerated() where positions[stage.name] == nil {
             positions[stage.name] = index
         }
-        list = WorkflowValidator.abbreviatedList(funnel.stages.map(\.name))
+        names = funnel.stages.map(\.name)
+        list = WorkflowValidator.abbreviatedList(names)
     }
 
     func index(of name: String) -> Int? { positions[name] }
+
+    /// "unknown stage 'sqll'; did you mean 'sql'? (stages: …)"
+    func unknown(_ name: String) -> String {
+        "unknown stage '\(name)'\(Spelling.hint(for: name, among: names)) (stages: \(list))"
+    }
+
+    /// The problems with the stages a condition names: one for each unknown one. (A condition
+    /// on a stage that does not exist is always false, silently.)
+    func check(_ condition: Condition?, where place: String) -> [String] {
+        guard let condition else { return [] }
+        var problems: [String] = []
+        var stack = [condition]
+        while let next = stack.popLast() {
+            switch next {
+            case .stage(let name) where index(of: name) == nil: problems.append("\(place): \(unknown(name))")
+            case .all(let list), .any(let list): stack += list.reversed()
+            case .not(let inner): stack.append(inner)
+            default: break
+            }
+        }
+        return problems
+    }
 }
 
 /// The control flow between a sequence's steps.
