@@ -76,6 +76,14 @@ struct DryRunCommandTests {
         let unknown = try runNurture(["dry-run", "--lead", try ada, "--what-if", "opened welcom +2d"] + base)
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("what-if 'opened welcom +2d': unknown email 'welcom'"))
+        // An event the workflow does not know is refused (it would change nothing), with a
+        // suggestion; a declared custom event is taken.
+        let event = try runNurture(["dry-run", "--lead", try ada, "--what-if", "webinar_atended +2d"] + base)
+        #expect(event.status == 64 && event.stderr.contains("unknown event 'webinar_atended'; did you mean 'webinar_attended'?"), "\(event.stderr)")
+        let stage = try runNurture(["dry-run", "--lead", try ada, "--what-if", "became_sql +1d"] + base)
+        #expect(stage.status == 64 && stage.stderr.contains("unknown event 'became_sql'"), "\(stage.stderr)")
+        let declared = try runNurture(["dry-run", "--lead", try ada, "--what-if", "webinar_attended topic=roi +4d"] + base)
+        #expect(declared.status == 0 && declared.stdout.contains("attended a webinar"), "\(declared.stdout)\(declared.stderr)")
 
         let broken = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID())")
         try FileManager.default.createDirectory(at: broken.appendingPathComponent("sequences"), withIntermediateDirectories: true)

@@ -72,15 +72,9 @@ struct ValidateCommandTests {
 
     @Test("a condition on a stage that does not exist is an error (it would be false, silently), with a suggestion")
     func conditionsOnUnknownStages() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-validate-\(UUID())")
+        let root = try Self.copyOfShippedWorkflows()
         defer { try? FileManager.default.removeItem(at: root) }
-        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Workflows"), to: root)
-        func edit(_ file: String, _ from: String, _ to: String) throws {
-            let url = root.appendingPathComponent(file)
-            let text = try String(contentsOf: url, encoding: .utf8)
-            #expect(text.contains(from), "\(file)")
-            try text.replacingOccurrences(of: from, with: to).write(to: url, atomically: true, encoding: .utf8)
-        }
+        func edit(_ file: String, _ from: String, _ to: String) throws { try Self.edit(root, file, from, to) }
         try edit("sequences/mql-nurture.yaml", "if: { score_at_least: 60 }", "if: { stage: sqll }")
         try edit("sequences/mql-recycled.yaml", "when: { tag: recycled }", "when: { not: { stage: sqll } }")
         let result = try runNurture(["validate", "--workflows", root.path, "--templates", Self.repository.appendingPathComponent("Templates").path])
@@ -89,5 +83,39 @@ struct ValidateCommandTests {
         #expect(lines.contains { $0.hasPrefix("\(root.path)/sequences/mql-nurture.yaml:") && $0.hasSuffix("error: if: unknown stage 'sqll'; did you mean 'sql'? (stages: lead, mql, sql, opportunity, customer)") }, "\(lines)")
         #expect(lines.contains { $0.hasPrefix("\(root.path)/sequences/mql-recycled.yaml:") && $0.hasSuffix("error: sequence 'mql-recycled' 'when': unknown stage 'sqll'; did you mean 'sql'? (stages: lead, mql, sql, opportunity, customer)") }, "\(lines)")
         #expect(lines.last == "2 errors, 0 warnings", "\(lines)")
+    }
+
+    @Test("an event no rule can see (a typo, or an undeclared custom event) is an error, with a suggestion")
+    func unknownEvents() throws {
+        let root = try Self.copyOfShippedWorkflows()
+        defer { try? FileManager.default.removeItem(at: root) }
+        func edit(_ file: String, _ from: String, _ to: String) throws { try Self.edit(root, file, from, to) }
+        try edit("scoring.yaml", "    event: email_clicked\n", "    event: email_click\n")
+        try edit("sequences/sql-demo.yaml", "  - event: form_submitted\n", "  - event: demo_booked\n")
+        let result = try runNurture(["validate", "--workflows", root.path, "--templates", Self.repository.appendingPathComponent("Templates").path])
+        #expect(result.status == 1, "\(result.stdout)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("\(root.path)/scoring.yaml:") && $0.contains("error: engagement rule: unknown event 'email_click'; did you mean 'email_clicked'?") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("\(root.path)/sequences/sql-demo.yaml:") && $0.contains("error: goal: unknown event 'demo_booked'") && $0.contains("declare a custom event in scoring.yaml's events: list") }, "\(lines)")
+        // Declared, it is fine.
+        try edit("scoring.yaml", "events: [webinar_attended]", "events: [webinar_attended, demo_booked]")
+        try edit("scoring.yaml", "    event: email_click\n", "    event: email_clicked\n")
+        let fixed = try runNurture(["validate", "--workflows", root.path, "--templates", Self.repository.appendingPathComponent("Templates").path])
+        #expect(fixed.status == 0, "\(fixed.stdout)")
+    }
+
+    /// A copy of the shipped Workflows/ to change.
+    static func copyOfShippedWorkflows() throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-validate-\(UUID())")
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("Workflows"), to: root)
+        return root
+    }
+
+    /// Replaces `from` (which must be there) with `to` in `file` under `root`.
+    static func edit(_ root: URL, _ file: String, _ from: String, _ to: String) throws {
+        let url = root.appendingPathComponent(file)
+        let text = try String(contentsOf: url, encoding: .utf8)
+        #expect(text.contains(from), "\(file)")
+        try text.replacingOccurrences(of: from, with: to).write(to: url, atomically: true, encoding: .utf8)
     }
 }

@@ -37,6 +37,7 @@ public struct WhatIf: Sendable, Equatable, CustomStringConvertible {
         guard let first = tokens.first else { throw WhatIfError(text, "expected an event, like 'opened welcome +2d'") }
         tokens.removeFirst()
         let type = aliases[first.lowercased()] ?? first
+        if let problem = workflow.unknownEvent(type) { throw WhatIfError(text, problem) }
         var properties: [String: String] = [:]
         var positional: [String] = []
         for token in tokens {

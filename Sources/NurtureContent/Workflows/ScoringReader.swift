@@ -5,8 +5,22 @@ import Yams
 extension YAMLDocument {
     func scoringFile(_ root: Node) -> ScoringModel? {
         guard let map = mapping(root, "scoring.yaml") else { return nil }
-        map.rejectUnknownKeys(["engagement", "fit", "decay"])
+        map.rejectUnknownKeys(["events", "engagement", "fit", "decay"])
         var model = ScoringModel()
+        for item in map.list("events") ?? [] {
+            guard let name = string(item, "events") else { continue }
+            if !name.isEmpty, name.count <= 64, name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" || $0 == ".") }) {
+                if Event.Kind.builtIn.contains(name) {
+                    warning(item, "events: '\(name)' is built in: no need to declare it")
+                } else if model.customEvents.contains(name) {
+                    error(item, "events: '\(name)' is declared twice")
+                } else {
+                    model.customEvents.append(name)
+                }
+            } else {
+                error(item, "events: '\(name.prefix(64))' is not an event name: expected letters, digits, '_', '-' or '.', e.g. webinar_attended")
+            }
+        }
         for item in map.list("engagement") ?? [] {
             guard let r = mapping(item, "engagement rule") else { continue }
             r.rejectUnknownKeys(["id", "event", "where", "points", "once", "max_per_lead", "decays"])

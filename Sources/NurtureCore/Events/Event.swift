@@ -29,6 +29,11 @@ public struct Event: Hashable, Sendable, Codable {
         public static let unsubscribed = "unsubscribed"
         public static let bounced = "bounced"
         public static let complained = "complained"
+        /// A relay's delivery report.
+        public static let delivered = "delivered"
+
+        /// Every type with a built-in meaning; any other must be declared (scoring.yaml's `events:`).
+        public static let builtIn = [opened, clicked, replied, pageVisited, formSubmitted, unsubscribed, bounced, complained, delivered]
     }
 
     /// Engagement: the lead did something (not a bounce or complaint, not a machine).

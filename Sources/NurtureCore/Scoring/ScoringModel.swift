@@ -4,6 +4,9 @@ public struct ScoringModel: Sendable {
     public var engagement: [EngagementRule]
     public var fit: [FitRule]
     public var decay: Decay?
+    /// The custom event types this workflow uses (`events:`), besides the built-in ones: an
+    /// event named anywhere else must be one of the two, so a typo is caught, not ignored.
+    public var customEvents: [String] = []
 
     public init(engagement: [EngagementRule] = [], fit: [FitRule] = [], decay: Decay? = nil) {
         self.engagement = engagement

@@ -30,6 +30,15 @@ public struct Workflow: Sendable {
 
     public func sequence(_ id: String) -> Sequence? { sequences.first { $0.id == id } }
 
+    /// The event types this workflow knows: the built-in ones and those scoring.yaml declares.
+    public var knownEvents: [String] { Event.Kind.builtIn + scoring.customEvents }
+
+    /// "unknown event 'x'; did you mean 'y'? (…)", or `nil` for a known event type.
+    public func unknownEvent(_ type: String) -> String? {
+        guard !knownEvents.contains(type) else { return nil }
+        return "unknown event '\(type)'\(Spelling.hint(for: type, among: knownEvents)) (built in: \(Event.Kind.builtIn.joined(separator: ", "))\(scoring.customEvents.isEmpty ? "" : "; declared: " + scoring.customEvents.joined(separator: ", "))); declare a custom event in scoring.yaml's events: list"
+    }
+
     /// The sequences of a stage in enrollment order (priority, then file order).
     public func sequences(for stage: String) -> [Sequence] {
         sequences.enumerated().filter { $0.element.stage == stage }

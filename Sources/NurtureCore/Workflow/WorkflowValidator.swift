@@ -20,6 +20,7 @@ public struct WorkflowValidator: Sendable {
         var issues: [WorkflowIssue] = []
         let stages = StageIndex(workflow.funnel)
         issues += checkSettings(workflow.settings)
+        issues += checkEvents(workflow)
         issues += checkFunnel(workflow.funnel, stages)
         for sequence in workflow.sequences { issues += checkSequence(sequence, stages) }
 
@@ -84,6 +85,26 @@ public struct WorkflowValidator: Sendable {
             if let from, let to, to >= from {
                 issues.append(.error(rule.location, "recycle rule: '\(rule.to)' is not earlier in the funnel than '\(rule.from)'"))
             }
+        }
+        return issues
+    }
+
+    /// Every event a rule, a stage's entry or a goal names is built in or declared: a typo
+    /// (`email_click`) would otherwise never match, silently.
+    private func checkEvents(_ workflow: Workflow) -> [WorkflowIssue] {
+        var issues: [WorkflowIssue] = []
+        func check(_ filter: EventFilter, _ fallback: SourceLocation, _ role: String) {
+            if let problem = workflow.unknownEvent(filter.type) {
+                issues.append(.error(filter.location == .none ? fallback : filter.location, "\(role): \(problem)"))
+            }
+        }
+        for rule in workflow.scoring.engagement { check(rule.filter, rule.location, "engagement rule") }
+        for stage in workflow.funnel.stages {
+            for filter in stage.entry?.requiresAny ?? [] { check(filter, stage.entry?.location ?? stage.location, "stage '\(stage.name)' requires_any") }
+        }
+        for sequence in workflow.sequences {
+            for goal in sequence.goals { check(goal.filter, goal.location, "goal") }
+            for step in sequence.steps { if case .goal(let goal) = step.kind { check(goal.filter, step.location, "goal") } }
         }
         return issues
     }
