@@ -42,7 +42,8 @@ struct DryRunCommand: AsyncParsableCommand {
     @Option(help: "Also write every rendered email (.eml, .html, .txt) and index.html, a review page, into this folder.") var out: String?
     @Option(help: "Signing secret for the tracking links in rendered emails (default: a development secret).") var secret: String?
     @Option(help: "The sender shown in rendered emails.") var from = "Acme Analytics <hello@acme-analytics.example>"
-    @Option(help: "The configuration file, for --email.") var config: String?
+    @Option(help: "The tracking server's URL in the rendered emails' links (default: the configuration's with --config, else http://localhost:8080).") var trackingURL: String?
+    @Option(help: "The configuration file: for --email, and the tracking URL and secret of the rendered emails.") var config: String?
 
     func run() async throws {
         let inputs = [lead, leads, email].compactMap { $0 }
@@ -78,10 +79,23 @@ struct DryRunCommand: AsyncParsableCommand {
         }
         let sender: EmailAddress
         do { sender = try EmailAddress.parse(from) } catch { throw ValidationError("--from: \(error)") }
+        // With --config, the links point where the service's will (and are signed as its are).
+        var configuration: Configuration?
+        if let config {
+            do {
+                configuration = try Configuration.load(path: config, environment: ProcessInfo.processInfo.environment)
+            } catch {
+                printError(error.description)
+                throw ExitCode(78)
+            }
+        }
         let renderer = EmailRenderer(library: library, settings: EmailRenderer.Settings(
-            from: sender, trackingBaseURL: "http://localhost:8080",
-            secret: Secret(secret ?? ProcessInfo.processInfo.environment["NURTURE_SECRET"] ?? Preview.developmentSecret)))
+            from: sender, trackingBaseURL: trackingURL ?? configuration?.trackingBaseURL ?? "http://localhost:8080",
+            secret: secret.map { Secret($0) } ?? configuration?.secret ?? Secret(ProcessInfo.processInfo.environment["NURTURE_SECRET"] ?? Preview.developmentSecret)))
         let dryRun = DryRun(workflow: workflow, renderer: renderer, sequence: sequence)
+        if let sequence, let audience = workflow.sequence(sequence)?.audience {
+            printError("note: --sequence \(sequence) is simulated whether or not the lead passes its when: \(audience)")
+        }
         let stageToStart = stage ?? sequence.flatMap { workflow.sequence($0)?.stage }
 
         if let leads {

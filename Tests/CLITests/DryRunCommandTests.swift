@@ -93,4 +93,25 @@ struct DryRunCommandTests {
         #expect(invalid.status == 65)
         #expect(invalid.stderr.contains("\(broken.path)/sequences/s.yaml:3:5: error: unknown template 'nope'"))
     }
+
+    @Test("links in the rendered emails use the given or configured tracking URL; a what-if at +0d happens at the start; --sequence says it ignores when")
+    func trackingURLZeroOffsetAndSequence() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dryrun-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try runNurture(["dry-run", "--lead", try ada, "--days", "3", "--what-if", "clicked welcome +0d", "--tracking-url", "https://t.acme.example", "--out", out.path] + base)
+        try #require(result.status == 0, "\(result.stderr)")
+        let emails = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("emails").path).filter { $0.hasSuffix(".html") }
+        let html = try String(contentsOf: out.appendingPathComponent("emails/\(try #require(emails.sorted().first))"), encoding: .utf8)
+        #expect(html.contains("https://t.acme.example/c/") && !html.contains("localhost:8080"), "\(html.prefix(400))")
+        #expect(result.stdout.contains("clicked an email"), "the click at the start is scored: \(result.stdout)")
+        // With --config, the configuration's tracking URL.
+        let config = try temp("nurture.yaml", "tracking: { base_url: \"https://track.acme.example\", secret: dry-run-secret-0123456789 }\n")
+        let configured = try runNurture(["dry-run", "--lead", try ada, "--days", "1", "--config", config, "--out", out.path] + base)
+        try #require(configured.status == 0, "\(configured.stderr)")
+        let again = try String(contentsOf: out.appendingPathComponent("emails/\(try #require(emails.sorted().first))"), encoding: .utf8)
+        #expect(again.contains("https://track.acme.example/c/"), "\(again.prefix(400))")
+        // A sequence with an audience: simulated anyway, and said so.
+        let forced = try runNurture(["dry-run", "--lead", try ada, "--days", "1", "--sequence", "mql-recycled"] + base)
+        #expect(forced.status == 0 && forced.stderr.contains("note: --sequence mql-recycled is simulated whether or not the lead passes its when: has tag recycled"), "\(forced.stderr)")
+    }
 }
