@@ -200,12 +200,13 @@ public struct DeliveryWorker: Sendable {
         }
 
         let rendered: EmailRenderer.Rendered
+        // The sequence's headers and open tracking, looked up once per send.
+        let sequence = scheduler.workflows.engine.workflow.sequence(key.sequence)
         do {
             rendered = try scheduler.workflows.renderer.render(
                 template: send.request.template, lead: state.lead, key: key, date: Int64(now.timeIntervalSince1970),
                 tracking: send.request.tracking, subject: send.request.subject,
-                headers: scheduler.workflows.engine.workflow.sequence(key.sequence)?.headers ?? [],
-                openPixel: scheduler.workflows.engine.workflow.sequence(key.sequence)?.openTracking ?? true)
+                headers: sequence?.headers ?? [], openPixel: sequence?.openTracking ?? true)
         } catch {
             logger.error("cannot render send", metadata: ["send": "\(send.id)", "template": "\(send.request.template)", "error": "\(error)"])
             return .failed(reply: "not rendered: \(error)")

@@ -43,12 +43,12 @@ public struct DryRun: Sendable {
         if render, let renderer {
             for (index, entry) in entries.enumerated() {
                 guard case .send(let request) = entry.effect else { continue }
+                let sequence = engine.workflow.sequence(request.key.sequence)
                 do {
                     emails[index] = try renderer.render(
                         template: request.template, lead: entry.lead ?? state.lead, key: request.key,
                         date: Int64(entry.at.timeIntervalSince1970), tracking: request.tracking, subject: request.subject,
-                        headers: engine.workflow.sequence(request.key.sequence)?.headers ?? [],
-                        openPixel: engine.workflow.sequence(request.key.sequence)?.openTracking ?? true)
+                        headers: sequence?.headers ?? [], openPixel: sequence?.openTracking ?? true)
                 } catch {
                     errors[index] = "\(error)"
                 }

@@ -30,8 +30,8 @@ public struct WhatIf: Sendable, Equatable, CustomStringConvertible {
     /// Parses one what-if, checking email steps against the workflow's send steps.
     public static func parse(_ text: String, workflow: Workflow) throws(WhatIfError) -> WhatIf {
         var tokens = text.split(separator: " ").map(String.init)
-        // "+0", "+0d": at the start itself.
-        let isZero = tokens.last.map { $0.hasPrefix("+") && $0.dropFirst().drop { $0 == "0" }.allSatisfy { "smhdw".contains($0) } && $0.dropFirst().first == "0" && $0.count <= 4 } ?? false
+        // "+0", "+0d", "+0h"…: at the start itself (a TimeSpan is never zero long).
+        let isZero = ["+0", "+0s", "+0m", "+0h", "+0d", "+0w"].contains(tokens.last?.lowercased() ?? "")
         guard let last = tokens.last, last.hasPrefix("+"), let offset = isZero ? TimeSpan(seconds: 0) : TimeSpan(parsing: String(last.dropFirst())) else {
             throw WhatIfError(text, "expected a time after the start at the end, like +2d or +2d3h")
         }
