@@ -222,13 +222,15 @@ public struct FeedbackService: NurtureAPI {
             properties["type"] = report.bounceType ?? "hard"
         case .complained:
             type = Event.Kind.complained
+        case .unsubscribed:
+            type = Event.Kind.unsubscribed
         }
         if let reason = report.reason { properties["reason"] = String(reason.prefix(500)) }
         if let email { properties.merge(["sequence": email.key.sequence, "step": email.key.step, "enrollment": String(email.key.enrollment), "occurrence": String(email.key.occurrence)]) { a, _ in a } }
         // Stored, scored and (hard bounces, complaints) suppressed by the engine, together.
         let event = Event(type, at: now, properties: properties)
         // A relay that retries its webhook reports the same message's bounce twice: once is kept.
-        let clientID = report.messageID.map { "relay-\(report.kind.rawValue)-\($0)" }
+        let clientID = report.eventID ?? report.messageID.map { "relay-\(report.kind.rawValue)-\($0)" }
         if case .unknownLead = try await record(event, lead: lead, now: now, clientID: clientID, sendID: email?.id) { return false }
         return true
     }

@@ -61,15 +61,19 @@ public struct IngestResult: Sendable, Equatable {
     public init() {}
 }
 
-/// A delivery report posted to `/v1/webhooks/relay`.
+/// A delivery report: posted to `/v1/webhooks/relay`, or read from a provider's webhook
+/// (Postmark, SendGrid).
 public struct RelayReport: Sendable, Equatable {
-    public enum Kind: String, Sendable { case delivered, bounced, complained }
+    public enum Kind: String, Sendable { case delivered, bounced, complained, unsubscribed }
     public var kind: Kind
     public var messageID: String?
     public var email: String?
     /// `hard` or `soft` for bounces.
     public var bounceType: String?
     public var reason: String?
+    /// The provider's id for this event, when it has one: a retried webhook that repeats it
+    /// stores nothing new.
+    public var eventID: String?
 
     public init(kind: Kind, messageID: String?, email: String?, bounceType: String?, reason: String?) {
         self.kind = kind

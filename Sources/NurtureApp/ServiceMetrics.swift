@@ -15,4 +15,6 @@ public protocol ServiceMetrics: Sendable {
     func staleCompletions(_ count: Int)
     /// Sends taken back from workers found dead.
     func recoveredSends(_ count: Int)
+    /// One outbound webhook attempt's outcome (`delivered`, `retry`, `dead`).
+    func webhookOutcome(_ outcome: String)
 }

@@ -66,6 +66,15 @@ struct PostgresLeadWrites {
         case suppressed(email: String, reason: Suppression)
     }
 
+    /// An outbound webhook queued with the change that called for it.
+    struct WebhookRow: Encodable {
+        var id: String
+        var endpoint: String
+        var type: String
+        var lead: Int64
+        var body: Data
+    }
+
     /// Goals met: credited to each lead's latest email of the sequence.
     struct Goal: Encodable, Hashable {
         var lead: Int64
@@ -78,6 +87,13 @@ struct PostgresLeadWrites {
     private var stages: [StageRow] = []
     private var ordered: [Ordered] = []
     private var goals: [Goal] = []
+    private var webhooks: [WebhookRow] = []
+    /// The endpoints whose messages the changes queue.
+    let webhookRoutes: WebhookRoutes
+
+    init(webhooks: WebhookRoutes) {
+        webhookRoutes = webhooks
+    }
     private var entries: [EntryRow] = []
     private var closed: [ClosedEntry] = []
     /// Each lead's entry opened in this transaction, by index in `entries`.
@@ -86,8 +102,9 @@ struct PostgresLeadWrites {
     private(set) var wakeBroughtForward = false
 
     /// Records a lead's new state and its effects. `previousWake` is the wake-up the row had
-    /// (to tell whether this one is earlier).
-    mutating func save(_ state: LeadState, id: Int64, change: LeadChange, previousWake: Date?, encoder: JSONEncoder, created: Bool = false) throws {
+    /// (to tell whether this one is earlier); `scoreBefore` the lead's score before the change
+    /// (for `score_crossed` webhooks).
+    mutating func save(_ state: LeadState, id: Int64, change: LeadChange, previousWake: Date?, scoreBefore: Int, now: Date, encoder: JSONEncoder, created: Bool = false) throws {
         let lead = state.lead
         if created {
             entries.append(EntryRow(lead: id, stage: change.stageBefore(lead.stage), at: nil))
@@ -132,6 +149,9 @@ struct PostgresLeadWrites {
             default:
                 break
             }
+        }
+        for message in webhookRoutes.messages(for: change.effects, lead: lead, scoreBefore: scoreBefore, now: now) {
+            webhooks.append(WebhookRow(id: message.id, endpoint: message.endpoint, type: message.type.rawValue, lead: id, body: message.body))
         }
     }
 
@@ -228,6 +248,14 @@ struct PostgresLeadWrites {
                 sends[id] = send
             }
             try await PostgresRollups.write(batch, connection: connection, logger: logger)
+        }
+        for start in stride(from: 0, to: webhooks.count, by: chunk) {
+            let rows = String(decoding: try json.encode(Array(webhooks[start..<Swift.min(webhooks.count, start + chunk)])), as: UTF8.self)
+            try await connection.query("""
+                INSERT INTO webhooks (message_id, endpoint, type, lead_id, body, status, attempts, created_at, next_attempt_at)
+                SELECT u.id, u.endpoint, u.type, u.lead, decode(u.body, 'base64'), 'queued', 0, \(now), \(now)
+                FROM jsonb_to_recordset(\(rows)::jsonb) AS u(id text, endpoint text, type text, lead bigint, body text)
+                """, logger: logger)
         }
         if queued > 0 || wakeBroughtForward {
             try await connection.query("SELECT pg_notify(\(PostgresStore.channel), '')", logger: logger)

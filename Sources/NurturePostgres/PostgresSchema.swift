@@ -207,6 +207,32 @@ enum PostgresSchema {
             CREATE TABLE installation (id text NOT NULL);
             INSERT INTO installation (id) VALUES (md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text));
             """),
+        // The webhook outbox: one row per message and endpoint, written in the transaction of
+        // the change that called for it, leased like sends (WebhookOutbox).
+        Migration(name: "p10: outbound webhooks", sql: """
+            CREATE TABLE webhooks (
+              id bigserial PRIMARY KEY,
+              message_id text NOT NULL UNIQUE,
+              endpoint text NOT NULL,
+              type text NOT NULL,
+              lead_id bigint NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+              body bytea NOT NULL,
+              status text NOT NULL,
+              attempts integer NOT NULL DEFAULT 0,
+              created_at timestamptz NOT NULL,
+              next_attempt_at timestamptz,
+              delivered_at timestamptz,
+              last_error text,
+              lease_owner text,
+              lease_epoch bigint NOT NULL DEFAULT 0,
+              lease_until timestamptz
+            );
+            CREATE INDEX webhooks_due ON webhooks (next_attempt_at, id) WHERE status = 'queued';
+            CREATE INDEX webhooks_in_flight ON webhooks (lease_until) WHERE status = 'sending';
+            CREATE INDEX webhooks_owner ON webhooks (lease_owner) WHERE status = 'sending';
+            CREATE INDEX webhooks_lead ON webhooks (lead_id, id);
+            CREATE INDEX webhooks_status ON webhooks (status, id);
+            """),
     ]
 
     /// Rebuilds what each email drew and the steps' counts from the stored sends and events

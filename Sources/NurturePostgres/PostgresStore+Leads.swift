@@ -70,7 +70,7 @@ extension PostgresStore {
                 suppressions[try row.value("email")] = Suppression(rawValue: try row.value("reason"))
             }
             var result = UpsertResult()
-            var writes = PostgresLeadWrites()
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes)
             var states: [Int64: LeadState] = [:]
             var parkedIDs: Set<Int64> = []
             var parked: [ParkedLead] = []
@@ -97,10 +97,11 @@ extension PostgresStore {
                     state = decoded
                     result.updated += 1
                 }
+                let scoreBefore = state?.lead.score ?? 0
                 let change = body(String(row.id), row.email, suppressions[email], &state)
                 guard let state else { continue }
                 states[row.id] = state
-                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, encoder: self.encoder, created: isNew)
+                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, encoder: self.encoder, created: isNew)
             }
             result.sendsQueued = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
             return result
@@ -117,9 +118,10 @@ extension PostgresStore {
             }
             var parked: [ParkedLead] = []
             guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &parked) else { return .parked }
+            let scoreBefore = state.lead.score
             let change = body(&state)
-            var writes = PostgresLeadWrites()
-            try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, encoder: self.encoder)
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes)
+            try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, encoder: self.encoder)
             _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
             return .changed(change)
         }
@@ -173,7 +175,7 @@ extension PostgresStore {
                 rowsByID[row.id] = row
             }
             var recordings: [(RecordedEvent, Int64)] = []
-            var writes = PostgresLeadWrites()
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes)
             var parked: [ParkedLead] = []
             for id in rowOrder {
                 guard let row = rowsByID[id] else { continue }
@@ -181,13 +183,14 @@ extension PostgresStore {
                 for index in indices { recordings.append((batch[index].recording, row.id)) }
                 guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &parked) else { continue }
                 var all: [Effect] = []
+                let scoreBefore = state.lead.score
                 for index in indices {
                     let effects = decide(&state, batch[index].recording.event)
                     all += effects
                     results[index] = LeadChange(effects: effects, nextWake: nil)
                 }
                 let wake = nextWake(state)
-                try writes.save(state, id: row.id, change: LeadChange(effects: all, nextWake: wake), previousWake: row.nextWake, encoder: self.encoder)
+                try writes.save(state, id: row.id, change: LeadChange(effects: all, nextWake: wake), previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, encoder: self.encoder)
                 for index in indices { results[index]?.nextWake = wake }
             }
             _ = try await self.insert(recordings, now: now, connection: connection)
@@ -204,11 +207,12 @@ extension PostgresStore {
                 ORDER BY next_wake_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 """, logger: self.logger).map(LeadRow.init)
             var pass = DuePass(processed: rows.count)
-            var writes = PostgresLeadWrites()
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes)
             for row in rows {
                 guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &pass.parked) else { continue }
+                let scoreBefore = state.lead.score
                 let change = body(&state)
-                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, encoder: self.encoder)
+                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, encoder: self.encoder)
             }
             _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
             return pass

@@ -19,11 +19,7 @@ extension PostgresStore {
                 """, logger: self.logger)
             // The claimer is recorded alive in the same transaction: no other process can take
             // it for dead between its claim and its first heartbeat.
-            try await connection.query("""
-                INSERT INTO workers (id, host, pid, started_at, heartbeat_at)
-                VALUES (\(worker.id), \(worker.host), \(Int(worker.pid)), coalesce(\(clock)::timestamptz, now()), coalesce(\(clock)::timestamptz, now()))
-                ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
-                """, logger: self.logger)
+            try await self.recordAlive(worker, clock: clock, connection: connection)
             // The CTE is materialized: otherwise the planner may run the LIMIT subquery more
             // than once and lease more rows than asked (Oban's lesson).
             let claimed = try await connection.rows("""
@@ -182,13 +178,13 @@ extension PostgresStore {
     public func heartbeat(_ worker: WorkerIdentity, now: Date, duration: TimeSpan) async throws {
         let clock = clock(now)
         try await transaction { connection in
-            try await connection.query("""
-                INSERT INTO workers (id, host, pid, started_at, heartbeat_at)
-                VALUES (\(worker.id), \(worker.host), \(Int(worker.pid)), coalesce(\(clock)::timestamptz, now()), coalesce(\(clock)::timestamptz, now()))
-                ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
-                """, logger: self.logger)
+            try await self.recordAlive(worker, clock: clock, connection: connection)
             try await connection.query("""
                 UPDATE sends SET lease_until = coalesce(\(clock)::timestamptz, now()) + make_interval(secs => \(Double(duration.seconds)))
+                WHERE lease_owner = \(worker.id) AND status = 'sending'
+                """, logger: self.logger)
+            try await connection.query("""
+                UPDATE webhooks SET lease_until = coalesce(\(clock)::timestamptz, now()) + make_interval(secs => \(Double(duration.seconds)))
                 WHERE lease_owner = \(worker.id) AND status = 'sending'
                 """, logger: self.logger)
         }
@@ -213,6 +209,10 @@ extension PostgresStore {
                 WHERE lease_owner = ANY(\(dead)) AND status = 'sending'
                 RETURNING id
                 """, logger: self.logger).collect().count
+            try await connection.query("""
+                UPDATE webhooks SET status = 'queued', next_attempt_at = least(next_attempt_at, \(now)), lease_until = NULL, lease_owner = NULL
+                WHERE lease_owner = ANY(\(dead)) AND status = 'sending'
+                """, logger: self.logger)
             try await connection.query("DELETE FROM workers WHERE id = ANY(\(dead))", logger: self.logger)
             if returned > 0 { try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: self.logger) }
             return returned
@@ -226,9 +226,22 @@ extension PostgresStore {
                 WHERE lease_owner = \(worker.id) AND status = 'sending'
                 RETURNING id
                 """, logger: self.logger).collect().count
+            try await connection.query("""
+                UPDATE webhooks SET status = 'queued', next_attempt_at = least(next_attempt_at, \(now)), lease_until = NULL, lease_owner = NULL
+                WHERE lease_owner = \(worker.id) AND status = 'sending'
+                """, logger: self.logger)
             try await connection.query("DELETE FROM workers WHERE id = \(worker.id)", logger: self.logger)
             // What it gave back is for the others to send at once.
             if returned > 0 { try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: self.logger) }
         }
+    }
+
+    /// Records `worker` alive now on the lease clock (its start, or a heartbeat).
+    func recordAlive(_ worker: WorkerIdentity, clock: Date?, connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO workers (id, host, pid, started_at, heartbeat_at)
+            VALUES (\(worker.id), \(worker.host), \(Int(worker.pid)), coalesce(\(clock)::timestamptz, now()), coalesce(\(clock)::timestamptz, now()))
+            ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+            """, logger: logger)
     }
 }

@@ -27,6 +27,8 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
     let leaseClock: LeaseClock
     let encoder: JSONEncoder
     let decoder: JSONDecoder
+    /// The outbound webhooks each lead change queues (none unless the deployment has some).
+    let webhookRoutes: WebhookRoutes
 
     /// Which clock leases and worker heartbeats are measured on.
     public enum LeaseClock: Sendable {
@@ -40,8 +42,10 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
     /// The channel wake-ups are announced on.
     static let channel = "nurture_wake"
 
-    public init(url: PostgresURL, logger: Logger, leaseClock: LeaseClock = .database) {
+    /// `webhooks`: the endpoints whose messages are queued with every change that calls for them.
+    public init(url: PostgresURL, logger: Logger, leaseClock: LeaseClock = .database, webhooks: WebhookRoutes = .none) {
         self.url = url
+        webhookRoutes = webhooks
         self.logger = logger
         self.leaseClock = leaseClock
         client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: logger)

@@ -4,6 +4,7 @@ import NurtureContent
 import NurtureCore
 import NurtureDelivery
 import NurturePostgres
+import NurtureServer
 import Yams
 
 /// Everything `nurture serve` needs, from one YAML file (`nurture.yaml`) with environment
@@ -55,6 +56,11 @@ public struct Configuration: Sendable {
     public var dkim: [DKIMKey] = []
     /// Header fields added to every email (`headers:`: Feedback-ID, List-Id, …).
     public var headers: [MessageHeader] = []
+    /// Outbound webhook endpoints (`webhooks:`), told of funnel events.
+    public var webhooks: [WebhookSettings] = []
+    /// How the email providers' webhooks authenticate (`providers:`): Postmark's Basic
+    /// credentials, SendGrid's verification key. A provider not set has its route closed.
+    public var providers = ProviderWebhookAuth()
     /// Whether `sender.from` (or `NURTURE_FROM`) is set: without it emails would come from
     /// nurture@localhost, so the commands that send refuse to (``sendingCheck(fromGiven:trackingURL:)``).
     public var senderIsSet = false
@@ -91,6 +97,7 @@ public struct Configuration: Sendable {
         var dkim: [DKIMKey] = []
         var dkimProblems: [String] = []
         var customHeaders: [MessageHeader] = []
+        var webhooks: [WebhookSettings] = []
 
         if let path {
             // The size first: a huge file is refused by name, before any of it is read.
@@ -113,6 +120,7 @@ public struct Configuration: Sendable {
                 read(map, prefix: "", into: &values, headers: &headers, document: document)
                 if let node = map.value("dkim") { (dkim, dkimProblems) = readDKIM(node, document: document) }
                 if let headers = map.mapping("headers") { customHeaders = document.customHeaders(headers, what: "headers") }
+                if let node = map.value("webhooks") { webhooks = WebhookSettings.read(node, document: document, environment: environment) }
             }
             problems += document.issues.map(\.description)
         }
@@ -243,6 +251,31 @@ public struct Configuration: Sendable {
         configuration.dkim = dkim
         configuration.dkimProblems = dkimProblems
         configuration.headers = customHeaders
+        configuration.webhooks = webhooks
+        /// `${NAME}` reads the environment (a secret kept out of the file).
+        func secretValue(_ key: String) -> String? {
+            guard let text = value(key) else { return nil }
+            guard text.hasPrefix("${"), text.hasSuffix("}") else { return text }
+            let name = String(text.dropFirst(2).dropLast())
+            guard let found = environment[name], !found.isEmpty else {
+                problems.append("\(place(key)): \(key): the environment variable \(name) is not set")
+                return nil
+            }
+            return found
+        }
+        switch (value("providers.postmark.username"), secretValue("providers.postmark.password")) {
+        case (let user?, let password?): configuration.providers.postmark = .init(username: user, password: Secret(password))
+        case (nil, nil): break
+        case (nil, _): problems.append("\(place("providers.postmark.password")): providers.postmark needs a username as well as a password")
+        case (_, nil): if values["providers.postmark.password"] == nil { problems.append("\(place("providers.postmark.username")): providers.postmark needs a password as well as a username") }
+        }
+        if let key = secretValue("providers.sendgrid.verification_key") {
+            do {
+                configuration.providers.sendgrid = try SendGridSignature(publicKey: key)
+            } catch {
+                problems.append("\(place("providers.sendgrid.verification_key")): providers.sendgrid.verification_key: \(error)")
+            }
+        }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
     }
@@ -322,13 +355,16 @@ public struct Configuration: Sendable {
     }
 
     static let known: [String: [String]] = [
-        "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler", "reports", "dkim", "headers"],
+        "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler", "reports", "dkim", "headers", "webhooks", "providers"],
         "sender.": ["from", "reply_to", "bounce_address", "unsubscribe_mailto"],
         "tracking.": ["base_url", "allow_http", "secret", "machine_open_seconds", "scanner_click_seconds", "scanner_links", "scanner_window_seconds", "scanner_user_agents"],
         "http.": ["listen", "api_key", "metrics", "idle_timeout", "max_connections"],
         "relay.": ["url", "username", "password", "starttls", "verify_tls", "ca_file", "connections", "rate_limit", "max_attempts", "retry_after", "retry_max", "format", "headers"],
         "scheduler.": ["poll_interval", "batch_size"],
         "reports.": ["attribution_window", "attribution_events"],
+        "providers.": ["postmark", "sendgrid"],
+        "providers.postmark.": ["username", "password"],
+        "providers.sendgrid.": ["verification_key"],
     ]
 
     /// Flattens the YAML into `section.key` values, reporting unknown keys.
@@ -336,7 +372,7 @@ public struct Configuration: Sendable {
         map.rejectUnknownKeys(known[prefix] ?? [])
         for key in map.keys where (known[prefix] ?? []).contains(key) {
             guard let node = map.value(key) else { continue }
-            if prefix == "", key == "dkim" || key == "headers" { continue }  // readDKIM, customHeaders
+            if prefix == "", key == "dkim" || key == "headers" || key == "webhooks" { continue }  // readDKIM, customHeaders, WebhookSettings
             if prefix == "relay.", key == "headers" {
                 guard let h = document.mapping(node, "relay.headers") else { continue }
                 for name in h.keys { if let v = h.string(name) { headers.append((name, Secret(v))) } }

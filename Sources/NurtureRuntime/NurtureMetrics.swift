@@ -19,6 +19,8 @@ public final class NurtureMetrics: Sendable {
     static var sends: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_sends", unitName: "total", helpText: "Delivery attempts by outcome") }
     static var events: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_events", unitName: "total", helpText: "Events recorded by type") }
     static var leadsInStage: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_leads_in_stage", unitName: "", helpText: "Leads in each stage now (from the database)") }
+    static var webhookAttempts: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_webhook_attempts", unitName: "total", helpText: "Outbound webhook attempts by outcome") }
+    static var webhooksByStatus: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_webhooks", unitName: "", helpText: "Outbound webhooks in the outbox by status (dead: dead-lettered)") }
     static var stageChanges: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_stage_changes", unitName: "total", helpText: "Stage changes by target stage") }
 
     public init() {
@@ -45,8 +47,12 @@ public final class NurtureMetrics: Sendable {
         registry.makeCounter(descriptor: Self.stageChanges, labels: [("to", stage)]).increment()
     }
 
-    /// The exposition for `GET /metrics`, with the gauges read from the store's counts.
-    public func exposition(_ counts: StoreCounts) -> String {
+    /// The exposition for `GET /metrics`, with the gauges read from the store's counts
+    /// (and its webhook outbox's).
+    public func exposition(_ counts: StoreCounts, webhooks: [WebhookStatus: Int] = [:]) -> String {
+        for status in WebhookStatus.allCases {
+            registry.makeGauge(descriptor: Self.webhooksByStatus, labels: [("status", status.rawValue)]).set(Double(webhooks[status] ?? 0))
+        }
         // Read from the database at each scrape: right after a restart, and the same from
         // every process sharing the database. A stage no lead is in any more reads 0.
         let stages = stagesSeen.withLock { seen in
@@ -80,4 +86,7 @@ extension NurtureMetrics: ServiceMetrics {
     public func relayLatency(_ duration: Duration) { relayLatencyHistogram.record(duration) }
     public func staleCompletions(_ count: Int) { staleCompletionsCounter.increment(by: Int64(count)) }
     public func recoveredSends(_ count: Int) { recoveredSendsCounter.increment(by: Int64(count)) }
+    public func webhookOutcome(_ outcome: String) {
+        registry.makeCounter(descriptor: Self.webhookAttempts, labels: [("outcome", outcome)]).increment()
+    }
 }

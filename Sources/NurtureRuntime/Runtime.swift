@@ -2,6 +2,7 @@ import NurtureApp
 import Foundation
 import Logging
 import NurtureCore
+import NurtureDelivery
 import NurtureServer
 import ServiceLifecycle
 
@@ -19,6 +20,8 @@ public struct Runtime: Sendable {
     public let workflows: WorkflowSet
     public let scheduler: Scheduler
     public let delivery: DeliveryWorker
+    /// Delivers the outbound webhooks (`webhooks:` in nurture.yaml) queued in the outbox.
+    public let webhooks: WebhookDispatcher
     /// The feedback loop behind the HTTP routes.
     public let feedback: FeedbackService
     public let metrics: NurtureMetrics
@@ -42,7 +45,7 @@ public struct Runtime: Sendable {
         do {
             // Pending migrations are applied at every start (safe with several processes):
             // SQLite's here, PostgreSQL's when its connection pool starts (`withStore`, `serve`).
-            let opened = try StoreFactory.open(configuration.storeLocation, logger: logger)
+            let opened = try StoreFactory.open(configuration.storeLocation, webhooks: configuration.webhooks.routes, logger: logger)
             store = opened.store
             storeServices = opened.services
             wakeups = opened.wakeups
@@ -59,6 +62,13 @@ public struct Runtime: Sendable {
             concurrency: configuration.relay.connections, maxAttempts: configuration.maxAttempts,
             retryBase: configuration.retryBase, retryMax: configuration.retryMax,
             rateLimiter: configuration.rateLimit.map { [store] in RateLimiter(perSecond: $0, shared: store as? any SendRateBudget) }, logger: logger, metrics: metrics)
+        do {
+            webhooks = WebhookDispatcher(
+                store: store, transport: CurlWebhookTransport(), targets: try configuration.webhooks.map { try $0.target() },
+                worker: delivery.worker, metrics: metrics, logger: logger)
+        } catch {
+            throw RuntimeError.invalidFiles(["\(configuration.sourceName): webhooks: \(error)"])
+        }
         feedback = FeedbackService(
             store: store, scheduler: scheduler, secret: configuration.secret, rules: configuration.machineRules,
             attribution: configuration.attribution, doorbell: doorbell, metrics: metrics, logger: logger, clock: clock)
@@ -110,7 +120,7 @@ public struct Runtime: Sendable {
         let options = NurtureRoutes.Options(
             apiKey: configuration.apiKey, publicMetrics: configuration.publicMetrics,
             idleTimeout: .seconds(configuration.idleTimeout.seconds), maxConnections: maxConnections, clock: clock,
-            exposition: metricsExposition)
+            exposition: metricsExposition, providers: configuration.providers)
         let http = NurtureRoutes.application(host: configuration.listenHost, port: configuration.listenPort, api: feedback, options: options, logger: logger)
         let worker = NurtureWorkerService(scheduler: scheduler, delivery: delivery, pollInterval: configuration.pollInterval, doorbell: doorbell, logger: logger, clock: clock)
         let reload = ReloadService(configuration: configuration, workflows: workflows, logger: logger)
@@ -121,6 +131,7 @@ public struct Runtime: Sendable {
             services.append(.init(service: WakeupListener(feed: wakeups, doorbell: doorbell, logger: logger)))
         }
         services += [.init(service: http), .init(service: reload), .init(service: worker)]
+        services.append(.init(service: WebhookService(dispatcher: webhooks, pollInterval: configuration.pollInterval, logger: logger, clock: clock)))
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -134,7 +145,7 @@ public struct Runtime: Sendable {
 
     /// `GET /metrics`: the counters, with gauges read from the store at the time asked.
     public var metricsExposition: @Sendable () async throws -> String {
-        { [store, metrics, clock] in metrics.exposition(try await store.counts(now: clock.now())) }
+        { [store, metrics, clock] in metrics.exposition(try await store.counts(now: clock.now()), webhooks: try await store.webhookCounts()) }
     }
 
     /// Processes everything due now — leads, then sends — until nothing is left, and returns.
@@ -143,6 +154,7 @@ public struct Runtime: Sendable {
         try await delivery.recoverDeadWorkers(now: now)
         do {
             let result = try await processEverything(now: now)
+            _ = try await webhooks.deliverDue(now: { now })
             try await delivery.store.retire(delivery.worker, now: now)
             return result
         } catch {

@@ -21,13 +21,14 @@ public struct OpenedStore: Sendable {
 public enum StoreFactory {
     /// Opens the store at `location`. SQLite's schema is brought up to date here when
     /// `migrate` is set; PostgreSQL's when the runtime starts (``Runtime/withStore(_:)``).
-    public static func open(_ location: StoreLocation, migrate: Bool = true, logger: Logger = Logger(label: "nurture")) throws -> OpenedStore {
+    /// `webhooks`: the endpoints whose messages each lead change queues.
+    public static func open(_ location: StoreLocation, migrate: Bool = true, webhooks: WebhookRoutes = .none, logger: Logger = Logger(label: "nurture")) throws -> OpenedStore {
         switch location {
         case .sqlite(let path):
-            return OpenedStore(store: try SQLiteStore(path: path, migrate: migrate), services: [], wakeups: nil, migratesOnStart: false)
+            return OpenedStore(store: try SQLiteStore(path: path, migrate: migrate, webhooks: webhooks), services: [], wakeups: nil, migratesOnStart: false)
         case .postgres(let text):
             let url = try PostgresURL(text)
-            let store = PostgresStore(url: url, logger: logger)
+            let store = PostgresStore(url: url, logger: logger, webhooks: webhooks)
             return OpenedStore(store: store, services: [store.client], wakeups: store, migratesOnStart: migrate)
         }
     }

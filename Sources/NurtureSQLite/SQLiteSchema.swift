@@ -242,6 +242,33 @@ enum SQLiteSchema {
                 INSERT INTO installation (id) VALUES (lower(hex(randomblob(16))));
                 """)
         }
+        migrator.registerMigration("v13: outbound webhooks") { db in
+            // The webhook outbox: one row per message and endpoint, written in the transaction
+            // of the change that called for it, leased like sends (WebhookOutbox).
+            try db.execute(sql: """
+                CREATE TABLE webhooks (
+                  id INTEGER PRIMARY KEY,
+                  message_id TEXT NOT NULL UNIQUE,
+                  endpoint TEXT NOT NULL,
+                  type TEXT NOT NULL,
+                  lead_id INTEGER NOT NULL REFERENCES leads(id) ON DELETE CASCADE,
+                  body BLOB NOT NULL,
+                  status TEXT NOT NULL,
+                  attempts INTEGER NOT NULL DEFAULT 0,
+                  created_at REAL NOT NULL,
+                  next_attempt_at REAL,
+                  delivered_at REAL,
+                  last_error TEXT,
+                  lease_owner TEXT,
+                  lease_epoch INTEGER NOT NULL DEFAULT 0,
+                  lease_until REAL
+                );
+                CREATE INDEX webhooks_due ON webhooks(next_attempt_at) WHERE status = 'queued';
+                CREATE INDEX webhooks_in_flight ON webhooks(lease_until) WHERE status = 'sending';
+                CREATE INDEX webhooks_lead ON webhooks(lead_id, id);
+                CREATE INDEX webhooks_status ON webhooks(status, id);
+                """)
+        }
         return migrator
     }
 

@@ -29,6 +29,7 @@ extension SQLiteStore {
                     result.created += 1
                 }
                 let created = state == nil
+                let scoreBefore = state?.lead.score ?? 0
                 let suppression = try String.fetchOne(suppressions, arguments: [email]).flatMap(Suppression.init(rawValue:))
                 let change = body(String(id), email, suppression, &state)
                 guard let state else { continue }
@@ -37,7 +38,7 @@ extension SQLiteStore {
                     try db.cachedStatement(sql: "INSERT INTO stage_entries (lead_id, stage, entered_at) VALUES (?, ?, ?)")
                         .execute(arguments: [id, change.stageBefore(state.lead.stage), now.timeIntervalSince1970])
                 }
-                result.sendsQueued += try self.save(state, id: id, change: change, now: now, db: db, rollups: &rollups)
+                result.sendsQueued += try self.save(state, id: id, change: change, scoreBefore: scoreBefore, now: now, db: db, rollups: &rollups)
             }
             try rollups.flush(db)
             return result
@@ -55,8 +56,9 @@ extension SQLiteStore {
                 try rollups.flush(db)
                 return .parked
             }
+            let scoreBefore = state.lead.score
             let change = body(&state)
-            _ = try self.save(state, id: row["id"], change: change, now: now, db: db, rollups: &rollups)
+            _ = try self.save(state, id: row["id"], change: change, scoreBefore: scoreBefore, now: now, db: db, rollups: &rollups)
             try rollups.flush(db)
             return .changed(change)
         }
@@ -84,6 +86,7 @@ extension SQLiteStore {
                     continue
                 }
                 var all: [Effect] = []
+                let scoreBefore = state.lead.score
                 for index in groups[reference] ?? [] {
                     _ = try self.insert(batch[index].recording, leadID: id, now: now, db: db, rollups: &rollups)
                     let effects = decide(&state, batch[index].recording.event)
@@ -91,7 +94,7 @@ extension SQLiteStore {
                     results[index] = LeadChange(effects: effects, nextWake: nil)
                 }
                 let wake = nextWake(state)
-                _ = try self.save(state, id: id, change: LeadChange(effects: all, nextWake: wake), now: now, db: db, rollups: &rollups)
+                _ = try self.save(state, id: id, change: LeadChange(effects: all, nextWake: wake), scoreBefore: scoreBefore, now: now, db: db, rollups: &rollups)
                 for index in groups[reference] ?? [] { results[index]?.nextWake = wake }
             }
             try rollups.flush(db)
@@ -108,8 +111,9 @@ extension SQLiteStore {
             var rollups = SQLiteRollups()
             for row in rows {
                 guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &pass.parked) else { continue }
+                let scoreBefore = state.lead.score
                 let change = body(&state)
-                _ = try self.save(state, id: row["id"], change: change, now: now, db: db, rollups: &rollups)
+                _ = try self.save(state, id: row["id"], change: change, scoreBefore: scoreBefore, now: now, db: db, rollups: &rollups)
             }
             try rollups.flush(db)
             return pass
@@ -181,8 +185,10 @@ extension SQLiteStore {
     }
 
     /// Writes the lead's new state and what its effects leave in the database.
+    /// The webhooks the change calls for are queued here too (`scoreBefore`: the lead's score
+    /// before it, for `score_crossed`).
     /// - Returns: how many sends were queued.
-    func save(_ state: LeadState, id: Int64, change: LeadChange, now: Date, db: Database, rollups: inout SQLiteRollups) throws -> Int {
+    func save(_ state: LeadState, id: Int64, change: LeadChange, scoreBefore: Int, now: Date, db: Database, rollups: inout SQLiteRollups) throws -> Int {
         let lead = state.lead
         try db.cachedStatement(sql: """
             UPDATE leads SET stage = ?, score = ?, fit_score = ?, engagement_score = ?, status = ?, time_zone = ?,
@@ -228,6 +234,12 @@ extension SQLiteStore {
             default:
                 break
             }
+        }
+        for message in webhookRoutes.messages(for: change.effects, lead: lead, scoreBefore: scoreBefore, now: now) {
+            try db.cachedStatement(sql: """
+                INSERT INTO webhooks (message_id, endpoint, type, lead_id, body, status, attempts, created_at, next_attempt_at)
+                VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?)
+                """).execute(arguments: [message.id, message.endpoint, message.type.rawValue, id, message.body, now.timeIntervalSince1970, now.timeIntervalSince1970])
         }
         return queued
     }

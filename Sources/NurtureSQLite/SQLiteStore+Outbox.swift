@@ -13,10 +13,7 @@ extension SQLiteStore {
             try db.execute(sql: "UPDATE sends SET status = 'queued', next_attempt_at = ?, lease_until = NULL, lease_owner = NULL WHERE status = 'sending' AND lease_until < ?", arguments: [t, t])
             // The claimer is recorded alive in the same transaction: no other process can take
             // it for dead between its claim and its first heartbeat.
-            try db.execute(sql: """
-                INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
-                """, arguments: [worker.id, worker.host, worker.pid, t, t])
+            try Self.recordAlive(worker, at: t, db: db)
             let rows = try Row.fetchAll(db, sql: """
                 UPDATE sends SET status = 'sending', lease_until = ?, lease_owner = ?, lease_epoch = lease_epoch + 1
                 WHERE id IN (SELECT id FROM sends WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)
@@ -110,11 +107,10 @@ extension SQLiteStore {
     public func heartbeat(_ worker: WorkerIdentity, now: Date, duration: TimeSpan) async throws {
         try await pool.write { db in
             let t = now.timeIntervalSince1970
-            try db.execute(sql: """
-                INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
-                """, arguments: [worker.id, worker.host, worker.pid, t, t])
+            try Self.recordAlive(worker, at: t, db: db)
             try db.execute(sql: "UPDATE sends SET lease_until = ? WHERE lease_owner = ? AND status = 'sending'",
+                           arguments: [(now + duration).timeIntervalSince1970, worker.id])
+            try db.execute(sql: "UPDATE webhooks SET lease_until = ? WHERE lease_owner = ? AND status = 'sending'",
                            arguments: [(now + duration).timeIntervalSince1970, worker.id])
         }
     }
@@ -133,6 +129,7 @@ extension SQLiteStore {
             for id in dead {
                 try db.execute(sql: "UPDATE sends SET status = 'queued', next_attempt_at = MIN(next_attempt_at, ?), lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND status = 'sending'", arguments: [t, id])
                 returned += db.changesCount
+                try db.execute(sql: "UPDATE webhooks SET status = 'queued', next_attempt_at = MIN(next_attempt_at, ?), lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND status = 'sending'", arguments: [t, id])
                 try db.execute(sql: "DELETE FROM workers WHERE id = ?", arguments: [id])
             }
             return returned
@@ -142,6 +139,7 @@ extension SQLiteStore {
     public func retire(_ worker: WorkerIdentity, now: Date) async throws {
         try await pool.write { db in
             try db.execute(sql: "UPDATE sends SET status = 'queued', next_attempt_at = MIN(next_attempt_at, ?), lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND status = 'sending'", arguments: [now.timeIntervalSince1970, worker.id])
+            try db.execute(sql: "UPDATE webhooks SET status = 'queued', next_attempt_at = MIN(next_attempt_at, ?), lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND status = 'sending'", arguments: [now.timeIntervalSince1970, worker.id])
             try db.execute(sql: "DELETE FROM workers WHERE id = ?", arguments: [worker.id])
         }
     }
@@ -152,5 +150,13 @@ extension SQLiteStore {
             let leases = try Double.fetchOne(db, sql: "SELECT MIN(lease_until) FROM sends WHERE status = 'sending'")
             return [queued, leases].compactMap { $0 }.min().map(Date.init(timeIntervalSince1970:))
         }
+    }
+
+    /// Records `worker` alive at `t` (its start, or a heartbeat).
+    static func recordAlive(_ worker: WorkerIdentity, at t: Double, db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO workers (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+            """, arguments: [worker.id, worker.host, worker.pid, t, t])
     }
 }

@@ -11,16 +11,20 @@ public final class SQLiteStore: NurtureStore, SchemaMigrating {
     let decoder: JSONDecoder
 
     let path: String
+    /// The outbound webhooks each lead change queues (none unless the deployment has some).
+    let webhookRoutes: WebhookRoutes
 
     /// Opens (creating if needed) the database at `path`. With `migrate` (the default), the
-    /// schema is brought up to date first (see ``migrate()``).
-    public init(path: String, migrate: Bool = true) throws {
+    /// schema is brought up to date first (see ``migrate()``). `webhooks`: the endpoints
+    /// whose messages are queued with every change that calls for them.
+    public init(path: String, migrate: Bool = true, webhooks: WebhookRoutes = .none) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30) // other processes on the same file wait, not fail
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL") // durable in WAL mode across crashes of the process
         }
         self.path = path
+        webhookRoutes = webhooks
         pool = try DatabasePool(path: path, configuration: configuration)
         encoder = Self.stateEncoder()
         decoder = Self.stateDecoder()

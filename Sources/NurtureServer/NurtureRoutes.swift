@@ -35,9 +35,12 @@ public enum NurtureRoutes {
         public var clock: any WallClock
         /// The metrics text for `GET /metrics` (Prometheus exposition); none: 404.
         public var exposition: (@Sendable () async throws -> String)?
+        /// How the email providers' webhooks authenticate (`/v1/webhooks/postmark`, `/sendgrid`).
+        public var providers = ProviderWebhookAuth()
 
         public init(apiKey: Secret?, publicMetrics: Bool = false, idleTimeout: Duration = .seconds(30), maxConnections: Int = 4096, clock: any WallClock = SystemClock(),
-                    exposition: (@Sendable () async throws -> String)? = nil) {
+                    exposition: (@Sendable () async throws -> String)? = nil, providers: ProviderWebhookAuth = ProviderWebhookAuth()) {
+            self.providers = providers
             self.apiKey = apiKey
             self.publicMetrics = publicMetrics
             self.idleTimeout = idleTimeout
@@ -160,6 +163,39 @@ public enum NurtureRoutes {
             var unknown = 0
             for report in reports where try await !backend.relayReport(report, now: clock.now()) { unknown += 1 }
             return try jsonResponse(.accepted, ["applied": reports.count - unknown, "unknown": unknown])
+        }
+        // The providers' own webhooks: outside the bearer key (a provider cannot send it), each
+        // with the provider's authentication.
+        router.post("/v1/webhooks/postmark") { [auth = options.providers.postmark] request, context -> Response in
+            guard let auth else {
+                throw HTTPError(.unauthorized, message: "the Postmark webhook is disabled: set providers.postmark.username and password")
+            }
+            guard auth.accepts(request.headers[.authorization]) else {
+                throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: #"Basic realm="Nurture webhooks""#], message: "wrong or missing credentials: put providers.postmark's user and password in the webhook URL")
+            }
+            let json = try await APIInput.json(request, context: context, timeout: options.idleTimeout)
+            let reports = try PostmarkWebhook.reports(json)
+            return try await applyProviderReports(reports, ignored: reports.isEmpty ? 1 : 0)
+        }
+        router.post("/v1/webhooks/sendgrid") { [verifier = options.providers.sendgrid] request, context -> Response in
+            guard let verifier else {
+                throw HTTPError(.unauthorized, message: "the SendGrid webhook is disabled: set providers.sendgrid.verification_key")
+            }
+            let body = try await APIInput.body(request, timeout: options.idleTimeout)
+            guard let signature = request.headers[HTTPField.Name(SendGridSignature.signatureHeader)!],
+                  let timestamp = request.headers[HTTPField.Name(SendGridSignature.timestampHeader)!],
+                  verifier.verify(signature: signature, timestamp: timestamp, body: body) else {
+                throw HTTPError(.unauthorized, message: "the SendGrid signature is missing or does not verify with providers.sendgrid.verification_key")
+            }
+            let json: JSONValue
+            do { json = try JSONDecoder().decode(JSONValue.self, from: body) } catch { throw HTTPError(.badRequest, message: "the body is not valid JSON") }
+            let (reports, ignored) = try SendGridWebhook.reports(json)
+            return try await applyProviderReports(reports, ignored: ignored)
+        }
+        @Sendable func applyProviderReports(_ reports: [RelayReport], ignored: Int) async throws -> Response {
+            var unknown = 0
+            for report in reports where try await !backend.relayReport(report, now: clock.now()) { unknown += 1 }
+            return try jsonResponse(.ok, ["applied": reports.count - unknown, "ignored": ignored, "unknown": unknown])
         }
         return router
     }

@@ -92,7 +92,7 @@ struct DryRunCommand: AsyncParsableCommand {
         let renderer = EmailRenderer(library: library, settings: EmailRenderer.Settings(
             from: sender, trackingBaseURL: trackingURL ?? configuration?.trackingBaseURL ?? "http://localhost:8080",
             secret: secret.map { Secret($0) } ?? configuration?.secret ?? Secret(ProcessInfo.processInfo.environment["NURTURE_SECRET"] ?? Preview.developmentSecret)))
-        let dryRun = DryRun(workflow: workflow, renderer: renderer, sequence: sequence)
+        let dryRun = DryRun(workflow: workflow, renderer: renderer, sequence: sequence, webhooks: configuration?.webhooks.routes ?? .none)
         if let sequence, let audience = workflow.sequence(sequence)?.audience {
             printError("note: --sequence \(sequence) is simulated whether or not the lead passes its when: \(audience)")
         }

@@ -88,6 +88,9 @@ public struct DryRunReport: Sendable {
             case .notEnrolled(let stage, let reason):
                 lines.append(line(entry.at, "not-enrolled", "no sequence of stage \(stage) takes the lead: \(reason)"))
             }
+            for message in timeline.webhooks[index] ?? [] {
+                lines.append(line(entry.at, "webhook", "WEBHOOK \(message.type.rawValue) -> \(message.endpoint) (would be POSTed, signed)"))
+            }
         }
         return lines
     }

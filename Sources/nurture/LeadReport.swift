@@ -6,11 +6,14 @@ public struct LeadReport: Sendable {
     public let details: LeadDetails
     public let engine: NurtureEngine
     public let now: Date
+    /// The lead's recent outbound webhooks, newest first.
+    public let webhooks: [WebhookRecord]
 
-    public init(details: LeadDetails, engine: NurtureEngine, now: Date) {
+    public init(details: LeadDetails, engine: NurtureEngine, now: Date, webhooks: [WebhookRecord] = []) {
         self.details = details
         self.engine = engine
         self.now = now
+        self.webhooks = webhooks
     }
 
     public var text: String {
@@ -57,7 +60,23 @@ public struct LeadReport: Sendable {
                 out.append("  \(Self.format(stored.event.at))  \(stored.event.type)\(stored.event.isMachine ? " (machine, not scored)" : "") \(props)")
             }
         }
+        if !webhooks.isEmpty {
+            out.append("webhooks:")
+            for webhook in webhooks { out.append("  " + Self.line(webhook)) }
+        }
         return out.joined(separator: "\n")
+    }
+
+    /// One webhook: when, its status (DEAD in capitals: it needs an operator), what, where, and
+    /// what went wrong last.
+    static func line(_ webhook: WebhookRecord) -> String {
+        let status = webhook.status == .dead ? "DEAD" : webhook.status.rawValue
+        var text = "\(format(webhook.deliveredAt ?? webhook.createdAt))  \(status.padding(toLength: 9, withPad: " ", startingAt: 0)) \(webhook.type.rawValue) -> \(webhook.endpoint)"
+        text += " (\(webhook.attempts) attempt\(webhook.attempts == 1 ? "" : "s"))"
+        if webhook.status == .queued, let next = webhook.nextAttemptAt, webhook.attempts > 0 { text += ", next \(format(next))" }
+        if webhook.status != .delivered, let error = webhook.lastError { text += ": \(error)" }
+        if webhook.status == .dead { text += " — `nurture webhooks retry \(webhook.rowID)` queues it again" }
+        return text
     }
 
     static func format(_ date: Date) -> String {

@@ -110,7 +110,7 @@ struct Leads: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a lead: fields, scores with their breakdown, stage history, enrollment, sends and events.",
+            abstract: "Print a lead: fields, scores with their breakdown, stage history, enrollment, sends, events and webhooks.",
             discussion: """
             Examples:
               nurture leads show ada@example.com --config nurture.yaml
@@ -146,7 +146,8 @@ struct Leads: AsyncParsableCommand {
                 printError("no lead \(email)")
                 throw ExitCode(1)
             }
-            print(terminalSafe(LeadReport(details: details, engine: runtime.workflows.engine, now: Date()).text))
+            let webhooks = try await runtime.store.webhooks(leadID: details.state.lead.id, limit: recent)
+            print(terminalSafe(LeadReport(details: details, engine: runtime.workflows.engine, now: Date(), webhooks: webhooks).text))
         }
     }
 

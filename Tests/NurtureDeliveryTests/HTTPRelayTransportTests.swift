@@ -57,6 +57,8 @@ struct HTTPRelayTransportTests {
         #expect(body["TextBody"] as? String == message.text)
         let headers = body["Headers"] as? [[String: String]]
         #expect(headers?.first == ["Name": "Message-ID", "Value": message.messageID])
+        // Comes back in Postmark's webhooks, so a bounce finds its email.
+        #expect(body["Metadata"] as? [String: String] == ["nurture_message_id": message.messageID])
     }
 
     @Test("every JSON format carries Reply-To; Postmark's address lines quote a display name with a comma or quotes")
@@ -90,12 +92,15 @@ struct HTTPRelayTransportTests {
     func sendgridFormat() async throws {
         let server = try LoopbackServer.http()
         defer { server.stop() }
-        #expect(await transport(server, path: "/ok", format: .sendgrid).deliver(sampleMessage()).isAccepted)
+        let message = sampleMessage()
+        #expect(await transport(server, path: "/ok", format: .sendgrid).deliver(message).isAccepted)
         let body = try json(try #require(try server.records("requests.jsonl").first))
         let content = body["content"] as? [[String: String]]
         #expect(content?.map { $0["type"] } == ["text/plain", "text/html"])
         let personalizations = body["personalizations"] as? [[String: Any]]
         #expect((personalizations?.first?["to"] as? [[String: String]])?.first?["email"] == "ada@example.com")
+        // Comes back in each SendGrid event, so a bounce finds its email.
+        #expect(body["custom_args"] as? [String: String] == ["nurture_message_id": message.messageID])
     }
 
     @Test("rfc822 format posts the exact message bytes")

@@ -20,13 +20,14 @@ struct StoreContractTests {
 
         var testDescription: String { rawValue }
 
-        /// Runs `body` on a fresh, empty store of this adapter, and removes the store after.
-        func with(_ body: (Subject) async throws -> Void) async throws {
+        /// Runs `body` on a fresh, empty store of this adapter (queuing the messages of
+        /// `webhooks`), and removes the store after.
+        func with(webhooks: WebhookRoutes = .none, _ body: (Subject) async throws -> Void) async throws {
             switch self {
             case .sqlite:
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-contract-\(UUID()).sqlite").path
                 defer { for suffix in ["", "-wal", "-shm", ".migrate.lock"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-                let store = try SQLiteStore(path: path)
+                let store = try SQLiteStore(path: path, webhooks: webhooks)
                 try await body(Subject(store: store, corrupt: { email in
                     try await store.execute(sql: "UPDATE leads SET state = x'00ff' WHERE email = '\(email)'")
                 }, rebuildRollups: { try await store.rebuildRollups() }, rebuildStageEntries: { try await store.rebuildStageEntries() }))
@@ -36,7 +37,7 @@ struct StoreContractTests {
                 defer { TestPostgres.dropDatabase(database.name) }
                 var logger = Logger(label: "contract")
                 logger.logLevel = .warning
-                let store = PostgresStore(url: try PostgresURL(database.url), logger: logger, leaseClock: .caller)
+                let store = PostgresStore(url: try PostgresURL(database.url), logger: logger, leaseClock: .caller, webhooks: webhooks)
                 try await store.migrate()
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { await store.client.run() }

@@ -27,7 +27,8 @@ ensure_build_deps() {
 # Real peers for the tests: aiosmtpd (SMTP server), openssl (test certificates and keys),
 # openapi-spec-validator (the OpenAPI document), dkimpy with pynacl (an independent DKIM
 # verifier, RSA and Ed25519), chromium (the dashboard, the emails' layout), systemd-analyze,
-# spamassassin (the shipped emails' scores).
+# spamassassin (the shipped emails' scores), standardwebhooks (the reference verifier of
+# outbound webhook signatures).
 ensure_test_deps() {
     ensure_build_deps
     command -v openssl >/dev/null || apt_install openssl
@@ -36,7 +37,7 @@ ensure_test_deps() {
     command -v spamassassin >/dev/null || apt_install spamassassin   # scores the shipped emails
     command -v python3 >/dev/null || apt_install python3 python3-pip
     local module package
-    for module in aiosmtpd:aiosmtpd openapi_spec_validator:openapi-spec-validator dkim:dkimpy nacl:pynacl; do
+    for module in aiosmtpd:aiosmtpd openapi_spec_validator:openapi-spec-validator dkim:dkimpy nacl:pynacl standardwebhooks:standardwebhooks; do
         package="${module#*:}"; module="${module%%:*}"
         if ! python3 -c "import $module" 2>/dev/null; then
             echo "==> pip install $package" >&2

@@ -7,11 +7,13 @@ import NurtureCore
 public struct DryRun: Sendable {
     public let engine: NurtureEngine
     public let renderer: EmailRenderer?
+    /// The deployment's outbound webhooks: the timeline shows each one it would call.
+    public let webhooks: WebhookRoutes
 
     /// - Parameters:
     ///   - sequence: simulate only this sequence (the lead starts in its stage).
-    ///   - stage: start the lead in this stage.
-    public init(workflow: Workflow, renderer: EmailRenderer?, sequence: String? = nil) {
+    ///   - webhooks: the endpoints whose calls the timeline shows (none are called).
+    public init(workflow: Workflow, renderer: EmailRenderer?, sequence: String? = nil, webhooks: WebhookRoutes = .none) {
         var workflow = workflow
         if let id = sequence, let chosen = workflow.sequence(id) {
             // The chosen sequence is the only one its stage offers, and it accepts everyone.
@@ -20,6 +22,7 @@ public struct DryRun: Sendable {
         }
         engine = NurtureEngine(workflow: workflow)
         self.renderer = renderer
+        self.webhooks = webhooks
     }
 
     /// One lead's timeline.
@@ -33,6 +36,8 @@ public struct DryRun: Sendable {
         /// Rendered emails, by index into `entries`.
         public var emails: [Int: EmailRenderer.Rendered]
         public var renderErrors: [Int: String]
+        /// The webhooks each engine call would queue, by the index of its last entry.
+        public var webhooks: [Int: [WebhookMessage]] = [:]
     }
 
     public func timeline(for lead: Lead, from start: Date, days: Int, whatIfs: [WhatIf] = [], render: Bool = true) -> Timeline {
@@ -54,7 +59,21 @@ public struct DryRun: Sendable {
                 }
             }
         }
-        return Timeline(lead: lead, start: start, end: end, whatIfs: whatIfs, entries: entries, final: state, emails: emails, renderErrors: errors)
+        var webhooks: [Int: [WebhookMessage]] = [:]
+        if !self.webhooks.isEmpty {
+            // The entries of one engine call are together; its webhooks follow its last one,
+            // worked out by the rule the stores apply when they write the call's change.
+            var first = 0
+            for index in entries.indices where index == entries.count - 1 || entries[index + 1].call != entries[index].call {
+                let call = entries[first...index]
+                let last = entries[index]
+                let messages = self.webhooks.messages(for: call.map(\.effect), lead: last.lead ?? state.lead, scoreBefore: last.scoreBefore, now: last.at,
+                                                      newID: { "msg_dry_run" })
+                if !messages.isEmpty { webhooks[index] = messages }
+                first = index + 1
+            }
+        }
+        return Timeline(lead: lead, start: start, end: end, whatIfs: whatIfs, entries: entries, final: state, emails: emails, renderErrors: errors, webhooks: webhooks)
     }
 
     /// What a file of leads would get: per email, per stage, and when.

@@ -12,8 +12,13 @@ public struct Simulation: Sendable {
         public var effect: Effect
         /// The scripted event that caused it, if any (`nil` for the passage of time).
         public var cause: Event?
-        /// For sends: the lead as it was at that moment (what the email is rendered with).
+        /// The lead as it was right after the engine call that had this effect (what a send's
+        /// email is rendered with).
         public var lead: Lead?
+        /// Which engine call had this effect (0 for the start, then one more per call), and the
+        /// lead's score before that call: what outbound webhooks are worked out from.
+        public var call: Int = 0
+        public var scoreBefore: Int = 0
     }
 
     public let engine: NurtureEngine
@@ -31,12 +36,14 @@ public struct Simulation: Sendable {
     public func run(_ lead: Lead, from start: Date, until end: Date, events: [Event] = []) -> (LeadState, [Entry]) {
         var (state, startEffects) = engine.start(lead, now: start)
         var timeline: [Entry] = []
+        var call = 0
+        var scoreBefore = 0
         func record(_ effects: [Effect], at time: Date, cause: Event?) {
             for effect in effects {
-                var entry = Entry(at: time, effect: effect, cause: cause)
-                if case .send = effect { entry.lead = state.lead }
-                timeline.append(entry)
+                timeline.append(Entry(at: time, effect: effect, cause: cause, lead: state.lead, call: call, scoreBefore: scoreBefore))
             }
+            call += 1
+            scoreBefore = state.lead.score
         }
         record(startEffects, at: start, cause: nil)
         var pending = events.filter { $0.at <= end }.sorted { $0.at < $1.at }[...]

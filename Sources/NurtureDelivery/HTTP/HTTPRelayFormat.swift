@@ -91,6 +91,10 @@ private struct PostmarkBody: Encodable {
     var TextBody: String?
     var HtmlBody: String?
     var Headers: [Header]
+    /// Comes back in Postmark's webhooks: how a bounce finds its email. Postmark takes values
+    /// of at most 80 characters; a longer Message-ID is left out (the bounce is then matched by
+    /// its address).
+    var Metadata: [String: String]?
 
     init(_ m: OutgoingMessage) {
         From = m.from.quotedDescription
@@ -100,6 +104,7 @@ private struct PostmarkBody: Encodable {
         TextBody = m.text
         HtmlBody = m.html
         Headers = [Header(Name: "Message-ID", Value: m.messageID)] + m.headers.map { Header(Name: $0.name, Value: $0.value) }
+        Metadata = m.messageID.count <= 80 ? ["nurture_message_id": m.messageID] : nil
     }
 }
 
@@ -115,6 +120,8 @@ private struct SendGridBody: Encodable {
     var subject: String
     var content: [Content]
     var headers: [String: String]
+    /// Comes back in each of SendGrid's events: how a bounce finds its email.
+    var custom_args: [String: String]
 
     init(_ m: OutgoingMessage) {
         personalizations = [Personalization(to: m.to.map(Mailbox.init))]
@@ -126,5 +133,6 @@ private struct SendGridBody: Encodable {
             .compactMap { $0 }
         headers = Dictionary(m.headers.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
         headers["Message-ID"] = m.messageID
+        custom_args = ["nurture_message_id": m.messageID]
     }
 }

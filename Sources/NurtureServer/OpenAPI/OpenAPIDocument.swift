@@ -168,6 +168,39 @@ public enum OpenAPIDocument {
             }
           }
         },
+        "/v1/webhooks/postmark": {
+          "post": {
+            "tags": ["api"], "summary": "Postmark's webhooks (Bounce, SpamComplaint, Delivery, SubscriptionChange): hard bounces, complaints and unsubscribes suppress",
+            "security": [{ "postmark": [] }],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["RecordType"], "properties": {
+              "RecordType": { "type": "string" }, "Type": { "type": "string" }, "Email": { "type": "string" }, "Recipient": { "type": "string" },
+              "Metadata": { "type": "object" }, "SuppressSending": { "type": "boolean" }, "SuppressionReason": { "type": "string" }
+            } } } } },
+            "responses": {
+              "200": { "$ref": "#/components/responses/providerApplied" },
+              "400": { "$ref": "#/components/responses/badRequest" },
+              "401": { "$ref": "#/components/responses/unauthorized" }
+            }
+          }
+        },
+        "/v1/webhooks/sendgrid": {
+          "post": {
+            "tags": ["api"], "summary": "SendGrid's signed Event Webhook (bounce, dropped, spamreport, unsubscribe, delivered): hard bounces, complaints and unsubscribes suppress",
+            "security": [],
+            "parameters": [
+              { "name": "X-Twilio-Email-Event-Webhook-Signature", "in": "header", "required": true, "schema": { "type": "string" } },
+              { "name": "X-Twilio-Email-Event-Webhook-Timestamp", "in": "header", "required": true, "schema": { "type": "string" } }
+            ],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "array", "maxItems": 1000, "items": {
+              "type": "object", "required": ["event"], "properties": { "event": { "type": "string" }, "email": { "type": "string" }, "sg_event_id": { "type": "string" } }
+            } } } } },
+            "responses": {
+              "200": { "$ref": "#/components/responses/providerApplied" },
+              "400": { "$ref": "#/components/responses/badRequest" },
+              "401": { "$ref": "#/components/responses/unauthorized" }
+            }
+          }
+        },
         "/v1/openapi.json": {
           "get": {
             "tags": ["operations"], "summary": "This document", "security": [],
@@ -209,7 +242,8 @@ public enum OpenAPIDocument {
       "components": {
         "securitySchemes": {
           "bearer": { "type": "http", "scheme": "bearer", "description": "http.api_key (NURTURE_API_KEY)." },
-          "basic": { "type": "http", "scheme": "basic", "description": "Any user name; http.api_key as the password." }
+          "basic": { "type": "http", "scheme": "basic", "description": "Any user name; http.api_key as the password." },
+          "postmark": { "type": "http", "scheme": "basic", "description": "providers.postmark.username and password, set in Postmark's webhook URL." }
         },
         "parameters": {
           "token": { "name": "token", "in": "path", "required": true, "description": "A signed tracking token.", "schema": { "type": "string" } },
@@ -219,6 +253,9 @@ public enum OpenAPIDocument {
         "responses": {
           "html": { "description": "An HTML page.", "content": { "text/html": { "schema": { "type": "string" } } } },
           "unknownToken": { "description": "A tampered or foreign token (or, for the web view and unsubscribe links, one whose email is not stored): nothing recorded.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+          "providerApplied": { "description": "Applied: reports that became events, ignored records (opens, clicks, deferrals), and those naming no known lead or email.", "content": { "application/json": { "schema": { "type": "object", "properties": {
+            "applied": { "type": "integer" }, "ignored": { "type": "integer" }, "unknown": { "type": "integer" }
+          } } } } },
           "badRequest": { "description": "What was wrong, nothing recorded.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
           "unauthorized": { "description": "No key, or a wrong one.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
           "tooLarge": { "description": "The body is over 1 MiB.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
@@ -262,7 +299,7 @@ public enum OpenAPIDocument {
             "type": "object",
             "description": "Give the message_id of the email (from its Message-ID header) or the address.",
             "properties": {
-              "type": { "enum": ["delivered", "bounced", "complained"] },
+              "type": { "enum": ["delivered", "bounced", "complained", "unsubscribed"] },
               "message_id": { "type": "string", "maxLength": 998 },
               "email": { "type": "string", "format": "email" },
               "bounce_type": { "enum": ["hard", "soft"] },
