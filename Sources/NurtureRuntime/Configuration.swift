@@ -61,6 +61,9 @@ public struct Configuration: Sendable {
     /// How the email providers' webhooks authenticate (`providers:`): Postmark's Basic
     /// credentials, SendGrid's verification key. A provider not set has its route closed.
     public var providers = ProviderWebhookAuth()
+    /// The mailbox where bounces, complaint reports and `mailto:` unsubscribes arrive
+    /// (`bounce_mailbox:`); none: not read.
+    public var bounceMailbox: BounceMailboxSettings?
     /// Whether `sender.from` (or `NURTURE_FROM`) is set: without it emails would come from
     /// nurture@localhost, so the commands that send refuse to (``sendingCheck(fromGiven:trackingURL:)``).
     public var senderIsSet = false
@@ -269,6 +272,30 @@ public struct Configuration: Sendable {
         case (nil, _): problems.append("\(place("providers.postmark.password")): providers.postmark needs a username as well as a password")
         case (_, nil): if values["providers.postmark.password"] == nil { problems.append("\(place("providers.postmark.username")): providers.postmark needs a password as well as a username") }
         }
+        if let url = value("bounce_mailbox.url") {
+            let scheme = url.split(separator: ":").first?.lowercased()
+            if scheme != "imaps" && scheme != "imap" {
+                problems.append("\(place("bounce_mailbox.url")): bounce_mailbox.url must be imaps://host/MAILBOX (or imap:// with STARTTLS)")
+            }
+            let user = value("bounce_mailbox.username")
+            if user == nil { problems.append("\(place("bounce_mailbox.url")): bounce_mailbox needs a username and a password") }
+            if let user, let password = secretValue("bounce_mailbox.password") {
+                var settings = BounceMailboxSettings(imap: IMAPMailbox.Settings(
+                    url: url, username: user, password: Secret(password), caFile: value("bounce_mailbox.ca_file"),
+                    verifyPeer: value("bounce_mailbox.verify_tls") != "false"))
+                settings.pollInterval = span("bounce_mailbox.poll_interval") ?? settings.pollInterval
+                switch value("bounce_mailbox.processed") {
+                case nil, "delete": break
+                case "keep": settings.remove = false
+                default: problems.append("\(place("bounce_mailbox.processed")): bounce_mailbox.processed must be delete or keep")
+                }
+                configuration.bounceMailbox = settings
+            } else if user != nil, values["bounce_mailbox.password"] == nil {
+                problems.append("\(place("bounce_mailbox.url")): bounce_mailbox needs a password")
+            }
+        } else if values.keys.contains(where: { $0.hasPrefix("bounce_mailbox.") }) {
+            problems.append("\(place(values.keys.first { $0.hasPrefix("bounce_mailbox.") }!)): bounce_mailbox needs a url, e.g. imaps://imap.acme.example/INBOX")
+        }
         if let key = secretValue("providers.sendgrid.verification_key") {
             do {
                 configuration.providers.sendgrid = try SendGridSignature(publicKey: key)
@@ -355,7 +382,7 @@ public struct Configuration: Sendable {
     }
 
     static let known: [String: [String]] = [
-        "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler", "reports", "dkim", "headers", "webhooks", "providers"],
+        "": ["database", "workflows", "templates", "pid_file", "sender", "tracking", "http", "relay", "scheduler", "reports", "dkim", "headers", "webhooks", "providers", "bounce_mailbox"],
         "sender.": ["from", "reply_to", "bounce_address", "unsubscribe_mailto"],
         "tracking.": ["base_url", "allow_http", "secret", "machine_open_seconds", "scanner_click_seconds", "scanner_links", "scanner_window_seconds", "scanner_user_agents"],
         "http.": ["listen", "api_key", "metrics", "idle_timeout", "max_connections"],
@@ -365,6 +392,7 @@ public struct Configuration: Sendable {
         "providers.": ["postmark", "sendgrid"],
         "providers.postmark.": ["username", "password"],
         "providers.sendgrid.": ["verification_key"],
+        "bounce_mailbox.": ["url", "username", "password", "poll_interval", "processed", "ca_file", "verify_tls"],
     ]
 
     /// Flattens the YAML into `section.key` values, reporting unknown keys.

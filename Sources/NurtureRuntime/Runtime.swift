@@ -24,6 +24,8 @@ public struct Runtime: Sendable {
     public let webhooks: WebhookDispatcher
     /// The feedback loop behind the HTTP routes.
     public let feedback: FeedbackService
+    /// Reads the bounce mailbox (`bounce_mailbox:`), when there is one.
+    public let bounceMailbox: BounceMailboxProcessor?
     public let metrics: NurtureMetrics
     public let doorbell: Doorbell
     public let logger: Logger
@@ -72,6 +74,11 @@ public struct Runtime: Sendable {
         feedback = FeedbackService(
             store: store, scheduler: scheduler, secret: configuration.secret, rules: configuration.machineRules,
             attribution: configuration.attribution, doorbell: doorbell, metrics: metrics, logger: logger, clock: clock)
+        if let settings = configuration.bounceMailbox {
+            bounceMailbox = BounceMailboxProcessor(mailbox: IMAPMailbox(settings: settings.imap), feedback: feedback, remove: settings.remove, logger: logger)
+        } else {
+            bounceMailbox = nil
+        }
     }
 
     /// Runs `body` while the store is usable: PostgreSQL's schema brought up to date and its
@@ -132,6 +139,9 @@ public struct Runtime: Sendable {
         }
         services += [.init(service: http), .init(service: reload), .init(service: worker)]
         services.append(.init(service: WebhookService(dispatcher: webhooks, pollInterval: configuration.pollInterval, logger: logger, clock: clock)))
+        if let bounceMailbox, let settings = configuration.bounceMailbox {
+            services.append(.init(service: BounceMailboxService(processor: bounceMailbox, pollInterval: settings.pollInterval, logger: logger, clock: clock)))
+        }
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],

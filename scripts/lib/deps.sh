@@ -28,13 +28,15 @@ ensure_build_deps() {
 # openapi-spec-validator (the OpenAPI document), dkimpy with pynacl (an independent DKIM
 # verifier, RSA and Ed25519), chromium (the dashboard, the emails' layout), systemd-analyze,
 # spamassassin (the shipped emails' scores), standardwebhooks (the reference verifier of
-# outbound webhook signatures).
+# outbound webhook signatures), dovecot (a real IMAP server for the bounce mailbox; the tests
+# start a private instance of it).
 ensure_test_deps() {
     ensure_build_deps
     command -v openssl >/dev/null || apt_install openssl
     command -v chromium >/dev/null || apt_install chromium   # the dashboard's browser tests
     command -v systemd-analyze >/dev/null || apt_install systemd   # checks deploy/nurture.service
     command -v spamassassin >/dev/null || apt_install spamassassin   # scores the shipped emails
+    [ -x /usr/sbin/dovecot ] || apt_install dovecot-imapd   # the bounce mailbox's IMAP server
     command -v python3 >/dev/null || apt_install python3 python3-pip
     local module package
     for module in aiosmtpd:aiosmtpd openapi_spec_validator:openapi-spec-validator dkim:dkimpy nacl:pynacl standardwebhooks:standardwebhooks; do
