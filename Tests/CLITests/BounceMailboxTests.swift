@@ -8,6 +8,16 @@ import TestSupport
 struct BounceMailboxTests {
     let serve = ServeCommandTests()
 
+    /// A private Dovecot over TLS with the user `bounces`, and its test certificate (made in a
+    /// temporary folder).
+    func startIMAP(password: String) throws -> (LoopbackServer, TestCertificate) {
+        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-imap-\(UUID())")
+        try FileManager.default.createDirectory(at: certificates, withIntermediateDirectories: true)
+        let certificate = try TestCertificate.make(in: certificates)
+        let imap = try LoopbackServer(script: "imap_server.py", arguments: ["--user", "bounces", "--password", password, "--cert", certificate.certificate, "--key", certificate.key])
+        return (imap, certificate)
+    }
+
     /// Writes a message into the mailbox, as a local delivery agent would.
     func deliver(_ text: String, to maildir: URL) throws {
         let name = "\(Int(Date().timeIntervalSince1970)).\(UUID().uuidString).test"
@@ -93,11 +103,7 @@ struct BounceMailboxTests {
     func mailbox() throws {
         let smtp = try LoopbackServer.smtp()
         defer { smtp.stop() }
-        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-imap-\(UUID())")
-        try FileManager.default.createDirectory(at: certificates, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: certificates) }
-        let certificate = try TestCertificate.make(in: certificates)
-        let imap = try LoopbackServer(script: "imap_server.py", arguments: ["--user", "bounces", "--password", "imap-test-password", "--cert", certificate.certificate, "--key", certificate.key])
+        let (imap, certificate) = try startIMAP(password: "imap-test-password")
         defer { imap.stop() }
         let maildir = imap.directory.appendingPathComponent("home/bounces/Maildir")
 
@@ -172,11 +178,7 @@ struct BounceMailboxTests {
     func wrongPassword() throws {
         let smtp = try LoopbackServer.smtp()
         defer { smtp.stop() }
-        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-imap-\(UUID())")
-        try FileManager.default.createDirectory(at: certificates, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: certificates) }
-        let certificate = try TestCertificate.make(in: certificates)
-        let imap = try LoopbackServer(script: "imap_server.py", arguments: ["--user", "bounces", "--password", "right", "--cert", certificate.certificate, "--key", certificate.key])
+        let (imap, certificate) = try startIMAP(password: "right")
         defer { imap.stop() }
         let (folder, port) = try serve.setUp(smtp: smtp)
         let config = folder.appendingPathComponent("nurture.yaml")
