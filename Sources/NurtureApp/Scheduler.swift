@@ -51,6 +51,9 @@ public struct Scheduler: Sendable {
             guard var incoming = byEmail[email] else { return LeadChange(effects: [], nextWake: nil) }
             incoming.email = email
             var effects: [Effect] = []
+            // Tags: `-name` removes a tag (from a known lead); the others are added.
+            let removeTags = Set(incoming.tags.filter { $0.hasPrefix("-") }.map { String($0.dropFirst()) })
+            incoming.tags = incoming.tags.filter { !$0.hasPrefix("-") }
             if state == nil {
                 var lead = incoming
                 lead.id = id
@@ -60,7 +63,7 @@ public struct Scheduler: Sendable {
                 effects = startEffects
             } else if var existing = state {
                 if let zone = incoming.timeZone { existing.lead.timeZone = zone }
-                effects = engine.updateFields(incoming.fields, state: &existing, now: now)
+                effects = engine.updateProfile(fields: incoming.fields, addTags: incoming.tags, removeTags: removeTags, state: &existing, now: now)
                 state = existing
             }
             return LeadChange(effects: effects, nextWake: state.flatMap { engine.nextWake($0, after: now) })
@@ -75,6 +78,15 @@ public struct Scheduler: Sendable {
         let engine = workflows.engine
         return try await store.updateLead(lead, now: now, recording: recording) { state in
             let effects = engine.handle(event, state: &state, now: now)
+            return LeadChange(effects: effects, nextWake: engine.nextWake(state, after: now))
+        }
+    }
+
+    /// Adds and removes a lead's tags (`nurture leads tag`); conditions on tags see them at once.
+    public func tag(_ lead: LeadReference, add: Set<String>, remove: Set<String>, now: Date) async throws -> LeadChange? {
+        let engine = workflows.engine
+        return try await store.updateLead(lead, now: now) { state in
+            let effects = engine.updateProfile(addTags: add, removeTags: remove, state: &state, now: now)
             return LeadChange(effects: effects, nextWake: engine.nextWake(state, after: now))
         }
     }

@@ -9,7 +9,7 @@ import NurtureRuntime
 struct Leads: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Add, import, inspect and suppress leads.",
-        subcommands: [Import.self, Add.self, List.self, Show.self, Suppress.self, SetStage.self]
+        subcommands: [Import.self, Add.self, List.self, Show.self, Tag.self, Suppress.self, SetStage.self]
     )
 
     struct Import: AsyncParsableCommand {
@@ -184,6 +184,55 @@ struct Leads: AsyncParsableCommand {
             let listed = update.change?.effects.contains { if case .suppressed = $0 { true } else { false } } ?? false
             if !listed { try await runtime.store.suppress(email: email, reason: .manual, now: now) }
             print("suppressed \(email)")
+        }
+    }
+
+    struct Tag: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add tags to a lead, or remove them; sequences' when: and if: conditions on tags see them at once.",
+            discussion: """
+            Examples:
+              nurture leads tag ada@example.com webinar-2026 vip --config nurture.yaml
+              nurture leads tag ada@example.com --remove trial
+            """
+        )
+
+        @Argument(help: "The lead's address.")
+        var email: String
+
+        @Argument(help: "Tags to add.")
+        var tags: [String] = []
+
+        @Option(name: .customLong("remove"), help: "A tag to remove (repeatable).")
+        var removed: [String] = []
+
+        @OptionGroup var options: ServiceOptions
+
+        mutating func validate() throws {
+            email = try canonicalAddress(email, option: "<email>")
+            guard !tags.isEmpty || !removed.isEmpty else { throw ValidationError("give tags to add, or --remove TAG") }
+            for tag in tags + removed where tag.isEmpty || tag.count > 100 || tag.contains(where: \.isNewline) {
+                throw ValidationError("'\(tag.prefix(100))' is not a tag: one line of at most 100 characters")
+            }
+        }
+
+        func run() async throws {
+            try await options.withRuntime { runtime in
+                guard let change = try await runtime.scheduler.tag(.email(email), add: Set(tags), remove: Set(removed), now: Date()) else {
+                    printError("no lead \(email)")
+                    throw ExitCode(1)
+                }
+                let done = change.effects.compactMap { effect -> String? in
+                    switch effect {
+                    case .tagAdded(let tag): "+\(tag)"
+                    case .tagRemoved(let tag): "-\(tag)"
+                    case .stageChanged(let move): "stage \(move.from) → \(move.to)"
+                    case .enrolled(let sequence, _): "enrolled in \(sequence)"
+                    default: nil
+                    }
+                }
+                print(terminalSafe(done.isEmpty ? "\(email): no change" : "\(email): \(done.joined(separator: ", "))"))
+            }
         }
     }
 

@@ -72,4 +72,21 @@ struct LeadImportCommandTests {
         #expect(zone.status == 64)
         #expect(zone.stderr.contains("not a time zone"))
     }
+
+    @Test("nurture leads tag: adds and removes tags, shown by leads show and found by leads list --tag; an unknown lead is an error")
+    func tagCommand() throws {
+        let (folder, config) = try setUp()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try nurture(["leads", "add", "--email", "ada@example.com"], config, in: folder).status == 0)
+        let tagged = try nurture(["leads", "tag", "ada@example.com", "webinar-2026", "vip"], config, in: folder)
+        #expect(tagged.status == 0, "\(tagged.stderr)")
+        #expect(tagged.stdout.contains("ada@example.com: +vip, +webinar-2026"), "\(tagged.stdout)")
+        let removed = try nurture(["leads", "tag", "ada@example.com", "--remove", "vip"], config, in: folder)
+        #expect(removed.stdout.contains("ada@example.com: -vip"))
+        #expect(try nurture(["leads", "show", "ada@example.com"], config, in: folder).stdout.contains("tags: webinar-2026\n"))
+        #expect(try nurture(["leads", "list", "--tag", "webinar-2026"], config, in: folder).stdout.contains("ada@example.com"))
+        let unknown = try nurture(["leads", "tag", "nobody@example.com", "x"], config, in: folder)
+        #expect(unknown.status == 1 && unknown.stderr.contains("no lead nobody@example.com"))
+        #expect(try nurture(["leads", "tag", "ada@example.com"], config, in: folder).status == 64)
+    }
 }

@@ -101,8 +101,16 @@ public struct NurtureEngine: Sendable {
 
     /// Profile fields changed (an import, the API): fit re-scored, thresholds re-checked.
     public func updateFields(_ fields: [String: String], state: inout LeadState, now: Date) -> [Effect] {
+        updateProfile(fields: fields, state: &state, now: now)
+    }
+
+    /// The profile changed (an import, the API, `nurture leads tag`): fields set, tags added and
+    /// removed (each change an effect), fit re-scored, thresholds re-checked.
+    public func updateProfile(fields: [String: String] = [:], addTags: Set<String> = [], removeTags: Set<String> = [], state: inout LeadState, now: Date) -> [Effect] {
         var effects: [Effect] = []
         for (key, value) in fields { state.lead.fields[key] = value }
+        for tag in addTags.sorted() where state.lead.tags.insert(tag).inserted { effects.append(.tagAdded(tag)) }
+        for tag in removeTags.sorted() where state.lead.tags.remove(tag) != nil { effects.append(.tagRemoved(tag)) }
         refreshScores(&state, now: now, fit: true)
         settle(&state, now: now, effects: &effects, enroll: false)
         return effects
