@@ -122,6 +122,27 @@ struct WorkflowLoaderTests {
         #expect(sequence.audience?.evaluate(Lead(id: "1", email: "a@b.fr", fields: ["country": "fr"])) == true)
         #expect(sequence.audience?.evaluate(Lead(id: "1", email: "a@b.us", fields: ["country": "US"], tags: ["student"])) == false)
     }
+
+    @Test("business-day waits: {business_days: N}, optionally with days; a count out of range is an error at its line")
+    func businessDayWaits() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-bd-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("sequences"), withIntermediateDirectories: true)
+        try "stages:\n  - name: lead\n".write(to: root.appendingPathComponent("funnel.yaml"), atomically: true, encoding: .utf8)
+        let file = root.appendingPathComponent("sequences/s.yaml")
+        try "stage: lead\nsteps:\n  - send: welcome\n  - wait: { business_days: 3 }\n  - wait: { business_days: 2, days: [mon, wed] }\n  - send: reminder\n".write(to: file, atomically: true, encoding: .utf8)
+        let result = WorkflowLoader.load(directory: root.path)
+        #expect(result.errors.isEmpty, "\(result.issues)")
+        let steps = try #require(result.workflow?.sequences.first).steps
+        guard case .wait(.businessDays(3, nil)) = steps[1].kind, case .wait(.businessDays(2, let days)) = steps[2].kind else {
+            Issue.record("business_days not read")
+            return
+        }
+        #expect(days == [.mon, .wed])
+        try "stage: lead\nsteps:\n  - send: welcome\n  - wait: { business_days: 0 }\n".write(to: file, atomically: true, encoding: .utf8)
+        let bad = WorkflowLoader.load(directory: root.path)
+        #expect(bad.errors.map(\.description) == ["\(file.path):4:28: error: step 2 'wait' 'business_days': expected a number of days from 1 to 365, found 0"])
+    }
 }
 
 /// Hardening: every file is read in bounded work and stack, whatever it holds.

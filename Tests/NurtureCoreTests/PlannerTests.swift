@@ -220,6 +220,31 @@ struct PlannerTests {
         ])
     }
 
+    @Test("business-day waits count only the send window's days (or the days named), at the same local time")
+    func businessDays() {
+        // A Monday-to-Friday window, a lead enrolled Friday 2026-11-27 10:00 in New York.
+        let window = SendWindow(days: [.mon, .tue, .wed, .thu, .fri], start: 9 * 60, end: 17 * 60)
+        let friday = at("2026-11-27 10:00", ny)
+        let workflow = seedWorkflow(sequences: [Sequence(id: "s", stage: "lead", steps: [
+            step("a", .send(template: "a", subject: nil)), step("w", .wait(.businessDays(1, days: nil))),
+            step("b", .send(template: "b", subject: nil)), step("w2", .wait(.businessDays(3, days: nil))),
+            step("c", .send(template: "c", subject: nil)), step("w3", .wait(.businessDays(2, days: [.sat]))),
+            step("d", .send(template: "d", subject: nil)),
+        ])], settings: Workflow.Settings(defaultTimeZone: ny, sendWindow: window))
+        let (_, timeline) = Simulation(engine: NurtureEngine(workflow: workflow)).run(lead, from: friday, until: friday + .days(30))
+        // Friday + 1 business day is Monday; Monday + 3 is Thursday; then two Saturdays later,
+        // held by the window until Monday 09:00.
+        #expect(sends(timeline).map(\.0) == [friday, at("2026-11-30 10:00", ny), at("2026-12-03 10:00", ny), at("2026-12-14 09:00", ny)])
+        #expect(timeline.contains { if case .waiting(let s, _, let reason) = $0.effect { s == "w" && reason == "wait 1 business day" } else { false } })
+        // Without a window: Monday to Friday. Saturday + 1 business day is Monday, at the same time.
+        let saturday = at("2026-11-28 15:45", ny)
+        let plain = seedWorkflow(sequences: [Sequence(id: "s", stage: "lead", steps: [
+            step("w", .wait(.businessDays(1, days: nil))), step("a", .send(template: "a", subject: nil)),
+        ])], settings: Workflow.Settings(defaultTimeZone: ny))
+        let (_, plainTimeline) = Simulation(engine: NurtureEngine(workflow: plain)).run(lead, from: saturday, until: saturday + .days(10))
+        #expect(sends(plainTimeline).map(\.0) == [at("2026-11-30 15:45", ny)])
+    }
+
     @Test("the frequency cap holds across sequences and defers, never drops")
     func frequencyCap() {
         let settings = Workflow.Settings(defaultTimeZone: ny, frequencyCap: FrequencyCap(max: 2, per: .days(7)))

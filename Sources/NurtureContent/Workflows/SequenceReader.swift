@@ -134,13 +134,27 @@ extension YAMLDocument {
         }
     }
 
-    /// `2d`, `{until: "2026-12-01 09:00", time_zone: Europe/Paris}`, `{until_next: tue, at: "10:00"}`.
+    /// `2d`, `{until: "2026-12-01 09:00", time_zone: Europe/Paris}`, `{until_next: tue, at: "10:00"}`,
+    /// `{business_days: 3}` (optionally `days: mon-fri`; else the send window's days).
     private func wait(_ node: Node, what: String) -> Wait? {
         if case .scalar = node {
             return span(node, what).map(Wait.duration)
         }
         guard let w = mapping(node, what) else { return nil }
-        w.rejectUnknownKeys(["until", "time_zone", "until_next", "at"])
+        w.rejectUnknownKeys(["until", "time_zone", "until_next", "at", "business_days", "days"])
+        if let countNode = w.value("business_days") {
+            guard let n = int(countNode, "\(what) 'business_days'") else { return nil }
+            guard (1...365).contains(n) else {
+                error(countNode, "\(what) 'business_days': expected a number of days from 1 to 365, found \(n)")
+                return nil
+            }
+            var days: Set<Weekday>?
+            if let daysNode = w.value("days") {
+                guard let parsed = weekdays(daysNode, what: "\(what) 'days'") else { return nil }
+                days = parsed
+            }
+            return .businessDays(n, days: days)
+        }
         if let text = w.string("until") {
             guard let local = LocalDateTime(parsing: text) else {
                 error(w.value("until")!, "\(what) 'until': expected a date like 2026-12-01 or 2026-12-01 09:00, found '\(text)'")
@@ -160,7 +174,7 @@ extension YAMLDocument {
             }
             return .untilNext(days: days, hour: minutes / 60, minute: minutes % 60)
         }
-        error(node, "\(what): expected a duration (2d), {until: DATE} or {until_next: DAY, at: HH:MM}")
+        error(node, "\(what): expected a duration (2d), {until: DATE}, {until_next: DAY, at: HH:MM} or {business_days: N}")
         return nil
     }
 

@@ -81,7 +81,8 @@ struct Planner {
 
             case .wait(let wait):
                 guard let resumeAt = enrollment.resumeAt else {
-                    let until = self.until(wait, from: enrollment.stepEnteredAt, zone: zone)
+                    let businessDays = (sequence.sendWindow ?? workflow.settings.sendWindow)?.days
+                    let until = self.until(wait, from: enrollment.stepEnteredAt, zone: zone, businessDays: businessDays)
                     enrollment.resumeAt = until
                     if until > now {
                         effects.append(.waiting(step: step.id, until: until, reason: wait.description))
@@ -241,8 +242,9 @@ struct Planner {
         return .ended
     }
 
-    /// When a wait that started at `start` ends.
-    func until(_ wait: Wait, from start: Date, zone: TimeZone) -> Date {
+    /// When a wait that started at `start` ends. `businessDays`: the send window's days, what a
+    /// business-day wait counts when it names no days of its own (none: Monday to Friday).
+    func until(_ wait: Wait, from start: Date, zone: TimeZone, businessDays: Set<Weekday>? = nil) -> Date {
         switch wait {
         case .duration(let span):
             return start + span
@@ -260,6 +262,19 @@ struct Planner {
                 day = calendar.date(byAdding: .day, value: 1, to: day)!
             }
             return start
+        case .businessDays(let n, let named):
+            let days = named ?? businessDays.flatMap { $0.isEmpty ? nil : $0 } ?? [.mon, .tue, .wed, .thu, .fri]
+            let calendar = Calendars.gregorian(in: zone)
+            let minutes = calendar.component(.hour, from: start) * 60 + calendar.component(.minute, from: start)
+            var day = calendar.startOfDay(for: start)
+            var counted = 0
+            // At most n weeks and a week: every week holds at least one business day.
+            for _ in 0..<(7 * (n + 1)) where counted < n {
+                day = calendar.date(byAdding: .day, value: 1, to: day)!
+                if let w = Weekday(calendarWeekday: calendar.component(.weekday, from: day)), days.contains(w) { counted += 1 }
+            }
+            let end = SendWindow.instant(day, minutes: minutes, calendar: calendar) + Double(calendar.component(.second, from: start))
+            return max(end, start)
         }
     }
 

@@ -72,6 +72,10 @@ public enum Wait: Sendable, Equatable, CustomStringConvertible {
     case until(LocalDateTime, timeZone: String?)
     /// Until the next of these weekdays at this local time (e.g. next Tuesday 10:00).
     case untilNext(days: Set<Weekday>, hour: Int, minute: Int)
+    /// This many business days, at the same local time: days counted only when they are
+    /// business days — `days`, or else the days of the sequence's send window (Friday 10:00 +
+    /// 1 business day is Monday 10:00 with a Monday-to-Friday window).
+    case businessDays(Int, days: Set<Weekday>?)
 
     public var description: String {
         switch self {
@@ -79,6 +83,8 @@ public enum Wait: Sendable, Equatable, CustomStringConvertible {
         case .until(let local, let zone): "wait until \(local)" + (zone.map { " \($0)" } ?? "")
         case .untilNext(let days, let hour, let minute):
             "wait until next \(Weekday.allCases.filter(days.contains).map(\.rawValue).joined(separator: "/")) \(String(format: "%02d:%02d", hour, minute))"
+        case .businessDays(let n, let days):
+            "wait \(n) business day\(n == 1 ? "" : "s")" + (days.map { " (\(Weekday.allCases.filter($0.contains).map(\.rawValue).joined(separator: "/")))" } ?? "")
         }
     }
 }
