@@ -63,6 +63,10 @@ public struct DryRunReport: Sendable {
                 lines.append(line(entry.at, "enrolled", "enrolled in \(sequence)\(number > 1 ? " (#\(number))" : "")"))
             case .enrollmentEnded(let sequence, let reason):
                 lines.append(line(entry.at, "ended", "left \(sequence): \(reason)"))
+            case .enrollmentPaused(let sequence, let by):
+                lines.append(line(entry.at, "paused", "\(sequence) paused while \(by) runs"))
+            case .enrollmentResumed(let sequence):
+                lines.append(line(entry.at, "resumed", "\(sequence) resumed where it was"))
             case .waiting(let step, let until, let reason):
                 var l = line(entry.at, "wait", "\(step): \(reason) — until \(format(until))")
                 l.step = step

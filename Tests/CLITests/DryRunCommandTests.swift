@@ -31,6 +31,22 @@ struct DryRunCommandTests {
         #expect(out.contains("nothing is sent, nothing is written"))
     }
 
+    @Test("the webinar scenario: an MQL who attends gets the follow-up at once and never the invitation; one who does not is invited")
+    func webinar() throws {
+        let attended = try runNurture(["dry-run", "--lead", try ada, "--stage", "mql", "--start", "2026-11-23 10:00", "--days", "20",
+                                       "--what-if", "webinar_attended +1d"] + base)
+        #expect(attended.status == 0, "\(attended.stderr)")
+        let out = attended.stdout
+        #expect(out.contains("Tue 24 Nov 10:00  +1d00h00   mql-nurture paused while webinar-follow-up runs"), "\(out)")
+        #expect(out.contains(#"Tue 24 Nov 10:00  +1d00h00   SEND webinar-follow-up/webinar-follow-up (webinar-follow-up): "Your recording and the dashboards from the session""#))
+        #expect(out.contains("mql-nurture resumed where it was"))
+        #expect(out.contains("attended-webinar: webinar_attended within 90d: yes → pricing"))
+        #expect(!out.contains("webinar-invite"))
+        let invited = try runNurture(["dry-run", "--lead", try ada, "--stage", "mql", "--start", "2026-11-23 10:00", "--days", "20"] + base)
+        #expect(invited.stdout.contains("SEND mql-nurture/webinar-invite (webinar-invite)"))
+        #expect(invited.stdout.contains("attended-webinar: webinar_attended within 90d: no → next"))
+    }
+
     @Test("JSON output, and a scenario file")
     func json() throws {
         let scenario = try temp("scenario.yaml", "what_if:\n  - opened getting-started +2d1h\n  - replied +3d\n")

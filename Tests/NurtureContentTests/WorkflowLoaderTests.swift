@@ -143,6 +143,51 @@ struct WorkflowLoaderTests {
         let bad = WorkflowLoader.load(directory: root.path)
         #expect(bad.errors.map(\.description) == ["\(file.path):4:28: error: step 2 'wait' 'business_days': expected a number of days from 1 to 365, found 0"])
     }
+
+    @Test("event-triggered sequences and event conditions are read; their mistakes are errors at their lines")
+    func triggersAndEventConditions() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-trigger-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("sequences"), withIntermediateDirectories: true)
+        try "stages:\n  - name: lead\n  - name: mql\n    entry: { score_at_least: 40 }\n".write(to: root.appendingPathComponent("funnel.yaml"), atomically: true, encoding: .utf8)
+        try "events: [webinar_attended]\nengagement:\n  - { id: w, event: webinar_attended, points: 5 }\n".write(to: root.appendingPathComponent("scoring.yaml"), atomically: true, encoding: .utf8)
+        try "stage: lead\nsteps:\n  - send: welcome\n".write(to: root.appendingPathComponent("sequences/a.yaml"), atomically: true, encoding: .utf8)
+        let file = root.appendingPathComponent("sequences/follow.yaml")
+        try """
+        trigger: { event: webinar_attended, where: { topic: pricing }, mode: replace }
+        when: { event: email_clicked, within: 30d, times: 2 }
+        steps:
+          - send: recording
+          - if: { event: webinar_attended, where: { topic: pricing } }
+            then: exit
+            else: next
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let result = WorkflowLoader.load(directory: root.path)
+        #expect(result.errors.isEmpty, "\(result.issues)")
+        let sequence = try #require(result.workflow?.sequence("follow"))
+        #expect(sequence.stage == "")
+        #expect(sequence.trigger?.mode == .replace)
+        #expect(sequence.trigger?.filter.description == "webinar_attended where topic is 'pricing'")
+        #expect(sequence.audience?.description == "email_clicked at least 2 times within 30d")
+
+        try """
+        trigger: { event: webinar_atended, mode: later }
+        steps:
+          - send: recording
+          - if: { event: webinar_attended, times: 0 }
+            then: exit
+          - if: { within: 3d }
+            then: exit
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let bad = WorkflowLoader.load(directory: root.path).errors.map(\.description)
+        #expect(bad.contains("\(file.path):1:42: error: sequence 'trigger' 'mode': expected pause (the lead's sequence waits for this one) or replace (it ends), found 'later'"), "\(bad)")
+        #expect(bad.contains { $0.hasPrefix("\(file.path):4:") && $0.hasSuffix("'times': expected a count from 1 to 1000, found 0") }, "\(bad)")
+        #expect(bad.contains { $0.hasPrefix("\(file.path):6:") && $0.contains("'within' goes with 'event'") }, "\(bad)")
+
+        try "trigger: { event: webinar_atended }\nsteps:\n  - send: recording\n".write(to: file, atomically: true, encoding: .utf8)
+        let unknown = WorkflowLoader.load(directory: root.path).errors.map(\.description)
+        #expect(unknown.contains { $0.hasPrefix("\(file.path):1:") && $0.contains("sequence 'follow' trigger: unknown event 'webinar_atended'; did you mean 'webinar_attended'?") }, "\(unknown)")
+    }
 }
 
 /// Hardening: every file is read in bounded work and stack, whatever it holds.

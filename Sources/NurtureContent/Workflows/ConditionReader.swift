@@ -95,7 +95,7 @@ extension YAMLDocument {
         return EventFilter(type: type, properties: properties, location: location(map.node))
     }
 
-    static let conditionKeys = ["field", "score_at_least", "score_below", "fit_at_least", "engagement_at_least", "stage", "tag", "all", "any", "not"] + testKeys
+    static let conditionKeys = ["field", "score_at_least", "score_below", "fit_at_least", "engagement_at_least", "stage", "tag", "all", "any", "not", "event", "where", "within", "times"] + testKeys
 
     /// A condition: one or more tests in a mapping (all must hold), or `all`/`any`/`not`.
     func condition(_ node: Node, what: String) -> Condition? {
@@ -107,6 +107,23 @@ extension YAMLDocument {
             if let test = fieldTest(in: map, what: "\(what) on field '\(field)'") { parts.append(.field(field, test)) } else { ok = false }
         } else if Self.testKeys.contains(where: map.has) {
             error(node, "\(what): a test (\(Self.testKeys.filter(map.has).joined(separator: ", "))) needs a 'field'")
+            ok = false
+        }
+        // `{event: webinar_attended, where: {…}, within: 30d, times: 2}`: the lead did it.
+        if map.has("event") {
+            if let filter = eventFilter(map, what: "\(what) 'event'") {
+                let times = map.int("times") ?? 1
+                if !(1...1000).contains(times) {
+                    error(map.value("times") ?? node, "\(what) 'times': expected a count from 1 to 1000, found \(times)")
+                    ok = false
+                } else {
+                    parts.append(.event(filter, within: map.span("within"), atLeast: times))
+                }
+            } else {
+                ok = false
+            }
+        } else if let key = ["where", "within", "times"].first(where: map.has) {
+            error(map.value(key) ?? node, "\(what): '\(key)' goes with 'event' (e.g. {event: webinar_attended, within: 30d})")
             ok = false
         }
         if let n = map.int("score_at_least") { parts.append(.scoreAtLeast(n)) }
@@ -130,7 +147,7 @@ extension YAMLDocument {
         }
         guard ok else { return nil }
         guard !parts.isEmpty else {
-            error(node, "\(what): expected a condition (field + test, score_at_least, score_below, fit_at_least, engagement_at_least, stage, tag, all, any or not)")
+            error(node, "\(what): expected a condition (field + test, score_at_least, score_below, fit_at_least, engagement_at_least, stage, tag, event, all, any or not)")
             return nil
         }
         return parts.count == 1 ? parts[0] : .all(parts)

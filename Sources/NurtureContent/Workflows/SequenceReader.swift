@@ -10,10 +10,27 @@ extension YAMLDocument {
 
     func sequenceFile(_ root: Node, defaultID: String) -> Sequence? {
         guard let map = mapping(root, "sequence") else { return nil }
-        map.rejectUnknownKeys(["id", "stage", "description", "when", "priority", "tracking", "open_tracking", "send_window", "headers", "re_entry", "goals", "steps"])
+        map.rejectUnknownKeys(["id", "stage", "trigger", "description", "when", "priority", "tracking", "open_tracking", "send_window", "headers", "re_entry", "goals", "steps"])
         let id = map.string("id") ?? defaultID
-        guard let stage = map.string("stage", required: true) else { return nil }
+        // `trigger: {event: webinar_attended, where: {…}, mode: pause|replace}`: an
+        // event-triggered sequence, for leads in `stage` if given, else in any stage.
+        var trigger: Trigger?
+        if let node = map.value("trigger") {
+            guard let t = mapping(node, "sequence 'trigger'") else { return nil }
+            t.rejectUnknownKeys(["event", "where", "mode"])
+            guard let filter = eventFilter(t, what: "sequence 'trigger'") else { return nil }
+            var mode = Trigger.Mode.pause
+            if let text = t.string("mode") {
+                // A bad mode is reported, and the rest of the file still read for its problems.
+                if let parsed = Trigger.Mode(rawValue: text) { mode = parsed } else {
+                    error(t.value("mode")!, "sequence 'trigger' 'mode': expected pause (the lead's sequence waits for this one) or replace (it ends), found '\(text)'")
+                }
+            }
+            trigger = Trigger(filter: filter, mode: mode, location: location(node))
+        }
+        guard let stage = trigger == nil ? map.string("stage", required: true) : (map.string("stage") ?? "") else { return nil }
         var sequence = Sequence(id: id, stage: stage, description: map.string("description"), steps: [], location: location(root))
+        sequence.trigger = trigger
         if let when = map.value("when") { sequence.audience = condition(when, what: "sequence 'when'") }
         if let priority = map.int("priority") { sequence.priority = priority }
         if let tracking = map.bool("tracking") { sequence.tracking = tracking }

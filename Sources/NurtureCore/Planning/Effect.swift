@@ -9,6 +9,10 @@ public enum Effect: Sendable, Equatable {
     case stageChanged(StageChange)
     case enrolled(sequence: String, number: Int)
     case enrollmentEnded(sequence: String, reason: String)
+    /// An event-triggered sequence started; the lead's sequence waits for it to end.
+    case enrollmentPaused(sequence: String, by: String)
+    /// The triggered sequence ended; the paused one goes on where it was.
+    case enrollmentResumed(sequence: String)
     /// A wait step started; it ends at `until`.
     case waiting(step: String, until: Date, reason: String)
     /// A branch or `if` decided.

@@ -8,6 +8,12 @@ public struct LeadState: Sendable, Codable, Equatable {
     /// Required-event filters (by description) this lead has met, for stage criteria.
     public var milestones: Set<String>
     public var enrollment: Enrollment?
+    /// The stage's enrollment, paused while an event-triggered sequence runs (`mode: pause`);
+    /// it resumes where it was when that one ends, its waits shifted by the pause.
+    public var pausedEnrollment: Enrollment?
+    public var pausedAt: Date?
+    /// The latest times of the events conditions ask about (see ``EventHistory``).
+    public var eventLog: [String: [Date]]?
     public var pastEnrollments: [String: PastEnrollments]
     public var stageHistory: [StageChange]
     public var enteredStageAt: Date

@@ -15,6 +15,10 @@ public struct NurtureEngine: Sendable {
     private let milestoneFilters: [(filter: EventFilter, key: String)]
     /// A fingerprint of the fit rules (see ``LeadState/fitRules``).
     private let fitRules: String
+    /// The event filters conditions ask about, each with how many times to remember.
+    private let historyFilters: [(filter: EventFilter, key: String, keep: Int)]
+    /// The event-triggered sequences, in priority order.
+    private let triggered: [Sequence]
 
     public init(workflow: Workflow) {
         self.workflow = workflow
@@ -23,6 +27,20 @@ public struct NurtureEngine: Sendable {
         self.planner = Planner(workflow: workflow)
         self.milestoneFilters = workflow.funnel.requiredEvents.map { ($0, $0.description) }
         self.fitRules = workflow.scoring.fit.map { "\($0.field) \($0.test) \($0.points)" }.joined(separator: "; ")
+        var keep: [String: (EventFilter, Int)] = [:]
+        for condition in workflow.conditions {
+            for (filter, atLeast) in condition.eventTests {
+                keep[filter.description] = (filter, max(keep[filter.description]?.1 ?? 1, min(atLeast, 1000)))
+            }
+        }
+        self.historyFilters = keep.sorted { $0.key < $1.key }.map { ($0.value.0, $0.key, $0.value.1) }
+        self.triggered = workflow.sequences.enumerated().filter { $0.element.trigger != nil }
+            .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }.map(\.element)
+    }
+
+    /// What event conditions read: the lead's remembered events, at `now`.
+    func history(_ state: LeadState, now: Date) -> EventHistory {
+        EventHistory(log: state.eventLog ?? [:], now: now)
     }
 
     /// Stage moves per decision before the engine stops following them (guards against
@@ -56,18 +74,73 @@ public struct NurtureEngine: Sendable {
             }
             if event.isEngagement { state.awaitingReengagement = false }
         }
+        EventHistory.record(event, filters: historyFilters, in: &state.eventLog)
         refreshScores(&state, now: now)
         if let suppression = Self.suppression(for: event), state.suppression == nil {
             state.suppression = suppression
             effects.append(.suppressed(suppression))
-            if let enrollment = state.enrollment {
-                effects.append(.enrollmentEnded(sequence: enrollment.sequence, reason: "lead \(suppression.rawValue)"))
+            endEnrollments(&state, reason: "lead \(suppression.rawValue)", now: now, effects: &effects)
+        }
+        _ = planner.record(event, in: &state, now: now, effects: &effects)
+        trigger(event, state: &state, now: now, effects: &effects)
+        settle(&state, now: now, effects: &effects, enroll: false)
+        return effects
+    }
+
+    /// Starts the first event-triggered sequence `event` fires whose stage, audience and
+    /// re-entry rule let the lead in. A lead already in a triggered sequence stays in it.
+    private func trigger(_ event: Event, state: inout LeadState, now: Date, effects: inout [Effect]) {
+        guard !triggered.isEmpty, !event.isMachine, state.suppression == nil else { return }
+        let candidates = triggered.filter { $0.trigger?.filter.matches(event) == true && ($0.stage.isEmpty || $0.stage == state.lead.stage) }
+        guard !candidates.isEmpty else { return }
+        if let current = state.enrollment, workflow.sequence(current.sequence)?.trigger != nil {
+            effects.append(.notEnrolled(stage: state.lead.stage, reason: "\(candidates.map(\.id).joined(separator: ", ")): the lead is in the triggered sequence \(current.sequence)"))
+            return
+        }
+        guard let (sequence, number) = firstAccepting(candidates, state: state, now: now, refusals: { effects.append(.notEnrolled(stage: state.lead.stage, reason: $0)) }) else { return }
+        if let current = state.enrollment {
+            switch sequence.trigger?.mode ?? .pause {
+            case .pause:
+                state.pausedEnrollment = current
+                state.pausedAt = now
+                state.enrollment = nil
+                effects.append(.enrollmentPaused(sequence: current.sequence, by: sequence.id))
+            case .replace:
+                effects.append(.enrollmentEnded(sequence: current.sequence, reason: "replaced by \(sequence.id) (\(event.type))"))
                 state.endEnrollment(now: now)
             }
         }
-        _ = planner.record(event, in: &state, now: now, effects: &effects)
-        settle(&state, now: now, effects: &effects, enroll: false)
-        return effects
+        state.enrollment = Enrollment(sequence: sequence.id, number: number, startedAt: now)
+        effects.append(.enrolled(sequence: sequence.id, number: number))
+    }
+
+    /// Ends the enrollment and any paused one (a suppression, a stage move).
+    private func endEnrollments(_ state: inout LeadState, reason: String, now: Date, effects: inout [Effect]) {
+        if let enrollment = state.enrollment {
+            effects.append(.enrollmentEnded(sequence: enrollment.sequence, reason: reason))
+            state.endEnrollment(now: now)
+        }
+        if let paused = state.pausedEnrollment {
+            effects.append(.enrollmentEnded(sequence: paused.sequence, reason: reason))
+            state.enrollment = paused
+            state.endEnrollment(now: now)
+            state.pausedEnrollment = nil
+            state.pausedAt = nil
+        }
+    }
+
+    /// Puts the paused enrollment back, its times shifted by the pause: a wait that had a day
+    /// left still has a day left.
+    private func resumePaused(_ state: inout LeadState, now: Date, effects: inout [Effect]) -> Bool {
+        guard state.enrollment == nil, var paused = state.pausedEnrollment else { return false }
+        let pause = max(0, now.timeIntervalSince(state.pausedAt ?? now))
+        paused.stepEnteredAt += pause
+        paused.resumeAt = paused.resumeAt.map { $0 + pause }
+        state.enrollment = paused
+        state.pausedEnrollment = nil
+        state.pausedAt = nil
+        effects.append(.enrollmentResumed(sequence: paused.sequence))
+        return true
     }
 
     /// Time passes: decay, recycling, waits that ended.
@@ -92,10 +165,7 @@ public struct NurtureEngine: Sendable {
         guard state.suppression == nil else { return [] }
         var effects: [Effect] = [.suppressed(reason)]
         state.suppression = reason
-        if let enrollment = state.enrollment {
-            effects.append(.enrollmentEnded(sequence: enrollment.sequence, reason: "lead \(reason.rawValue)"))
-            state.endEnrollment(now: now)
-        }
+        endEnrollments(&state, reason: "lead \(reason.rawValue)", now: now, effects: &effects)
         return effects
     }
 
@@ -173,6 +243,8 @@ public struct NurtureEngine: Sendable {
             let stop = planner.advance(&state, now: now, effects: &effects)
             let fieldsChanged = effects[before...].contains { if case .fieldSet = $0 { true } else { false } }
             switch stop {
+            case .ended where state.suppression == nil && resumePaused(&state, now: now, effects: &effects):
+                continue
             case .waiting, .ended:
                 refreshScores(&state, now: now, fit: fieldsChanged)
                 if qualification(state) == nil { return }
@@ -192,10 +264,7 @@ public struct NurtureEngine: Sendable {
     private func changeStage(_ state: inout LeadState, to stage: String, reason: String, now: Date, effects: inout [Effect]) {
         let change = StageChange(from: state.lead.stage, to: stage, at: now, reason: reason)
         effects.append(.stageChanged(change))
-        if let enrollment = state.enrollment {
-            effects.append(.enrollmentEnded(sequence: enrollment.sequence, reason: "moved to stage \(stage)"))
-            state.endEnrollment(now: now)
-        }
+        endEnrollments(&state, reason: "moved to stage \(stage)", now: now, effects: &effects)
         state.lead.stage = stage
         state.enteredStageAt = now
         state.stageHistory.append(change)
@@ -205,9 +274,18 @@ public struct NurtureEngine: Sendable {
     private func enrollInStageSequence(_ state: inout LeadState, now: Date, effects: inout [Effect]) {
         let candidates = workflow.sequences(for: state.lead.stage)
         guard !candidates.isEmpty else { return }
+        guard let (sequence, number) = firstAccepting(candidates, state: state, now: now, refusals: { effects.append(.notEnrolled(stage: state.lead.stage, reason: $0)) }) else { return }
+        state.enrollment = Enrollment(sequence: sequence.id, number: number, startedAt: now)
+        effects.append(.enrolled(sequence: sequence.id, number: number))
+    }
+
+    /// The first of `candidates` whose audience the lead passes and whose re-entry rule lets
+    /// it in, with the enrollment's number; else `nil`, and `refusals` gets why not.
+    private func firstAccepting(_ candidates: [Sequence], state: LeadState, now: Date, refusals report: (String) -> Void) -> (Sequence, Int)? {
         var refusals: [String] = []
+        let history = history(state, now: now)
         for sequence in candidates {
-            if let audience = sequence.audience, !audience.evaluate(state.lead) {
+            if let audience = sequence.audience, !audience.evaluate(state.lead, history: history) {
                 refusals.append("\(sequence.id): not in its audience (\(audience))")
                 continue
             }
@@ -224,12 +302,10 @@ public struct NurtureEngine: Sendable {
                     break
                 }
             }
-            let number = (past?.count ?? 0) + 1
-            state.enrollment = Enrollment(sequence: sequence.id, number: number, startedAt: now)
-            effects.append(.enrolled(sequence: sequence.id, number: number))
-            return
+            return (sequence, (past?.count ?? 0) + 1)
         }
-        effects.append(.notEnrolled(stage: state.lead.stage, reason: refusals.joined(separator: "; ")))
+        report(refusals.joined(separator: "; "))
+        return nil
     }
 
     /// Brings the lead's scores up to `now`. Fit depends only on the profile, so it is

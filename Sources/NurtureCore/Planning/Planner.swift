@@ -121,7 +121,7 @@ struct Planner {
                 }
 
             case .if(let condition, let then, let otherwise):
-                let holds = condition.evaluate(state.lead)
+                let holds = condition.evaluate(state.lead, history: EventHistory(log: state.eventLog ?? [:], now: now))
                 let target = holds ? then : otherwise
                 effects.append(.decided(step: step.id, target: target, reason: "\(condition): \(holds ? "yes" : "no") → \(target)"))
                 guard jump(&state, &enrollment, to: target, from: enrollment.position, at: enrollment.stepEnteredAt, reason: "if", effects: &effects) else { return .ended }

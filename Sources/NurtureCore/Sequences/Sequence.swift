@@ -1,8 +1,12 @@
 /// A drip sequence: the steps a lead in one stage goes through.
 public struct Sequence: Sendable {
     public var id: String
-    /// The stage whose leads enroll in this sequence.
+    /// The stage whose leads enroll in this sequence. For an event-triggered sequence: the
+    /// stage a lead must be in for the trigger to start it, or empty for any stage.
     public var stage: String
+    /// The event that starts this sequence (an event-triggered sequence), or `nil` for a
+    /// stage's sequence.
+    public var trigger: Trigger?
     public var description: String?
     /// Only leads that pass this enroll (e.g. `job_title matches cto` for a technical track).
     public var audience: Condition?

@@ -39,9 +39,20 @@ public struct Workflow: Sendable {
         return "unknown event '\(type)'\(Spelling.hint(for: type, among: knownEvents)) (built in: \(Event.Kind.builtIn.joined(separator: ", "))\(scoring.customEvents.isEmpty ? "" : "; declared: " + scoring.customEvents.joined(separator: ", "))); declare a custom event in scoring.yaml's events: list"
     }
 
+    /// Every condition the sequences hold: their audiences and their `if` steps.
+    public var conditions: [Condition] {
+        sequences.flatMap { sequence in
+            [sequence.audience].compactMap { $0 } + sequence.steps.compactMap { step in
+                if case .if(let condition, _, _) = step.kind { return condition }
+                return nil
+            }
+        }
+    }
+
     /// The sequences of a stage in enrollment order (priority, then file order).
     public func sequences(for stage: String) -> [Sequence] {
-        sequences.enumerated().filter { $0.element.stage == stage }
+        // The stage's own sequences, in priority order; event-triggered ones are not among them.
+        sequences.enumerated().filter { $0.element.stage == stage && $0.element.trigger == nil }
             .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
             .map(\.element)
     }

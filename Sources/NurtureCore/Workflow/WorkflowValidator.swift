@@ -105,13 +105,23 @@ public struct WorkflowValidator: Sendable {
         for sequence in workflow.sequences {
             for goal in sequence.goals { check(goal.filter, goal.location, "goal") }
             for step in sequence.steps { if case .goal(let goal) = step.kind { check(goal.filter, step.location, "goal") } }
+            if let trigger = sequence.trigger { check(trigger.filter, trigger.location, "sequence '\(sequence.id)' trigger") }
+            for (filter, _) in sequence.audience?.eventTests ?? [] { check(filter, sequence.location, "sequence '\(sequence.id)' 'when'") }
+            for step in sequence.steps {
+                guard case .if(let condition, _, _) = step.kind else { continue }
+                for (filter, _) in condition.eventTests { check(filter, step.location, "'if'") }
+            }
+        }
+        // A stage's entry is checked on the profile alone: events go in its requires_any.
+        for stage in workflow.funnel.stages where !(stage.entry?.condition?.eventTests.isEmpty ?? true) {
+            issues.append(.error(stage.entry?.location ?? stage.location, "stage '\(stage.name)' entry: an event condition is not read here; list the events in requires_any"))
         }
         return issues
     }
 
     private func checkSequence(_ sequence: Sequence, _ stages: StageIndex) -> [WorkflowIssue] {
         var issues: [WorkflowIssue] = []
-        if stages.index(of: sequence.stage) == nil {
+        if !(sequence.trigger != nil && sequence.stage.isEmpty), stages.index(of: sequence.stage) == nil {
             issues.append(.error(sequence.location, "sequence '\(sequence.id)': \(stages.unknown(sequence.stage))"))
         }
         for problem in stages.check(sequence.audience, where: "sequence '\(sequence.id)' 'when'") {

@@ -1,0 +1,115 @@
+import Foundation
+@testable import NurtureCore
+import Testing
+
+@Suite("Event-triggered sequences and event-history conditions, on a virtual clock")
+struct TriggerTests {
+    let start = at("2026-11-23 10:00", ny) // a Monday
+    let lead = Lead(id: "1", email: "ada@example.com", timeZone: ny)
+    let webinar = EventFilter(type: "webinar_attended")
+
+    /// The stage's sequence: an email, a 3-day wait, then an invitation unless the lead
+    /// attended lately, then the last email.
+    var stageSequence: Sequence {
+        Sequence(id: "nurture", stage: "lead", steps: [
+            step("case-study", .send(template: "case-study", subject: nil)),
+            step("w", .wait(.duration(.days(3)))),
+            step("attended", .if(.event(webinar, within: .days(90), atLeast: 1), then: .step("last"), else: .next)),
+            step("invite", .send(template: "webinar-invite", subject: nil)),
+            step("last", .send(template: "pricing", subject: nil)),
+        ])
+    }
+
+    func followUp(_ mode: Trigger.Mode, stage: String = "", reEntry: ReEntry = .never) -> Sequence {
+        var sequence = Sequence(id: "follow-up", stage: stage, reEntry: reEntry, steps: [
+            step("recording", .send(template: "webinar-follow-up", subject: nil)),
+            step("w", .wait(.duration(.days(1)))),
+            step("more", .send(template: "demo-offer", subject: nil)),
+        ])
+        sequence.trigger = Trigger(filter: webinar, mode: mode)
+        return sequence
+    }
+
+    func run(_ sequences: [Sequence], events: [Event], days: Int = 20) -> (LeadState, [Simulation.Entry]) {
+        Simulation(engine: NurtureEngine(workflow: seedWorkflow(sequences: sequences))).run(lead, from: start, until: start + .days(days), events: events)
+    }
+
+    @Test("pause: the follow-up starts at once; the stage's sequence waits and resumes with its wait shifted; the invitation is skipped")
+    func pause() {
+        let (state, timeline) = run([stageSequence, followUp(.pause)], events: [Event("webinar_attended", at: start + .days(1))])
+        #expect(sends(timeline).map(\.1) == ["case-study", "recording", "more", "last"])
+        // The 3-day wait had 2 days left at the pause (+1d); the pause lasted a day (to +2d): +4d.
+        #expect(sends(timeline).map(\.0) == [start, start + .days(1), start + .days(2), start + .days(4)])
+        #expect(timeline.contains { $0.effect == .enrollmentPaused(sequence: "nurture", by: "follow-up") })
+        #expect(timeline.contains { $0.effect == .enrollmentResumed(sequence: "nurture") && $0.at == start + .days(2) })
+        #expect(decisions(timeline).contains { $0.contains("webinar_attended within 90d: yes → last") })
+        #expect(state.enrollment == nil && state.pausedEnrollment == nil)
+    }
+
+    @Test("without the event, the stage's sequence runs as written: the invitation goes")
+    func noEvent() {
+        let (_, timeline) = run([stageSequence, followUp(.pause)], events: [])
+        #expect(sends(timeline).map(\.1) == ["case-study", "invite", "last"])
+    }
+
+    @Test("replace: the stage's sequence ends for good")
+    func replace() {
+        let (_, timeline) = run([stageSequence, followUp(.replace)], events: [Event("webinar_attended", at: start + .days(1))])
+        #expect(sends(timeline).map(\.1) == ["case-study", "recording", "more"])
+        #expect(timeline.contains { $0.effect == .enrollmentEnded(sequence: "nurture", reason: "replaced by follow-up (webinar_attended)") })
+    }
+
+    @Test("a trigger in the triggered sequence, a machine's event, a stage the trigger does not take, a re-entry refused: nothing starts")
+    func refusals() {
+        let twice = [Event("webinar_attended", at: start + .hours(1)), Event("webinar_attended", at: start + .hours(2))]
+        let (_, again) = run([stageSequence, followUp(.pause)], events: twice)
+        #expect(sends(again).map(\.1).filter { $0 == "recording" }.count == 1)
+        #expect(again.contains { if case .notEnrolled(_, let reason) = $0.effect { reason.contains("the lead is in the triggered sequence follow-up") } else { false } })
+        let (_, machine) = run([stageSequence, followUp(.pause)], events: [Event("webinar_attended", at: start + .days(1), isMachine: true)])
+        #expect(!sends(machine).map(\.1).contains("recording"))
+        let (_, otherStage) = run([stageSequence, followUp(.pause, stage: "mql")], events: [Event("webinar_attended", at: start + .days(1))])
+        #expect(!sends(otherStage).map(\.1).contains("recording"))
+        let later = [Event("webinar_attended", at: start + .days(1)), Event("webinar_attended", at: start + .days(10))]
+        let (_, never) = run([stageSequence, followUp(.pause)], events: later)
+        #expect(sends(never).map(\.1).filter { $0 == "recording" }.count == 1)
+        let (_, allowed) = run([stageSequence, followUp(.pause, reEntry: .after(.days(5)))], events: later)
+        #expect(sends(allowed).map(\.1).filter { $0 == "recording" }.count == 2)
+    }
+
+    @Test("a stage move during the triggered sequence ends both; the new stage's sequence starts")
+    func stageMove() {
+        let mql = Sequence(id: "mql-seq", stage: "mql", steps: [step("mql-hello", .send(template: "mql", subject: nil))])
+        let events = [Event("webinar_attended", at: start + .hours(1)), Event("form_submitted", at: start + .hours(2), properties: ["form": "quote"]),
+                      Event("email_clicked", at: start + .hours(3)), Event("email_clicked", at: start + .hours(4))]
+        let richLead = Lead(id: "1", email: "ada@example.com", fields: ["job_title": "CTO", "employees": "300"], timeZone: ny)
+        let (state, timeline) = Simulation(engine: NurtureEngine(workflow: seedWorkflow(sequences: [stageSequence, followUp(.pause), mql])))
+            .run(richLead, from: start, until: start + .days(10), events: events)
+        #expect(stageChanges(timeline).map(\.to) == ["mql"])
+        #expect(timeline.contains { $0.effect == .enrollmentEnded(sequence: "nurture", reason: "moved to stage mql") })
+        #expect(sends(timeline).map(\.1).contains("mql-hello"))
+        #expect(!timeline.contains { $0.effect == .enrollmentResumed(sequence: "nurture") })
+        #expect(state.pausedEnrollment == nil)
+    }
+
+    @Test("event conditions: within a window, at least N times, with property tests; people's events only")
+    func eventConditions() {
+        let clickedPricing = EventFilter(type: "email_clicked", properties: ["url": .prefix("https://acme.example/pricing")])
+        let condition = Condition.event(clickedPricing, within: .days(7), atLeast: 2)
+        let engine = NurtureEngine(workflow: seedWorkflow(sequences: [Sequence(id: "s", stage: "lead", audience: nil, steps: [
+            step("w", .wait(.duration(.days(30)))),
+            step("check", .if(condition, then: .exit, else: .exit)),
+        ])]))
+        var (state, _) = engine.start(lead, now: start)
+        func holds(at now: Date) -> Bool { condition.evaluate(state.lead, history: engine.history(state, now: now)) }
+        _ = engine.handle(Event("email_clicked", at: start, properties: ["url": "https://acme.example/pricing?x=1"]), state: &state, now: start)
+        _ = engine.handle(Event("email_clicked", at: start + .hours(1), properties: ["url": "https://acme.example/blog"]), state: &state, now: start + .hours(1))
+        _ = engine.handle(Event("email_clicked", at: start + .hours(2), properties: ["url": "https://acme.example/pricing"], isMachine: true), state: &state, now: start + .hours(2))
+        #expect(!holds(at: start + .hours(3)))
+        _ = engine.handle(Event("email_clicked", at: start + .days(2), properties: ["url": "https://acme.example/pricing"]), state: &state, now: start + .days(2))
+        #expect(holds(at: start + .days(3)))
+        #expect(!holds(at: start + .days(8))) // the first click is more than 7 days old by then
+        #expect(condition.description == "email_clicked where url starts with 'https://acme.example/pricing' at least 2 times within 1w")
+        // No history: an event condition does not hold (it never errs on the side of sending).
+        #expect(!condition.evaluate(state.lead))
+    }
+}
