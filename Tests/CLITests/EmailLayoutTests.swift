@@ -46,7 +46,7 @@ struct EmailLayoutTests {
             try preview(name, format: "html", in: folder, tracking: "http://127.0.0.1:9").write(to: file, atomically: true, encoding: .utf8)
             files.append(file)
         }
-        #expect(files.count == 15)
+        #expect(files.count == 16)
         let unsubscribe = #"a[href*="/u/"]"#
         for width in [390, 1280] {
             let measures = try PageMeasure.measure(files, width: width, edges: [unsubscribe, ".card"], browser: browser)

@@ -184,6 +184,21 @@ struct WorkflowLoaderTests {
         #expect(bad.contains { $0.hasPrefix("\(file.path):4:") && $0.hasSuffix("'times': expected a count from 1 to 1000, found 0") }, "\(bad)")
         #expect(bad.contains { $0.hasPrefix("\(file.path):6:") && $0.contains("'within' goes with 'event'") }, "\(bad)")
 
+        try """
+        trigger: { event: webinar_attended }
+        steps:
+          - send: recording
+          - branch: { on: clicked, step: recording, within: 2d, link: "https://acme.example/recording", then: exit }
+          - branch: { on: clicked, step: recording, within: 2d, link: { matches: "/webinars/.*/slides" }, then: exit }
+          - send: slides
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let links = try #require(WorkflowLoader.load(directory: root.path).workflow?.sequence("follow")).steps
+        guard case .branch(let first) = links[1].kind, case .branch(let second) = links[2].kind else { Issue.record("branches"); return }
+        #expect(first.link == .prefix("https://acme.example/recording"))
+        #expect(second.link?.description.contains("/webinars/.*/slides") == true)
+        try "trigger: { event: webinar_attended }\nsteps:\n  - send: recording\n  - branch: { on: opened, step: recording, within: 2d, link: x }\n  - send: slides\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(WorkflowLoader.load(directory: root.path).errors.map(\.description).contains { $0.hasPrefix("\(file.path):4:") && $0.hasSuffix("'link': only a branch on clicked looks at links") })
+
         try "trigger: { event: webinar_atended }\nsteps:\n  - send: recording\n".write(to: file, atomically: true, encoding: .utf8)
         let unknown = WorkflowLoader.load(directory: root.path).errors.map(\.description)
         #expect(unknown.contains { $0.hasPrefix("\(file.path):1:") && $0.contains("sequence 'follow' trigger: unknown event 'webinar_atended'; did you mean 'webinar_attended'?") }, "\(unknown)")

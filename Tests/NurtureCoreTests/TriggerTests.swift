@@ -112,4 +112,28 @@ struct TriggerTests {
         // No history: an event condition does not hold (it never errs on the side of sending).
         #expect(!condition.evaluate(state.lead))
     }
+
+    @Test("a branch on one link: a click on another link of the email is not it")
+    func perLinkBranch() {
+        let recording = FieldTest.prefix("https://acme.example/webinars/recording")
+        let steps = [
+            step("invite", .send(template: "webinar-invite", subject: nil)),
+            step("b", .branch(Branch(on: .clicked, step: "invite", within: .days(3), then: .step("watched"), else: .exit, link: recording))),
+            step("watched", .send(template: "thanks", subject: nil)),
+        ]
+        let workflow = seedWorkflow(sequences: [Sequence(id: "s", stage: "lead", steps: steps)])
+        func clicks(_ urls: [String]) -> [String] {
+            let events = urls.enumerated().map { index, url in
+                Event("email_clicked", at: start + .hours(index + 1), properties: ["sequence": "s", "step": "invite", "enrollment": "1", "url": url])
+            }
+            let (_, timeline) = Simulation(engine: NurtureEngine(workflow: workflow)).run(lead, from: start, until: start + .days(5), events: events)
+            return sends(timeline).map(\.1) + decisions(timeline)
+        }
+        let other = clicks(["https://acme.example/pricing"])
+        #expect(!other.contains("watched"))
+        #expect(other.contains { $0.contains("clicked 'invite' (link starts with 'https://acme.example/webinars/recording') within 3d: no → exit") }, "\(other)")
+        let right = clicks(["https://acme.example/pricing", "https://acme.example/webinars/recording?utm_source=nurture"])
+        #expect(right.contains("watched"))
+        #expect(right.contains { $0.contains("within 3d: yes → watched") })
+    }
 }

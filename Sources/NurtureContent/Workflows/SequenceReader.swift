@@ -100,7 +100,7 @@ extension YAMLDocument {
             return make("wait-\(number)", .wait(wait))
         case "branch":
             guard let b = mapping(value, "\(what) 'branch'") else { return nil }
-            b.rejectUnknownKeys(["on", "step", "within", "then", "else"])
+            b.rejectUnknownKeys(["on", "step", "within", "then", "else", "link"])
             guard let on = b.string("on", required: true), let sent = b.string("step", required: true),
                   let within = b.span("within", required: true) else { return nil }
             guard let engagement = Branch.Engagement(rawValue: on) else {
@@ -110,7 +110,25 @@ extension YAMLDocument {
             let then = b.value("then").flatMap { target($0, what: "\(what) 'then'") } ?? .next
             let otherwise = b.value("else").flatMap { target($0, what: "\(what) 'else'") } ?? .next
             if then == otherwise { warning(node, "\(what): 'then' and 'else' go to the same place") }
-            return make("branch-\(number)", .branch(Branch(on: engagement, step: sent, within: within, then: then, else: otherwise)))
+            // `link: https://…/recording` (the URL starts with it), or a value test such as
+            // `link: { matches: "/webinars/.*/recording" }`: a click on that link only.
+            var link: FieldTest?
+            if let node = b.value("link") {
+                guard engagement == .clicked else {
+                    error(node, "\(what) 'branch' 'link': only a branch on clicked looks at links")
+                    return nil
+                }
+                if case .scalar(let scalar) = node {
+                    link = .prefix(scalar.string)
+                } else if let l = mapping(node, "\(what) 'branch' 'link'") {
+                    l.rejectUnknownKeys(Self.testKeys)
+                    guard let test = fieldTest(in: l, what: "\(what) 'branch' 'link'") else { return nil }
+                    link = test
+                } else {
+                    return nil
+                }
+            }
+            return make("branch-\(number)", .branch(Branch(on: engagement, step: sent, within: within, then: then, else: otherwise, link: link)))
         case "if":
             allowed += ["then", "else"]
             guard let condition = condition(value, what: "\(what) 'if'") else { return nil }

@@ -51,8 +51,25 @@ public struct EngagementRecord: Sendable, Codable, Equatable {
     public var opened: Date?
     public var clicked: Date?
     public var replied: Date?
+    /// The first click on each link (by URL), for branches on one link; at most
+    /// ``maxLinks`` links are kept.
+    public var links: [String: Date]?
+
+    public static let maxLinks = 50
 
     public init() {}
+
+    /// The first click on a link whose URL passes `test`.
+    public func clicked(link test: FieldTest) -> Date? {
+        links?.filter { test.test($0.key) }.values.min()
+    }
+
+    mutating func recordClick(url: String, at: Date) {
+        if let first = links?[url], first <= at { return }
+        if links == nil { links = [:] }
+        guard links!.count < Self.maxLinks || links![url] != nil else { return }
+        links![url] = at
+    }
 
     public func time(of kind: Branch.Engagement) -> Date? {
         switch kind {

@@ -102,11 +102,13 @@ struct Planner {
                     continue
                 }
                 let deadline = sentAt + branch.within
-                if let at = enrollment.engagement[branch.step]?.time(of: branch.on), at <= deadline {
-                    effects.append(.decided(step: step.id, target: branch.then, reason: "\(branch.on.rawValue) '\(branch.step)' within \(branch.within): yes → \(branch.then)"))
+                let record = enrollment.engagement[branch.step]
+                let engaged = branch.link.map { record?.clicked(link: $0) } ?? record?.time(of: branch.on)
+                if let at = engaged, at <= deadline {
+                    effects.append(.decided(step: step.id, target: branch.then, reason: "\(branch.what) within \(branch.within): yes → \(branch.then)"))
                     guard jump(&state, &enrollment, to: branch.then, from: enrollment.position, at: now, reason: "branch", effects: &effects) else { return .ended }
                 } else if now >= deadline {
-                    effects.append(.decided(step: step.id, target: branch.else, reason: "\(branch.on.rawValue) '\(branch.step)' within \(branch.within): no → \(branch.else)"))
+                    effects.append(.decided(step: step.id, target: branch.else, reason: "\(branch.what) within \(branch.within): no → \(branch.else)"))
                     // The else path starts when the window closed, or when the branch was
                     // reached if that was later (a branch reached after its window).
                     let decidedAt = max(deadline, enrollment.stepEnteredAt)
@@ -114,7 +116,7 @@ struct Planner {
                 } else {
                     if enrollment.resumeAt != deadline {
                         enrollment.resumeAt = deadline
-                        effects.append(.waiting(step: step.id, until: deadline, reason: "until '\(branch.step)' is \(branch.on.rawValue), at most \(branch.within) after it was sent"))
+                        effects.append(.waiting(step: step.id, until: deadline, reason: "until '\(branch.step)' is \(branch.on.rawValue)\(branch.link.map { " (link \($0))" } ?? ""), at most \(branch.within) after it was sent"))
                     }
                     state.enrollment = enrollment
                     return .waiting
@@ -172,6 +174,7 @@ struct Planner {
             case .opened: record.opened = record.opened ?? event.at
             case .clicked:
                 record.clicked = record.clicked ?? event.at
+                if let url = event.properties["url"] { record.recordClick(url: url, at: event.at) }
                 record.opened = record.opened ?? event.at // a click proves the open, even with images off
             case .replied: record.replied = record.replied ?? event.at
             }

@@ -101,13 +101,23 @@ public struct Branch: Sendable, Equatable {
     public var within: TimeSpan
     public var then: StepTarget
     public var `else`: StepTarget
+    /// For `clicked`: only clicks on links whose URL passes this test (the recording, not
+    /// any link of the email).
+    public var link: FieldTest?
 
-    public init(on: Engagement, step: String, within: TimeSpan, then: StepTarget, else: StepTarget) {
+    public init(on: Engagement, step: String, within: TimeSpan, then: StepTarget, else: StepTarget, link: FieldTest? = nil) {
         self.on = on
         self.step = step
         self.within = within
         self.then = then
         self.else = `else`
+        self.link = link
+    }
+
+    /// What the branch waits for, as the timeline says it: `clicked 'invite'` or
+    /// `clicked 'invite' (link starts with 'https://…')`.
+    public var what: String {
+        "\(on.rawValue) '\(step)'" + (link.map { " (link \($0))" } ?? "")
     }
 }
 
