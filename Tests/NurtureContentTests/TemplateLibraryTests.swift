@@ -49,11 +49,20 @@ struct TemplateLibraryTests {
 
     @Test("every problem is reported, each with file, line and column", arguments: [
         (["hello/subject.mustache": "Hi", "hello/html.mustache": "<p>\n  {{#premium}}Gold\n</p>"],
-         ["hello/html.mustache:3:5: Mustache syntax: a section {{#…}} or {{^…}} is never closed"]),
+         ["hello/html.mustache:2:3: {{#premium}} is never closed: add {{/premium}} where it ends"]),
         (["hello/subject.mustache": "Hi {{first_name", "hello/html.mustache": "<p>x</p>"],
          ["hello/subject.mustache:1:16: Mustache syntax: the template ends inside a tag: a {{ is not closed with }}"]),
         (["hello/subject.mustache": "Hi", "hello/html.mustache": "<p>{{#a}}x{{/b}}</p>"],
-         ["hello/html.mustache:1:14: Mustache syntax: a closing tag {{/…}} does not match the section it closes"]),
+         ["hello/html.mustache:1:11: {{/b}} closes {{#a}}, opened at line 1 column 4 and not closed: add {{/a}} before it"]),
+        // An unclosed section inside a layout block: named, with where it was opened.
+        (["layouts/base.html.mustache": "<html>{{$body}}{{/body}}</html>", "hello/subject.mustache": "Hi",
+          "hello/html.mustache": "{{<base.html}}{{$body}}\n<p>{{#job_title}}As a {{job_title}}</p>\n{{/body}}{{/base.html}}"],
+         ["hello/html.mustache:3:1: {{/body}} closes {{#job_title}}, opened at line 2 column 4 and not closed: add {{/job_title}} before it"]),
+        // In a one-line subject: at the tag, not a line past the end.
+        (["hello/subject.mustache": "Pricing {{#company}}for {{company}}\n", "hello/html.mustache": "<p>x</p>"],
+         ["hello/subject.mustache:1:9: {{#company}} is never closed: add {{/company}} where it ends"]),
+        (["hello/subject.mustache": "Hi", "hello/html.mustache": "<p>x{{/a}}</p>"],
+         ["hello/html.mustache:1:5: {{/a}} closes a section that was never opened"]),
         (["hello/subject.mustache": "Hi", "hello/html.mustache": "<p>x</p>\n{{> missing.html}}"],
          ["hello/html.mustache:2:1: unknown partial or layout 'missing.html' (known: )"]),
         (["hello/html.mustache": "<p>x</p>"], ["hello/: template 'hello' has no subject.mustache"]),

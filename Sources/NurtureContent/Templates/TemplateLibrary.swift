@@ -561,7 +561,7 @@ struct MustacheScan: Sendable {
         var open: [Character] = ["{", "{"]
         var close: [Character] = ["}", "}"]
         // Open sections: the name their closing tag must repeat, and the delimiters around them.
-        var sections: [(name: String, open: [Character], close: [Character], repeats: Bool)] = []
+        var sections: [(name: String, open: [Character], close: [Character], repeats: Bool, tag: String, line: Int, column: Int)] = []
         var inList: Bool { sections.contains { $0.repeats } }
         func fail(_ position: Int, _ message: String, into scan: inout MustacheScan, _ reader: inout Reader) {
             let (line, column) = reader.location(of: position)
@@ -604,7 +604,8 @@ struct MustacheScan: Sendable {
                     return
                 }
                 if repeats { lists += 1 }
-                sections.append((name, open, close, repeats))
+                let (line, column) = reader.location(of: tag)
+                sections.append((name, open, close, repeats, "\(String(open))\(sigil)\(name)\(String(close))", line, column))
                 depth = max(depth, sections.count)
                 if sections.count > TemplateLimits.maxNesting {
                     fail(tag, "sections, blocks and layouts nest more than \(TemplateLimits.maxNesting) levels deep here: refused", into: &self, &reader)
@@ -612,7 +613,16 @@ struct MustacheScan: Sendable {
                 }
             case "/":
                 reader.index += 1
-                guard let name = Self.name(&reader, close: close), let section = sections.last, section.name == name else { return }
+                guard let name = Self.name(&reader, close: close) else { return }
+                guard let section = sections.last else {
+                    fail(tag, "\(String(open))/\(name)\(String(close)) closes a section that was never opened", into: &self, &reader)
+                    return
+                }
+                guard section.name == name else {
+                    // Name both tags, and where the open one is: that is what needs closing.
+                    fail(tag, "\(String(open))/\(name)\(String(close)) closes \(section.tag), opened at line \(section.line) column \(section.column) and not closed: add \(String(section.open))/\(section.name)\(String(section.close)) before it", into: &self, &reader)
+                    return
+                }
                 sections.removeLast()
                 (open, close) = (section.open, section.close) // the section's own delimiters end with it
             case "!":
@@ -657,6 +667,10 @@ struct MustacheScan: Sendable {
                 guard let name = Self.name(&reader, close: close) else { return }
                 guard checkTransforms(name, tag, &reader) else { return }
             }
+        }
+        // The end of the text with a section still open: reported where it was opened.
+        if let section = sections.last {
+            problem = (section.line, section.column, "\(section.tag) is never closed: add \(String(section.open))/\(section.name)\(String(section.close)) where it ends")
         }
     }
 
