@@ -11,8 +11,9 @@ import NurtureCore
 ///   receiver's `Retry-After`), dead after its last attempt.
 /// - Another 4xx: the receiver refuses this message; it is tried again the same way, since a
 ///   receiver's 4xx is often its configuration being fixed, and dead after the last attempt.
-/// - An endpoint no longer in the configuration: dead at once (it is shown, and can be
-///   queued again with `nurture webhooks retry` once the endpoint is back).
+/// - An endpoint this process does not have in its configuration (another process with a
+///   newer one queued it, or it was removed): tried again with the default backoff, so a
+///   process that has it takes it; dead after the default number of attempts.
 ///
 /// Delivery is at least once: a receiver drops repeats by `webhook-id`.
 public final class WebhookDispatcher: Sendable {
@@ -27,7 +28,7 @@ public final class WebhookDispatcher: Sendable {
         }
     }
 
-    public let store: any WebhookOutbox
+    public let store: any WebhookOutbox & WorkerRegistry
     let transport: any WebhookTransport
     let targets: [String: Target]
     public let worker: WorkerIdentity
@@ -38,7 +39,7 @@ public final class WebhookDispatcher: Sendable {
     let metrics: (any ServiceMetrics)?
     let logger: Logger
 
-    public init(store: any WebhookOutbox, transport: any WebhookTransport, targets: [Target], worker: WorkerIdentity,
+    public init(store: any WebhookOutbox & WorkerRegistry, transport: any WebhookTransport, targets: [Target], worker: WorkerIdentity,
                 concurrency: Int = 4, lease: TimeSpan = .minutes(2), metrics: (any ServiceMetrics)? = nil, logger: Logger) {
         self.store = store
         self.transport = transport
@@ -94,7 +95,11 @@ public final class WebhookDispatcher: Sendable {
     func attempt(_ webhook: QueuedWebhook, now: @Sendable () -> Date) async -> WebhookResult {
         let message = webhook.message
         guard let target = targets[message.endpoint] else {
-            return .dead(error: "the endpoint is no longer in the configuration (webhooks:)")
+            let error = "attempt \(webhook.attempts + 1): the endpoint is not in this process's configuration (webhooks:)"
+            if let next = WebhookRetry().next(after: webhook.attempts + 1, now: now(), jitter: Double.random(in: 0.5...1)) {
+                return .retry(at: next, error: error)
+            }
+            return .dead(error: error)
         }
         let timestamp = Int(now().timeIntervalSince1970)
         let headers = target.signature.headers(id: message.id, timestamp: timestamp, body: message.body)
@@ -107,6 +112,11 @@ public final class WebhookDispatcher: Sendable {
             return .retry(at: next, error: error)
         }
         return .dead(error: "gave up after \(attempts) attempts: \(response.summary)")
+    }
+
+    /// Gives back what this dispatcher holds and removes its worker record (it stops).
+    public func retire(now: Date) async throws {
+        try await store.retire(worker, now: now)
     }
 
     static func outcomeName(_ result: WebhookResult) -> String {

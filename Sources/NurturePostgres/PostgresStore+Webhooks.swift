@@ -105,7 +105,7 @@ extension PostgresStore {
     public func requeueDeadWebhooks(ids: [Int64], now: Date) async throws -> Int {
         try await transaction { connection in
             let count = try await connection.query("""
-                UPDATE webhooks SET status = 'queued', attempts = 0, next_attempt_at = \(now)
+                UPDATE webhooks SET status = 'queued', attempts = 0, last_error = NULL, next_attempt_at = \(now)
                 WHERE status = 'dead' AND (cardinality(\(ids)::bigint[]) = 0 OR id = ANY(\(ids)))
                 RETURNING id
                 """, logger: self.logger).collect().count

@@ -55,6 +55,16 @@ public struct Runtime: Sendable {
         } catch {
             throw RuntimeError.database(configuration.storeLocation.description, "\(error)")
         }
+        // A webhook's stages must be the funnel's: a typo would never fire, silently.
+        do {
+            let names = loaded.engine.workflow.funnel.stages.map(\.name)
+            let problems = configuration.webhooks.flatMap { settings in
+                (settings.endpoint.stages ?? []).sorted().filter { !names.contains($0) }.map { stage in
+                    "\(configuration.sourceName): webhooks \(settings.endpoint.url): stages: unknown stage '\(stage)'\(Spelling.hint(for: stage, among: names)) (stages: \(names.joined(separator: ", ")))"
+                }
+            }
+            if !problems.isEmpty { throw RuntimeError.invalidFiles(problems) }
+        }
         workflows = WorkflowSet(loaded)
         metrics = NurtureMetrics()
         scheduler = Scheduler(store: store, workflows: workflows, batchSize: configuration.batchSize, logger: logger)
@@ -67,7 +77,10 @@ public struct Runtime: Sendable {
         do {
             webhooks = WebhookDispatcher(
                 store: store, transport: CurlWebhookTransport(), targets: try configuration.webhooks.map { try $0.target() },
-                worker: delivery.worker, metrics: metrics, logger: logger)
+                // An identity of its own: the email worker's retire or heartbeat never touches
+                // the webhooks in flight here.
+                worker: WorkerIdentity(id: delivery.worker.id + "/webhooks", host: delivery.worker.host, pid: delivery.worker.pid),
+                metrics: metrics, logger: logger)
         } catch {
             throw RuntimeError.invalidFiles(["\(configuration.sourceName): webhooks: \(error)"])
         }
@@ -161,13 +174,23 @@ public struct Runtime: Sendable {
     /// Processes everything due now — leads, then sends — until nothing is left, and returns.
     /// (`nurture run`: a one-shot pass for cron or a demo.)
     public func runOnce(now: Date = Date()) async throws -> (leads: Int, tally: DeliveryTally) {
+        // The webhooks go out after the email pass, on a clock that moved on with it from
+        // `now`: their timestamps and leases are those of when they are sent.
+        let clock = ContinuousClock()
+        let began = clock.now
+        let current: @Sendable () -> Date = {
+            let elapsed = began.duration(to: clock.now).components
+            return now + Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        }
         try await delivery.recoverDeadWorkers(now: now)
         do {
             let result = try await processEverything(now: now)
-            _ = try await webhooks.deliverDue(now: { now })
+            _ = try await webhooks.deliverDue(now: current)
+            try await webhooks.retire(now: current())
             try await delivery.store.retire(delivery.worker, now: now)
             return result
         } catch {
+            try? await webhooks.retire(now: current())
             try? await delivery.store.retire(delivery.worker, now: now)
             throw error
         }

@@ -40,5 +40,7 @@ public struct WebhookService: Service {
                 try await Task.sleep(for: sleep)
             }
         }
+        // Whatever it still holds goes back to the queue for the next process.
+        do { try await dispatcher.retire(now: clock.now()) } catch { logger.error("cannot give back webhook leases", metadata: ["error": "\(error)"]) }
     }
 }

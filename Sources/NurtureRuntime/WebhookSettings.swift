@@ -13,7 +13,7 @@ import Yams
 ///     events: [stage_changed, goal_reached, unsubscribed, bounced, complained, score_crossed]
 ///     stages: [mql, sql]                      # stage_changed: only moves into these
 ///     score_thresholds: [50, 80]              # score_crossed: these scores, up or down
-///     max_attempts: 30                        # then dead (default 30: about 21 hours)
+///     max_attempts: 30                        # then dead (default 30: 10 to 20 hours)
 ///     retry_after: 5s                         # first retry; doubles up to retry_max (1h)
 /// ```
 public struct WebhookSettings: Sendable {

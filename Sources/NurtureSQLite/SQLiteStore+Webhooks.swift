@@ -80,12 +80,12 @@ extension SQLiteStore {
         try await pool.write { db in
             let t = now.timeIntervalSince1970
             if ids.isEmpty {
-                try db.execute(sql: "UPDATE webhooks SET status = 'queued', attempts = 0, next_attempt_at = ? WHERE status = 'dead'", arguments: [t])
+                try db.execute(sql: "UPDATE webhooks SET status = 'queued', attempts = 0, last_error = NULL, next_attempt_at = ? WHERE status = 'dead'", arguments: [t])
                 return db.changesCount
             }
             var count = 0
             for id in ids {
-                try db.cachedStatement(sql: "UPDATE webhooks SET status = 'queued', attempts = 0, next_attempt_at = ? WHERE status = 'dead' AND id = ?").execute(arguments: [t, id])
+                try db.cachedStatement(sql: "UPDATE webhooks SET status = 'queued', attempts = 0, last_error = NULL, next_attempt_at = ? WHERE status = 'dead' AND id = ?").execute(arguments: [t, id])
                 count += db.changesCount
             }
             return count

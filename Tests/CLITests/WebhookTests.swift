@@ -177,6 +177,11 @@ extension LongRunningProcessTests {
             defer { smtp.stop() }
             let (folder, _) = try setUp(smtp: smtp, receiverPort: 9, events: "[stage_change, score_crossed]",
                                         extra: "providers:\n  postmark: { username: pm }\n  sendgrid: { verification_key: bm90IGEga2V5 }")
+            // A stage that is not the funnel's is refused with a "did you mean".
+            let (typo, _) = try setUp(smtp: smtp, receiverPort: 9, events: "[stage_changed]", extra: "    stages: [sqll]")
+            let refused = try nurture(["webhooks", "list"], typo)
+            #expect(refused.status == 78)
+            #expect(refused.stderr.contains("stages: unknown stage 'sqll'; did you mean 'sql'?"), "\(refused.stderr)")
             let check = try runNurture(["serve", "--config", folder.appendingPathComponent("nurture.yaml").path], directory: folder)
             #expect(check.status == 78)
             #expect(check.stderr.contains("webhooks secret: the environment variable TEST_WEBHOOK_SECRET is not set"), "\(check.stderr)")

@@ -71,6 +71,8 @@ struct ProviderWebhookTests {
         """
         let complaint = #"{"RecordType": "SpamComplaint", "ID": 42, "Type": "SpamComplaint", "TypeCode": 100001, "Email": "grace@example.com", "Description": "The subscriber explicitly marked this message as spam."}"#
         let open = #"{"RecordType": "Open", "FirstOpen": true, "Recipient": "grace@example.com", "MessageID": "x", "ReceivedAt": "2019-11-05T16:33:54Z"}"#
+        // Postmark follows its own Bounce with a SubscriptionChange saying the same: not counted again.
+        let change = #"{"RecordType": "SubscriptionChange", "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483", "Recipient": "ada@example.com", "SuppressSending": true, "SuppressionReason": "HardBounce"}"#
         let auth = basic(Self.postmark.username, Self.postmark.password.value)
         try await setup.app(ProviderWebhookAuth(postmark: Self.postmark)).test(.live) { client in
             #expect(try await client.execute(uri: "/v1/webhooks/postmark", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: bounce)).status == .unauthorized)
@@ -85,6 +87,8 @@ struct ProviderWebhookTests {
             #expect(try await client.execute(uri: "/v1/webhooks/postmark", method: .post, headers: auth, body: ByteBuffer(string: complaint)).status == .ok)
             let ignored = try await client.execute(uri: "/v1/webhooks/postmark", method: .post, headers: auth, body: ByteBuffer(string: open))
             #expect(json(ignored)["ignored"] as? Int == 1 && json(ignored)["applied"] as? Int == 0)
+            let repeated = try await client.execute(uri: "/v1/webhooks/postmark", method: .post, headers: auth, body: ByteBuffer(string: change))
+            #expect(json(repeated)["ignored"] as? Int == 1 && json(repeated)["applied"] as? Int == 0)
             let bad = try await client.execute(uri: "/v1/webhooks/postmark", method: .post, headers: auth, body: ByteBuffer(string: #"{"Type": "HardBounce"}"#))
             #expect(bad.status == .badRequest)
         }

@@ -27,8 +27,9 @@ public struct WebhookEndpoint: Sendable, Equatable {
 /// When a webhook that failed is tried again: exponential backoff from `firstDelay`, doubling
 /// up to `maxDelay`, with jitter; after `maxAttempts` it is dead (kept, shown, never retried).
 ///
-/// The defaults (5 s doubling to 1 h, 30 attempts) keep trying for about 21 hours, the span
-/// the Standard Webhooks convention recommends a sender covers.
+/// The defaults (5 s doubling to 1 h, 30 attempts) keep trying for 10 to 20 hours (the jitter
+/// only shortens a delay: about 15 on average), close to the day the Standard Webhooks
+/// convention suggests a sender covers.
 public struct WebhookRetry: Sendable, Equatable {
     public var maxAttempts: Int
     public var firstDelay: TimeSpan

@@ -10,7 +10,7 @@ import NurtureApp
 /// | `Bounce` with `Type` SoftBounce, Transient, DnsError, Blocked, DMARCPolicy, Unknown… | a soft bounce (counted) |
 /// | `Bounce` with `Type` SpamComplaint, and `SpamComplaint` | a complaint (suppresses) |
 /// | `Bounce` with `Type` Unsubscribe | an unsubscribe (suppresses) |
-/// | `SubscriptionChange` with `SuppressSending: true` | by `SuppressionReason`: HardBounce, SpamComplaint, ManualSuppression (an unsubscribe) |
+/// | `SubscriptionChange` with `SuppressSending: true` and `SuppressionReason: ManualSuppression` | an unsubscribe (the HardBounce and SpamComplaint ones repeat the Bounce and SpamComplaint records: ignored) |
 /// | `Delivery` | delivered |
 /// | `Open`, `Click`, other bounce types (AutoResponder, AddressChange, …) | ignored: Nurture tracks its own opens and clicks |
 ///
@@ -31,16 +31,14 @@ enum PostmarkWebhook {
         guard email != nil || messageID != nil else {
             throw HTTPError(.badRequest, message: "the Postmark \(type) record names no recipient (Email or Recipient)")
         }
-        // Postmark's record id (a retried POST repeats it); 64-bit, so read as written.
-        let eventID: String? = switch record["ID"] {
-        case .number(let n): "postmark-" + String(format: "%.0f", n)
-        case .string(let s): "postmark-" + s
-        default: nil
-        }
+        // A retried POST repeats the record: its type, Postmark's message id and the address
+        // make it the same event. (Postmark's `ID` is a 64-bit number a JSON double rounds.)
+        let postmarkMessage = record["MessageID"]?.string
+        let eventID = postmarkMessage.map { "postmark-\(type)-\($0)-\((email ?? "").lowercased())" }
         let reason = [record["Description"]?.string, record["Details"]?.string].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
         func report(_ kind: RelayReport.Kind, bounce: String? = nil) -> [RelayReport] {
             var report = RelayReport(kind: kind, messageID: messageID, email: email, bounceType: bounce, reason: reason.isEmpty ? nil : String(reason.prefix(500)))
-            report.eventID = eventID.map { "\($0)-\(kind.rawValue)" }
+            report.eventID = eventID
             return [report]
         }
         switch type {
@@ -56,13 +54,10 @@ enum PostmarkWebhook {
         case "Delivery":
             return report(.delivered)
         case "SubscriptionChange":
-            guard record["SuppressSending"] == .bool(true) else { return [] }
-            switch record["SuppressionReason"]?.string {
-            case "HardBounce": return report(.bounced, bounce: "hard")
-            case "SpamComplaint": return report(.complained)
-            case "ManualSuppression": return report(.unsubscribed)
-            default: return []
-            }
+            // Postmark also sends one after its own Bounce or SpamComplaint record: those are
+            // counted from that record. Only an unsubscribe is news here.
+            guard record["SuppressSending"] == .bool(true), record["SuppressionReason"]?.string == "ManualSuppression" else { return [] }
+            return report(.unsubscribed)
         default:
             return []
         }
