@@ -58,6 +58,23 @@ struct ValidateCommandTests {
         #expect(without.stdout.contains("\(templates.path)/defaults.yaml: warning: no postal_address: marketing email must show the sender's postal address (CAN-SPAM)"), "\(without.stdout)")
     }
 
+    @Test("a section on a field that has a default is a warning at the tag: it is always true (or, inverted, never)")
+    func sectionOnDefault() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-validate-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let templates = root.appendingPathComponent("Templates")
+        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Templates"), to: templates)
+        let welcome = templates.appendingPathComponent("welcome/html.mustache")
+        let text = try String(contentsOf: welcome, encoding: .utf8)
+            .replacingOccurrences(of: "<p>Hi {{first_name}},</p>", with: "<p>Hi {{first_name}},</p>\n<p>{{#company}}with the rest of the {{company}} crowd{{/company}}{{^company}}alone{{/company}}</p>")
+        try text.write(to: welcome, atomically: true, encoding: .utf8)
+        let result = try runNurture(["validate", "--workflows", Self.repository.appendingPathComponent("Workflows").path, "--templates", templates.path])
+        #expect(result.status == 0, "warnings alone: \(result.stdout)")
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("{{#company}}") }) + 1
+        #expect(result.stdout.contains("\(welcome.path):\(line):4: warning: {{#company}} is always true: defaults.yaml gives company a default ('your team'), so leads without one get it too; remove that default, or write the text so it reads well with it"), "\(result.stdout)")
+        #expect(result.stdout.contains("\(welcome.path):\(line):66: warning: {{^company}} is always false"), "\(result.stdout)")
+    }
+
     @Test("a branch on opened in a sequence without open tracking is a warning")
     func branchWithoutOpenTracking() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-validate-\(UUID())")

@@ -454,6 +454,8 @@ struct MustacheScan: Sendable {
     }
 
     var references: [Reference] = []
+    /// Every `{{#name}}` and `{{^name}}` section, where it opens.
+    var sections: [(name: String, inverted: Bool, line: Int, column: Int)] = []
     /// The deepest nesting of sections, blocks and layouts.
     var depth = 0
     /// `{{$block}}` tags, each a place where a layout's user may put content.
@@ -606,6 +608,7 @@ struct MustacheScan: Sendable {
                 if repeats { lists += 1 }
                 let (line, column) = reader.location(of: tag)
                 sections.append((name, open, close, repeats, "\(String(open))\(sigil)\(name)\(String(close))", line, column))
+                if sigil == "#" || sigil == "^" { self.sections.append((name, sigil == "^", line, column)) }
                 depth = max(depth, sections.count)
                 if sections.count > TemplateLimits.maxNesting {
                     fail(tag, "sections, blocks and layouts nest more than \(TemplateLimits.maxNesting) levels deep here: refused", into: &self, &reader)

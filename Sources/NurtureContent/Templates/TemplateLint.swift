@@ -18,6 +18,15 @@ enum TemplateLint {
                 warnings.append(TemplateError(file: source.file, line: line, column: column, message: "an image without alt text: image-blocking mail clients and screen readers show nothing in its place (alt=\"\" marks a decorative one)"))
             }
         }
+        // A section on a field that has a default: leads without the field get the default,
+        // so {{#company}} always shows (and {{^company}} never does).
+        for source in sources.values.sorted(by: { $0.file < $1.file }) {
+            for section in MustacheScan(source.text).sections {
+                guard let value = library.defaults[section.name], !value.trimmingCharacters(in: .whitespaces).isEmpty, section.name != "postal_address" else { continue }
+                let tag = "{{\(section.inverted ? "^" : "#")\(section.name)}}"
+                warnings.append(TemplateError(file: source.file, line: section.line, column: section.column, message: "\(tag) is always \(section.inverted ? "false" : "true"): defaults.yaml gives \(section.name) a default ('\(value.prefix(40))'), so leads without one get it too; remove that default, or write the text so it reads well with it"))
+            }
+        }
         let postal = library.defaults["postal_address"].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
         if postal == nil {
             warnings.append(TemplateError(file: "defaults.yaml", message: "no postal_address: marketing email must show the sender's postal address (CAN-SPAM); set postal_address here and show {{postal_address}} in the footer"))
