@@ -203,6 +203,27 @@ struct WorkflowLoaderTests {
         let unknown = WorkflowLoader.load(directory: root.path).errors.map(\.description)
         #expect(unknown.contains { $0.hasPrefix("\(file.path):1:") && $0.contains("sequence 'follow' trigger: unknown event 'webinar_atended'; did you mean 'webinar_attended'?") }, "\(unknown)")
     }
+
+    @Test("YAML indentation mistakes: the line out of step is named, with a plain hint", arguments: [
+        // A key dedented inside a branch: the parser notices a line later; the dedented line is named.
+        ("stage: lead\nsteps:\n  - send: welcome\n  - branch:\n      on: opened\n      step: welcome\n    within: 3d\n      then: next\n",
+         "7:5: error: YAML syntax: this line starts at column 5, left of the lines around it (column 7): indent it like them (the parser noticed a line later: mapping values are not allowed in this context)"),
+        // A key indented under one whose value is not a mapping.
+        ("stage: lead\nsteps:\n  - send: welcome\n  - branch:\n      on: opened\n        step: welcome\n",
+         "6:9: error: YAML syntax: this line starts at column 9, right of line 5 (column 7), whose value is not a mapping: indent it like line 5, or end line 5's key with ':' (mapping values are not allowed in this context)"),
+        // A list item out of step.
+        ("stage: lead\nsteps:\n  - send: welcome\n  - wait: 2d\n - send: reminder\n",
+         "5:2: error: YAML syntax: did not find expected key (check the indentation: the keys of one mapping start in the same column, and only a key ending in ':' has lines indented under it)"),
+    ])
+    func indentation(text: String, expected: String) throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-indent-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("sequences"), withIntermediateDirectories: true)
+        try "stages:\n  - name: lead\n".write(to: root.appendingPathComponent("funnel.yaml"), atomically: true, encoding: .utf8)
+        let file = root.appendingPathComponent("sequences/a.yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        #expect(WorkflowLoader.load(directory: root.path).errors.map(\.description) == ["\(file.path):\(expected)"])
+    }
 }
 
 /// Hardening: every file is read in bounded work and stack, whatever it holds.

@@ -254,7 +254,8 @@ package enum YAMLLimits {
     private static func problems(_ error: any Error, text: String) -> Problems {
         switch error as? YamlError {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return Problems([Problem(line: mark.line, column: mark.column, message: "YAML syntax: \(oneLine(problem))")])
+            let hint = indentationHint(oneLine(problem), line: mark.line, text: text)
+            return Problems([Problem(line: hint?.line ?? mark.line, column: hint?.column ?? mark.column, message: "YAML syntax: \(hint?.text ?? oneLine(problem))")])
         case .reader(let problem, let offset, _, _):
             let (line, column) = offset.map { position(ofCharacter: $0, in: text) } ?? (1, 1)
             return Problems([Problem(line: line, column: column, message: "YAML: \(oneLine(problem))")])
@@ -267,6 +268,38 @@ package enum YAMLLimits {
         default:
             return Problems([Problem(line: 1, column: 1, message: "YAML: \(oneLine(String(describing: error)))")])
         }
+    }
+
+    /// The errors a misindented line gives ("mapping values are not allowed in this context",
+    /// "did not find expected key") in plain words. A line out of step with the line before is
+    /// where the mistake usually is, and the parser may only notice a line later: when the
+    /// line before the one it names starts left of the line before it, that line is named.
+    static func indentationHint(_ problem: String, line: Int, text: String) -> (line: Int, column: Int?, text: String)? {
+        guard problem.contains("mapping values are not allowed") || problem.contains("did not find expected key") else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        func indent(_ n: Int) -> Int? {
+            guard n >= 1, n <= lines.count else { return nil }
+            let text = lines[n - 1]
+            guard !text.trimmingCharacters(in: .whitespaces).isEmpty, !text.trimmingCharacters(in: .whitespaces).hasPrefix("#") else { return nil }
+            return text.prefix { $0 == " " }.count
+        }
+        /// The nearest line before `n` with content.
+        func previous(_ n: Int) -> Int? {
+            var k = n - 1
+            while k >= 1, indent(k) == nil { k -= 1 }
+            return k >= 1 ? k : nil
+        }
+        let general = "\(problem) (check the indentation: the keys of one mapping start in the same column, and only a key ending in ':' has lines indented under it)"
+        guard let here = indent(line), let before = previous(line), let beforeIndent = indent(before) else { return (line, nil, general) }
+        // The line before starts left of its own predecessor and this one goes back right:
+        // the line before is the one out of step.
+        if here > beforeIndent, let earlier = previous(before), let earlierIndent = indent(earlier), earlierIndent > beforeIndent, earlierIndent == here {
+            return (before, beforeIndent + 1, "this line starts at column \(beforeIndent + 1), left of the lines around it (column \(here + 1)): indent it like them (the parser noticed a line later: \(problem))")
+        }
+        if here > beforeIndent {
+            return (line, here + 1, "this line starts at column \(here + 1), right of line \(before) (column \(beforeIndent + 1)), whose value is not a mapping: indent it like line \(before), or end line \(before)'s key with ':' (\(problem))")
+        }
+        return (line, nil, general)
     }
 
     /// The longest message passed on from the YAML library.
