@@ -47,6 +47,17 @@ struct DryRunCommandTests {
         #expect(invited.stdout.contains("attended-webinar: webinar_attended within 90d: no → next"))
     }
 
+    @Test("a stage move as a what-if: the lead moves, the new stage's sequence starts; an unknown stage is refused with a did-you-mean")
+    func stageWhatIf() throws {
+        let moved = try runNurture(["dry-run", "--lead", try ada, "--start", "2026-11-23 10:00", "--days", "5", "--what-if", "stage sql +1d"] + base)
+        #expect(moved.status == 0, "\(moved.stderr)")
+        #expect(moved.stdout.contains("Tue 24 Nov 10:00  +1d00h00   STAGE lead → sql: what-if: moved to sql"), "\(moved.stdout)")
+        #expect(moved.stdout.contains("Tue 24 Nov 10:00  +1d00h00   enrolled in sql-demo"))
+        let typo = try runNurture(["dry-run", "--lead", try ada, "--what-if", "stage sqll +1d"] + base)
+        #expect(typo.status != 0)
+        #expect(typo.stderr.contains("what-if 'stage sqll +1d': unknown stage 'sqll'; did you mean 'sql'? (stages: lead, mql, sql, opportunity, customer)"), "\(typo.stderr)")
+    }
+
     @Test("JSON output, and a scenario file")
     func json() throws {
         let scenario = try temp("scenario.yaml", "what_if:\n  - opened getting-started +2d1h\n  - replied +3d\n")

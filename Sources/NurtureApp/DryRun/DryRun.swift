@@ -42,7 +42,8 @@ public struct DryRun: Sendable {
 
     public func timeline(for lead: Lead, from start: Date, days: Int, whatIfs: [WhatIf] = [], render: Bool = true) -> Timeline {
         let end = start + .days(days)
-        let (state, entries) = Simulation(engine: engine).run(lead, from: start, until: end, events: whatIfs.map { $0.event(from: start) })
+        let (events, moves) = WhatIf.split(whatIfs, from: start)
+        let (state, entries) = Simulation(engine: engine).run(lead, from: start, until: end, events: events, moves: moves)
         var emails: [Int: EmailRenderer.Rendered] = [:]
         var errors: [Int: String] = [:]
         if render, let renderer {

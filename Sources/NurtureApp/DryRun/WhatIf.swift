@@ -6,6 +6,8 @@ import NurtureCore
 /// `unsubscribed +12d`, or any event with `key=value` properties: `webinar_attended topic=roi +4d`.
 public struct WhatIf: Sendable, Equatable, CustomStringConvertible {
     public var type: String
+    /// `stage sql +1d`: a stage move instead of an event (`type` is then `stage`).
+    public var stage: String?
     public var properties: [String: String]
     /// After the start of the dry-run.
     public var offset: TimeSpan
@@ -15,6 +17,12 @@ public struct WhatIf: Sendable, Equatable, CustomStringConvertible {
 
     public func event(from start: Date) -> Event {
         Event(type, at: start + offset, properties: properties)
+    }
+
+    /// The what-ifs that are events, and those that are stage moves, from `start`.
+    public static func split(_ whatIfs: [WhatIf], from start: Date) -> (events: [Event], moves: [Simulation.StageMove]) {
+        (whatIfs.filter { $0.stage == nil }.map { $0.event(from: start) },
+         whatIfs.compactMap { whatIf in whatIf.stage.map { Simulation.StageMove(at: start + whatIf.offset, stage: $0) } })
     }
 
     static let aliases = [
@@ -38,6 +46,13 @@ public struct WhatIf: Sendable, Equatable, CustomStringConvertible {
         tokens.removeLast()
         guard let first = tokens.first else { throw WhatIfError(text, "expected an event, like 'opened welcome +2d'") }
         tokens.removeFirst()
+        // `stage sql +1d`: the lead is moved to a stage (by an operator, the CRM, the API).
+        if first.lowercased() == "stage" {
+            let names = workflow.funnel.stages.map(\.name)
+            guard tokens.count == 1, let name = tokens.first else { throw WhatIfError(text, "expected a stage, like 'stage sql +1d' (stages: \(names.joined(separator: ", ")))") }
+            guard names.contains(name) else { throw WhatIfError(text, "unknown stage '\(name)'\(Spelling.hint(for: name, among: names)) (stages: \(names.joined(separator: ", ")))") }
+            return WhatIf(type: "stage", stage: name, properties: [:], offset: offset, text: text)
+        }
         let type = aliases[first.lowercased()] ?? first
         if let problem = workflow.unknownEvent(type) { throw WhatIfError(text, problem) }
         var properties: [String: String] = [:]
@@ -78,7 +93,7 @@ public struct WhatIf: Sendable, Equatable, CustomStringConvertible {
         guard positional.isEmpty else {
             throw WhatIfError(text, "did not understand '\(positional.joined(separator: " "))' (use key=value for event properties)")
         }
-        return WhatIf(type: type, properties: properties, offset: offset, text: text)
+        return WhatIf(type: type, stage: nil, properties: properties, offset: offset, text: text)
     }
 
     /// Send step ids, and template names sent by exactly one step, → step id.

@@ -30,10 +30,21 @@ public struct Simulation: Sendable {
     /// Engine calls before a run is cut short (a guard against a workflow that never settles).
     public static let callLimit = 100_000
 
+    /// A stage move scripted at a time (an operator or the CRM moving the lead).
+    public struct StageMove: Sendable, Equatable {
+        public var at: Date
+        public var stage: String
+        public init(at: Date, stage: String) {
+            self.at = at
+            self.stage = stage
+        }
+    }
+
     /// - Parameters:
     ///   - events: what-if events; each is handled at its own time (before wake-ups at the same time).
+    ///   - moves: what-if stage moves, handled like events (the same reason as a manual move).
     /// - Returns: the lead's state at `until`, and every effect with its time.
-    public func run(_ lead: Lead, from start: Date, until end: Date, events: [Event] = []) -> (LeadState, [Entry]) {
+    public func run(_ lead: Lead, from start: Date, until end: Date, events: [Event] = [], moves: [StageMove] = []) -> (LeadState, [Entry]) {
         var (state, startEffects) = engine.start(lead, now: start)
         var timeline: [Entry] = []
         var call = 0
@@ -46,14 +57,28 @@ public struct Simulation: Sendable {
             scoreBefore = state.lead.score
         }
         record(startEffects, at: start, cause: nil)
-        var pending = events.filter { $0.at <= end }.sorted { $0.at < $1.at }[...]
+        enum Input { case event(Event), move(StageMove) }
+        func time(_ input: Input) -> Date {
+            switch input {
+            case .event(let event): event.at
+            case .move(let move): move.at
+            }
+        }
+        var pending = (events.map(Input.event) + moves.map(Input.move)).filter { time($0) <= end }
+            .enumerated().sorted { (time($0.element), $0.offset) < (time($1.element), $1.offset) }.map(\.element)[...]
         var now = start
         for _ in 0..<Self.callLimit {
             let wake = engine.nextWake(state, after: now)
-            if let event = pending.first, wake.map({ event.at <= $0 }) ?? true {
+            if let input = pending.first, wake.map({ time(input) <= $0 }) ?? true {
                 pending.removeFirst()
-                now = max(now, event.at)
-                record(engine.handle(event, state: &state, now: now), at: now, cause: event)
+                now = max(now, time(input))
+                switch input {
+                case .event(let event):
+                    record(engine.handle(event, state: &state, now: now), at: now, cause: event)
+                case .move(let move):
+                    let cause = Event("stage_moved", at: now, properties: ["stage": move.stage])
+                    record(engine.moveToStage(move.stage, reason: "what-if: moved to \(move.stage)", state: &state, now: now), at: now, cause: cause)
+                }
             } else if let wake, wake <= end {
                 now = wake
                 record(engine.tick(&state, now: now), at: now, cause: nil)
