@@ -32,6 +32,7 @@ struct PostgresLeadWrites {
         var template: String
         var subject: String?
         var tracking: Bool
+        var variant: String?
     }
 
     struct StageRow: Encodable {
@@ -125,7 +126,8 @@ struct PostgresLeadWrites {
             case .send(let request):
                 sends.append(SendRow(
                     lead: id, sequence: request.key.sequence, step: request.key.step, enrollment: request.key.enrollment,
-                    occurrence: request.key.occurrence, template: request.template, subject: request.subject, tracking: request.tracking))
+                    occurrence: request.key.occurrence, template: request.template, subject: request.subject, tracking: request.tracking,
+                    variant: request.variant))
             case .stageChanged(let change):
                 let at = change.at.timeIntervalSince1970
                 stages.append(StageRow(lead: id, from: change.from, to: change.to, at: at, reason: change.reason))
@@ -179,10 +181,10 @@ struct PostgresLeadWrites {
         for start in stride(from: 0, to: sends.count, by: chunk) {
             let rows = String(decoding: try json.encode(Array(sends[start..<Swift.min(sends.count, start + chunk)])), as: UTF8.self)
             queued += try await connection.query("""
-                INSERT INTO sends (lead_id, sequence, step, enrollment, occurrence, template, subject, tracking, status, attempts, planned_at, next_attempt_at)
-                SELECT u.lead, u.sequence, u.step, u.enrollment, u.occurrence, u.template, u.subject, u.tracking, 'queued', 0, \(now), \(now)
+                INSERT INTO sends (lead_id, sequence, step, enrollment, occurrence, template, subject, tracking, status, attempts, planned_at, next_attempt_at, variant)
+                SELECT u.lead, u.sequence, u.step, u.enrollment, u.occurrence, u.template, u.subject, u.tracking, 'queued', 0, \(now), \(now), u.variant
                 FROM jsonb_to_recordset(\(rows)::jsonb) AS u(lead bigint, sequence text, step text, enrollment integer, occurrence integer,
-                  template text, subject text, tracking boolean)
+                  template text, subject text, tracking boolean, variant text)
                 ON CONFLICT (lead_id, sequence, step, enrollment, occurrence) DO NOTHING
                 RETURNING id
                 """, logger: logger).collect().count

@@ -233,6 +233,11 @@ enum PostgresSchema {
             CREATE INDEX webhooks_lead ON webhooks (lead_id, id);
             CREATE INDEX webhooks_status ON webhooks (status, id);
             """),
+        // The variant of an A/B step each send is (NULL for the others), counted per variant.
+        Migration(name: "p11: A/B variants", sql: """
+            ALTER TABLE sends ADD COLUMN variant text;
+            CREATE INDEX sends_variants ON sends (sequence, step, variant) WHERE variant IS NOT NULL;
+            """),
     ]
 
     /// Rebuilds what each email drew and the steps' counts from the stored sends and events

@@ -65,7 +65,21 @@ extension PostgresStore {
                 links[StepFacts.Key(sequence: try row.value("sequence"), step: try row.value("step")), default: []].append(
                     StepFacts.Link(url: try row.value("url"), clicks: try row.value("clicks", as: Int.self), uniqueClicks: try row.value("unique_clicks", as: Int.self)))
             }
-            return StepFacts(counts: counts, links: links)
+            // A/B steps: counted from the sends' engagement, by the hour each was sent.
+            var variants: [StepFacts.Key: [String: [String: Int]]] = [:]
+            let since = Date(timeIntervalSince1970: Double(hours.lowerBound) * 3600), until = Date(timeIntervalSince1970: Double(hours.upperBound) * 3600)
+            for row in try await connection.rows("""
+                SELECT sequence, step, variant, \(unescaped: StepFacts.variantColumns)
+                FROM sends WHERE variant IS NOT NULL AND (engagement & 1) != 0
+                  AND coalesce(sent_at, planned_at) >= \(since) AND coalesce(sent_at, planned_at) < \(until)
+                  AND (\(sequence)::text IS NULL OR sequence = \(sequence))
+                GROUP BY 1, 2, 3
+                """, logger: self.logger) {
+                var metrics: [String: Int] = [:]
+                for (_, name) in StepFacts.variantMetrics { metrics[name] = try row.value(name, as: Int.self) }
+                variants[StepFacts.Key(sequence: try row.value("sequence"), step: try row.value("step")), default: [:]][try row.value("variant")] = metrics
+            }
+            return StepFacts(counts: counts, links: links, variants: variants)
         }
     }
 

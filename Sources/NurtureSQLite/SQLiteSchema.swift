@@ -269,6 +269,13 @@ enum SQLiteSchema {
                 CREATE INDEX webhooks_status ON webhooks(status, id);
                 """)
         }
+        migrator.registerMigration("v14: A/B variants") { db in
+            // The variant of an A/B step each send is (NULL for the others), counted per variant.
+            try db.execute(sql: """
+                ALTER TABLE sends ADD COLUMN variant TEXT;
+                CREATE INDEX sends_variants ON sends(sequence, step, variant) WHERE variant IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

@@ -204,11 +204,11 @@ extension SQLiteStore {
             switch effect {
             case .send(let request):
                 try db.cachedStatement(sql: """
-                    INSERT OR IGNORE INTO sends (lead_id, sequence, step, enrollment, occurrence, template, subject, tracking, status, attempts, planned_at, next_attempt_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)
+                    INSERT OR IGNORE INTO sends (lead_id, sequence, step, enrollment, occurrence, template, subject, tracking, status, attempts, planned_at, next_attempt_at, variant)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)
                     """).execute(arguments: [
                         id, request.key.sequence, request.key.step, request.key.enrollment, request.key.occurrence, request.template, request.subject,
-                        request.tracking, now.timeIntervalSince1970, now.timeIntervalSince1970,
+                        request.tracking, now.timeIntervalSince1970, now.timeIntervalSince1970, request.variant,
                     ])
                 queued += db.changesCount
             case .stageChanged(let change):

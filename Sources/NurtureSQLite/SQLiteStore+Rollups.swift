@@ -60,7 +60,19 @@ extension SQLiteStore {
                 links[StepFacts.Key(sequence: row["sequence"], step: row["step"]), default: []]
                     .append(StepFacts.Link(url: row["url"], clicks: row["clicks"], uniqueClicks: row["unique_clicks"]))
             }
-            return StepFacts(counts: counts, links: links)
+            // A/B steps: counted from the sends' engagement, by the hour each was sent.
+            var variants: [StepFacts.Key: [String: [String: Int]]] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT sequence, step, variant, \(StepFacts.variantColumns) FROM sends
+                WHERE variant IS NOT NULL AND (engagement & 1) != 0
+                  AND COALESCE(sent_at, planned_at) >= ? AND COALESCE(sent_at, planned_at) < ?\(filter)
+                GROUP BY sequence, step, variant
+                """, arguments: [Double(hours.lowerBound) * 3600, Double(hours.upperBound) * 3600] + (sequence.map { [$0] } ?? [])) {
+                var metrics: [String: Int] = [:]
+                for (_, name) in StepFacts.variantMetrics { metrics[name] = row[name] }
+                variants[StepFacts.Key(sequence: row["sequence"], step: row["step"]), default: [:]][row["variant"]] = metrics
+            }
+            return StepFacts(counts: counts, links: links, variants: variants)
         }
     }
 }

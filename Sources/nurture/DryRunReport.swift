@@ -48,11 +48,11 @@ public struct DryRunReport: Sendable {
                 if let email = timeline.emails[index] {
                     l.subject = email.message.subject
                     l.messageID = email.message.messageID
-                    l.text = "SEND \(request.key.sequence)/\(request.key.step) (\(request.template)): \"\(email.message.subject)\""
+                    l.text = "SEND \(request.key.sequence)/\(request.key.step)\(request.variant.map { " [variant \($0)]" } ?? "") (\(request.template)): \"\(email.message.subject)\""
                 } else if let error = timeline.renderErrors[index] {
-                    l.text = "SEND \(request.key.sequence)/\(request.key.step) (\(request.template)): NOT RENDERED: \(error)"
+                    l.text = "SEND \(request.key.sequence)/\(request.key.step)\(request.variant.map { " [variant \($0)]" } ?? "") (\(request.template)): NOT RENDERED: \(error)"
                 } else {
-                    l.text = "SEND \(request.key.sequence)/\(request.key.step) (\(request.template))"
+                    l.text = "SEND \(request.key.sequence)/\(request.key.step)\(request.variant.map { " [variant \($0)]" } ?? "") (\(request.template))"
                 }
                 lines.append(l)
             case .scored(let event, let change):

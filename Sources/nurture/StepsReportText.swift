@@ -22,6 +22,10 @@ enum StepsReportText {
             if s.formSubmitted > 0 { notes.append("forms: \(s.formSubmitted)") }
             if s.machine.opened + s.machine.clicked > 0 { notes.append("machines (not in the rates): \(s.machine.opened) opens, \(s.machine.clicked) clicks") }
             for note in notes { lines.append("    " + note) }
+            // An A/B step: each variant's own numbers, to compare them.
+            for v in s.variants {
+                lines.append("    variant \(v.variant): \(v.sent) sent, \(v.delivered) delivered, opened \(v.opened) \(percent(v.openRate)), clicked \(v.clicked) \(percent(v.clickRate)), \(v.replied) replies, \(v.unsubscribed) unsubscribed, \(v.goalExits) goals")
+            }
             for link in s.links.prefix(5) { lines.append("    \(link.clicks) clicks (\(link.uniqueClicks) emails)  \(link.url)") }
             if s.links.count > 5 { lines.append("    … \(s.links.count - 5) more links (--format json lists them all)") }
         }

@@ -25,6 +25,11 @@ public struct SummaryReport: Sendable {
         out.append("emails (leads who get it, median time):")
         for (key, count) in summary.emails.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
             out.append("  \(key.padding(toLength: 40, withPad: " ", startingAt: 0)) \(String(count).leftPad(8))  \(percent(count).leftPad(7))  \(median(summary.emailDays[key]))")
+            // An A/B step: how its leads split between the variants.
+            for (variant, n) in (summary.variants[key] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let share = count > 0 ? String(format: "%.1f%%", 100 * Double(n) / Double(count)) : "-"
+                out.append("    variant \(variant.padding(toLength: 30, withPad: " ", startingAt: 0)) \(String(n).leftPad(8))  \(share.leftPad(7)) of the step")
+            }
         }
         out.append("  total sends: \(summary.totalSends)")
         out.append("")
@@ -47,11 +52,13 @@ public struct SummaryReport: Sendable {
             var final_stages: [String: Int]
             var suppressed: Int
             var total_sends: Int
+            var variants: [String: [String: Int]]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let document = Document(leads: summary.leads, days: summary.days, emails: summary.emails, stages: summary.stages,
-                                final_stages: summary.finalStages, suppressed: summary.suppressed, total_sends: summary.totalSends)
+                                final_stages: summary.finalStages, suppressed: summary.suppressed, total_sends: summary.totalSends,
+                                variants: summary.variants)
         return String(decoding: (try? encoder.encode(document)) ?? Data(), as: UTF8.self)
     }
 }

@@ -58,6 +58,38 @@ struct DryRunCommandTests {
         #expect(typo.stderr.contains("what-if 'stage sqll +1d': unknown stage 'sqll'; did you mean 'sql'? (stages: lead, mql, sql, opportunity, customer)"), "\(typo.stderr)")
     }
 
+    @Test("an A/B send step: a 10,000-lead dry-run splits within 2% of its weights, each timeline names its variant")
+    func abSplit() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-ab-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("Workflows"), to: folder)
+        let file = folder.appendingPathComponent("sequences/lead-welcome.yaml")
+        try (try String(contentsOf: file, encoding: .utf8)).replacingOccurrences(of: "  - send: welcome\n", with: """
+              - send: welcome
+                variants:
+                  - { id: plain, weight: 70 }
+                  - { id: named, subject: "{{first_name}}, welcome to Acme Analytics", weight: 30 }
+
+            """).write(to: file, atomically: true, encoding: .utf8)
+        let base = ["--workflows", folder.path, "--templates", Self.repository.appendingPathComponent("Templates").path]
+        let csv = "email,first_name,timezone\n" + (1...10_000).map { "lead\($0)@example.com,Lead\($0),America/New_York" }.joined(separator: "\n") + "\n"
+        let result = try runNurture(["dry-run", "--leads", try temp("leads.csv", csv), "--start", "2026-11-23 10:00", "--days", "1", "--format", "json"] + base)
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let split = try #require((json["variants"] as? [String: [String: Int]])?["lead-welcome/welcome"])
+        #expect((split["plain"] ?? 0) + (split["named"] ?? 0) == 10_000)
+        #expect(abs(Double(split["plain"] ?? 0) / 10_000 - 0.7) < 0.02, "\(split)")
+        #expect(abs(Double(split["named"] ?? 0) / 10_000 - 0.3) < 0.02, "\(split)")
+        let one = try runNurture(["dry-run", "--lead", try ada, "--start", "2026-11-23 10:00", "--days", "1"] + base)
+        #expect(one.stdout.contains("SEND lead-welcome/welcome [variant "), "\(one.stdout)")
+        // A broken variant list is refused at its line.
+        try (try String(contentsOf: file, encoding: .utf8)).replacingOccurrences(of: "{ id: named, subject", with: "{ id: plain, subject").write(to: file, atomically: true, encoding: .utf8)
+        let bad = try runNurture(["validate", "--workflows", folder.path, "--templates", Self.repository.appendingPathComponent("Templates").path])
+        #expect(bad.status == 1)
+        #expect(bad.stdout.contains("\(file.path):11:"), "\(bad.stdout)")
+        #expect(bad.stdout.contains("variant id 'plain' is used twice"), "\(bad.stdout)")
+    }
+
     @Test("JSON output, and a scenario file")
     func json() throws {
         let scenario = try temp("scenario.yaml", "what_if:\n  - opened getting-started +2d1h\n  - replied +3d\n")

@@ -136,4 +136,37 @@ struct TriggerTests {
         #expect(right.contains("watched"))
         #expect(right.contains { $0.contains("within 3d: yes → watched") })
     }
+
+    @Test("A/B variants: assigned by weight (10,000 leads within 2%), the same for a lead every time, independent between steps; weight 0 never")
+    func variants() {
+        let variants = [Variant(id: "a", weight: 50), Variant(id: "b", subject: "B", weight: 30), Variant(id: "c", template: "other", weight: 20), Variant(id: "off", weight: 0)]
+        var counts: [String: Int] = [:]
+        var sameOnOtherStep = 0
+        for n in 0..<10_000 {
+            let lead = "\(n + 1)"
+            let first = Variant.assigned(variants, lead: lead, sequence: "mql-nurture", step: "pricing")?.id ?? "none"
+            counts[first, default: 0] += 1
+            #expect(Variant.assigned(variants, lead: lead, sequence: "mql-nurture", step: "pricing")?.id == first)
+            if Variant.assigned(variants, lead: lead, sequence: "mql-nurture", step: "case-study")?.id == first { sameOnOtherStep += 1 }
+        }
+        for (id, weight) in [("a", 0.5), ("b", 0.3), ("c", 0.2)] {
+            #expect(abs(Double(counts[id] ?? 0) / 10_000 - weight) < 0.02, "\(id): \(counts)")
+        }
+        #expect(counts["off"] == nil && counts["none"] == nil)
+        // Independent: the same variant on another step about as often as chance says (0.38).
+        #expect(abs(Double(sameOnOtherStep) / 10_000 - 0.38) < 0.03, "\(sameOnOtherStep)")
+        #expect(Variant.assigned([Variant(id: "x", weight: 0)], lead: "1", sequence: "s", step: "t") == nil)
+
+        // Through the planner: the send carries the variant, its template and subject.
+        let steps = [Step(id: "pricing", .send(template: "pricing", subject: "A"), variants: variants)]
+        let (_, timeline) = Simulation(engine: NurtureEngine(workflow: seedWorkflow(sequences: [Sequence(id: "s", stage: "lead", steps: steps)]))).run(lead, from: start, until: start + .days(1))
+        guard case .send(let request)? = timeline.first(where: { if case .send = $0.effect { true } else { false } })?.effect else {
+            Issue.record("no send")
+            return
+        }
+        let expected = Variant.assigned(variants, lead: lead.id, sequence: "s", step: "pricing")
+        #expect(request.variant == expected?.id)
+        #expect(request.template == (expected?.template ?? "pricing"))
+        #expect(request.subject == (expected?.subject ?? "A"))
+    }
 }

@@ -91,6 +91,8 @@ public struct DryRun: Sendable {
         public var finalStages: [String: Int] = [:]
         public var suppressed = 0
         public var totalSends = 0
+        /// A/B steps: `sequence/step` → variant → leads that get it.
+        public var variants: [String: [String: Int]] = [:]
 
         public init() {}
 
@@ -108,6 +110,7 @@ public struct DryRun: Sendable {
                     if seenEmails.insert(key).inserted {
                         emails[key, default: 0] += 1
                         emailDays[key, default: []].append(day)
+                        if let variant = request.variant { variants[key, default: [:]][variant, default: 0] += 1 }
                     }
                 case .stageChanged(let change):
                     if seenStages.insert(change.to).inserted {
@@ -131,6 +134,7 @@ public struct DryRun: Sendable {
             for (k, v) in other.stages { stages[k, default: 0] += v }
             for (k, v) in other.stageDays { stageDays[k, default: []] += v }
             for (k, v) in other.finalStages { finalStages[k, default: 0] += v }
+            for (k, v) in other.variants { variants[k, default: [:]].merge(v, uniquingKeysWith: +) }
         }
     }
 

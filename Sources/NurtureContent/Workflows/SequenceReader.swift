@@ -75,7 +75,7 @@ extension YAMLDocument {
         let kinds = Self.stepKinds.filter(map.has)
         guard kinds.count == 1, let kind = kinds.first, let value = map.value(kind) else {
             error(node, "\(what): expected exactly one of \(Self.stepKinds.joined(separator: ", ")), found \(kinds.isEmpty ? "none" : kinds.joined(separator: " and "))")
-            map.rejectUnknownKeys(Self.stepKinds + ["id", "subject", "then", "else"])
+            map.rejectUnknownKeys(Self.stepKinds + ["id", "subject", "variants", "then", "else"])
             return nil
         }
         var allowed = ["id", kind]
@@ -86,7 +86,7 @@ extension YAMLDocument {
 
         switch kind {
         case "send":
-            allowed.append("subject")
+            allowed += ["subject", "variants"]
             guard let template = string(value, "\(what) 'send'") else { return nil }
             let subject = map.string("subject")
             // Rendered by swift-mustache at send time: checked now, as template files are.
@@ -94,7 +94,12 @@ extension YAMLDocument {
                 error(map.value("subject")!, "\(what) 'subject': \(problem)")
                 return nil
             }
-            return make(template, .send(template: template, subject: subject))
+            var step = make(template, .send(template: template, subject: subject))
+            if let node = map.value("variants") {
+                guard let variants = variants(node, what: "\(what) 'variants'") else { return nil }
+                step.variants = variants
+            }
+            return step
         case "wait":
             guard let wait = wait(value, what: "\(what) 'wait'") else { return nil }
             return make("wait-\(number)", .wait(wait))
@@ -167,6 +172,46 @@ extension YAMLDocument {
         default:
             return nil
         }
+    }
+
+    /// `[{id: a, weight: 50}, {id: b, subject: "…", template: other, weight: 50}]`: ids unique,
+    /// weights from 0 to 1000 with at least one above 0, subjects valid Mustache.
+    private func variants(_ node: Node, what: String) -> [Variant]? {
+        guard let items = list(node, what) else { return nil }
+        guard items.count >= 2, items.count <= 26 else {
+            error(node, "\(what): an A/B test needs 2 to 26 variants, found \(items.count)")
+            return nil
+        }
+        var variants: [Variant] = []
+        var ok = true
+        for item in items {
+            guard let v = mapping(item, "\(what) item") else { ok = false; continue }
+            v.rejectUnknownKeys(["id", "template", "subject", "weight"])
+            guard let id = v.string("id", required: true), let weight = v.int("weight", required: true) else { ok = false; continue }
+            guard (0...1000).contains(weight) else {
+                error(v.value("weight")!, "\(what) '\(id)' 'weight': expected a number from 0 (off) to 1000, found \(weight)")
+                ok = false
+                continue
+            }
+            if variants.contains(where: { $0.id == id }) {
+                error(v.value("id")!, "\(what): variant id '\(id)' is used twice")
+                ok = false
+                continue
+            }
+            let subject = v.string("subject")
+            if let subject, let problem = TemplateLibrary.check(source: subject) {
+                error(v.value("subject")!, "\(what) '\(id)' 'subject': \(problem)")
+                ok = false
+                continue
+            }
+            variants.append(Variant(id: id, template: v.string("template"), subject: subject, weight: weight))
+        }
+        guard ok else { return nil }
+        guard variants.contains(where: { $0.weight > 0 }) else {
+            error(node, "\(what): every variant has weight 0: give at least one a weight")
+            return nil
+        }
+        return variants
     }
 
     /// `2d`, `{until: "2026-12-01 09:00", time_zone: Europe/Paris}`, `{until_next: tue, at: "10:00"}`,

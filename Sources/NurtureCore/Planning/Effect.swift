@@ -35,11 +35,15 @@ public struct SendRequest: Sendable, Equatable {
     /// A Mustache subject replacing the template's own.
     public var subject: String?
     public var tracking: Bool
+    /// The A/B variant this lead gets, when the step has variants (its template and subject
+    /// are already the variant's).
+    public var variant: String?
 
-    public init(key: SendKey, template: String, subject: String?, tracking: Bool) {
+    public init(key: SendKey, template: String, subject: String?, tracking: Bool, variant: String? = nil) {
         self.key = key
         self.template = template
         self.subject = subject
         self.tracking = tracking
+        self.variant = variant
     }
 }

@@ -65,9 +65,11 @@ struct Planner {
                     }
                 }
                 let occurrence = enrollment.nextOccurrence(of: step.id)
+                // An A/B step: the lead's variant, the same at every decision.
+                let variant = step.variants.isEmpty ? nil : Variant.assigned(step.variants, lead: state.lead.id, sequence: sequence.id, step: step.id)
                 effects.append(.send(SendRequest(
                     key: SendKey(leadID: state.lead.id, sequence: sequence.id, step: step.id, enrollment: enrollment.number, occurrence: occurrence),
-                    template: template, subject: subject, tracking: sequence.tracking)))
+                    template: variant?.template ?? template, subject: variant?.subject ?? subject, tracking: sequence.tracking, variant: variant?.id)))
                 enrollment.sent[step.id] = now
                 if occurrence > 1 {
                     // A loop came back: this email is new, and so is engagement with it.

@@ -29,10 +29,24 @@ public struct StepFacts: Sendable, Equatable {
     public var counts: [Key: [String: Int]]
     /// Human clicks by step and link.
     public var links: [Key: [Link]]
+    /// A/B steps: counts by step, variant and metric name (``variantMetrics``).
+    public var variants: [Key: [String: [String: Int]]]
 
-    public init(counts: [Key: [String: Int]], links: [Key: [Link]] = [:]) {
+    /// The metrics counted per variant, each from the send's ``SendEngagement`` bit.
+    public static let variantMetrics: [(flag: SendEngagement, name: String)] = SendEngagement.metrics.filter {
+        ["sent", "bounced", "opened", "clicked", "unsubscribed", "complained", "replied", "form_submitted", "goal_exits"].contains($0.name)
+    }
+
+    /// The SQL (SQLite and PostgreSQL alike) that counts ``variantMetrics`` over the sends
+    /// table's `engagement` bits, one column per metric.
+    public static var variantColumns: String {
+        variantMetrics.map { "SUM(CASE WHEN (engagement & \($0.flag.rawValue)) != 0 THEN 1 ELSE 0 END) AS \($0.name)" }.joined(separator: ", ")
+    }
+
+    public init(counts: [Key: [String: Int]], links: [Key: [Link]] = [:], variants: [Key: [String: [String: Int]]] = [:]) {
         self.counts = counts
         self.links = links
+        self.variants = variants
     }
 }
 
@@ -75,6 +89,24 @@ public struct StepsReport: Sendable, Equatable, Codable {
         public var machine: Machine
         /// Human clicks per link, most clicked first.
         public var links: [StepFacts.Link]
+        /// An A/B step's variants, by id: each with its own counts and rates.
+        public var variants: [VariantRow] = []
+    }
+
+    /// One variant of an A/B step: what its emails drew.
+    public struct VariantRow: Sendable, Equatable, Codable {
+        public var variant: String
+        public var sent: Int
+        public var delivered: Int
+        public var opened: Int
+        public var clicked: Int
+        public var openRate: Double?
+        public var clickRate: Double?
+        public var unsubscribed: Int
+        public var complained: Int
+        public var replied: Int
+        public var formSubmitted: Int
+        public var goalExits: Int
     }
 
     public var since: Date
@@ -102,7 +134,15 @@ public struct StepsReport: Sendable, Equatable, Codable {
                 unsubscribed: n("unsubscribed"), unsubscribeRate: rate(n("unsubscribed"), delivered), complained: n("complained"),
                 replied: n("replied"), formSubmitted: n("form_submitted"), goalExits: n("goal_exits"),
                 machine: Machine(opened: n("machine_opened"), clicked: n("machine_clicked")),
-                links: (facts.links[key] ?? []).sorted { ($1.clicks, $0.url) < ($0.clicks, $1.url) })
+                links: (facts.links[key] ?? []).sorted { ($1.clicks, $0.url) < ($0.clicks, $1.url) },
+                variants: (facts.variants[key] ?? [:]).sorted { $0.key < $1.key }.map { variant, c in
+                    func n(_ name: String) -> Int { c[name] ?? 0 }
+                    let delivered = max(0, n("sent") - n("bounced"))
+                    return VariantRow(
+                        variant: variant, sent: n("sent"), delivered: delivered, opened: n("opened"), clicked: n("clicked"),
+                        openRate: rate(n("opened"), delivered), clickRate: rate(n("clicked"), delivered), unsubscribed: n("unsubscribed"),
+                        complained: n("complained"), replied: n("replied"), formSubmitted: n("form_submitted"), goalExits: n("goal_exits"))
+                })
         }
     }
 }

@@ -5,11 +5,14 @@ public struct Step: Sendable {
     public var id: String
     public var kind: Kind
     public var location: SourceLocation
+    /// A send step's A/B variants (none: every lead gets the step's template and subject).
+    public var variants: [Variant]
 
-    public init(id: String, _ kind: Kind, location: SourceLocation = .none) {
+    public init(id: String, _ kind: Kind, location: SourceLocation = .none, variants: [Variant] = []) {
         self.id = id
         self.kind = kind
         self.location = location
+        self.variants = variants
     }
 
     public enum Kind: Sendable {

@@ -154,6 +154,11 @@ public struct WorkflowValidator: Sendable {
                 if let knownTemplates, !knownTemplates.contains(template) {
                     issues.append(.error(step.location, "unknown template '\(template)'\(Spelling.hint(for: template, among: knownTemplates.sorted())) (templates: \(Self.abbreviatedList(knownTemplates.sorted())))"))
                 }
+                for variant in step.variants {
+                    if let knownTemplates, let template = variant.template, !knownTemplates.contains(template) {
+                        issues.append(.error(step.location, "variant '\(variant.id)': unknown template '\(template)'\(Spelling.hint(for: template, among: knownTemplates.sorted())) (templates: \(Self.abbreviatedList(knownTemplates.sorted())))"))
+                    }
+                }
             case .branch(let branch):
                 checkTarget(branch.then, step, "branch 'then'")
                 checkTarget(branch.else, step, "branch 'else'")
