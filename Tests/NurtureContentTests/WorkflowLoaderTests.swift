@@ -211,6 +211,12 @@ struct WorkflowLoaderTests {
         // A key indented under one whose value is not a mapping.
         ("stage: lead\nsteps:\n  - send: welcome\n  - branch:\n      on: opened\n        step: welcome\n",
          "6:9: error: YAML syntax: this line starts at column 9, right of line 5 (column 7), whose value is not a mapping: indent it like line 5, or end line 5's key with ':' (mapping values are not allowed in this context)"),
+        // A colon inside a plain value: a quoting problem, said so, at the parser's column.
+        ("stage: lead\nsteps:\n  - send: welcome\n    subject: Webinar: your recording\n",
+         "4:21: error: YAML syntax: mapping values are not allowed in this context (a ': ' inside a value: put the value in quotes, e.g. subject: \"Webinar: your recording\")"),
+        // CRLF line ends: the same hint.
+        ("stage: lead\r\nsteps:\r\n  - send: welcome\r\n  - branch:\r\n      on: opened\r\n        step: welcome\r\n",
+         "6:9: error: YAML syntax: this line starts at column 9, right of line 5 (column 7), whose value is not a mapping: indent it like line 5, or end line 5's key with ':' (mapping values are not allowed in this context)"),
         // A list item out of step.
         ("stage: lead\nsteps:\n  - send: welcome\n  - wait: 2d\n - send: reminder\n",
          "5:2: error: YAML syntax: did not find expected key (check the indentation: the keys of one mapping start in the same column, and only a key ending in ':' has lines indented under it)"),

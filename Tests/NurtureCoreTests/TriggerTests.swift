@@ -169,4 +169,60 @@ struct TriggerTests {
         #expect(request.template == (expected?.template ?? "pricing"))
         #expect(request.subject == (expected?.subject ?? "A"))
     }
+
+    @Test("a goal that ends the triggered sequence resumes the paused one")
+    func goalEndsTriggered() {
+        var follow = followUp(.pause)
+        follow.goals = [Goal(filter: EventFilter(type: "form_submitted"))]
+        let events = [Event("webinar_attended", at: start + .hours(1)), Event("form_submitted", at: start + .hours(2), properties: ["form": "ebook"])]
+        let (state, timeline) = run([stageSequence, follow], events: events)
+        #expect(timeline.contains { $0.effect == .enrollmentResumed(sequence: "nurture") && $0.at == start + .hours(2) })
+        #expect(!sends(timeline).map(\.1).contains("more"))
+        #expect(sends(timeline).map(\.1).contains("last"))
+        #expect(state.pausedEnrollment == nil)
+    }
+
+    @Test("the event that fires the trigger and qualifies the lead: the stage move first, then the trigger pauses the new stage's sequence")
+    func triggerAndQualify() {
+        // Webinar attendance is worth 30 points here: with a fit of 25 it qualifies the lead for mql.
+        var workflow = seedWorkflow(sequences: [stageSequence, followUp(.pause),
+                                                Sequence(id: "mql-seq", stage: "mql", steps: [step("w", .wait(.duration(.days(2)))), step("mql-hello", .send(template: "mql", subject: nil))])])
+        workflow.scoring.engagement.append(EngagementRule(id: "webinar", filter: webinar, points: 30))
+        let richLead = Lead(id: "1", email: "ada@example.com", fields: ["job_title": "CTO", "employees": "300"], timeZone: ny)
+        let (_, timeline) = Simulation(engine: NurtureEngine(workflow: workflow)).run(richLead, from: start, until: start + .days(10), events: [Event("webinar_attended", at: start + .hours(1))])
+        #expect(stageChanges(timeline).map(\.to) == ["mql"])
+        #expect(sends(timeline).map(\.1).contains("recording"))
+        #expect(timeline.contains { $0.effect == .enrollmentPaused(sequence: "mql-seq", by: "follow-up") })
+        #expect(sends(timeline).map(\.1).last == "mql-hello")
+    }
+
+    @Test("while paused, the paused sequence still sees its emails' clicks (its branch after the pause says yes) and its goals")
+    func pausedSeesEvents() {
+        let nurture = Sequence(id: "nurture", stage: "lead", goals: [Goal(filter: EventFilter(type: "form_submitted", properties: ["form": .equals("quote")]))], steps: [
+            step("case-study", .send(template: "case-study", subject: nil)),
+            step("b", .branch(Branch(on: .clicked, step: "case-study", within: .days(2), then: .step("clicked"), else: .exit))),
+            step("clicked", .send(template: "thanks", subject: nil)),
+        ])
+        let click = Event("email_clicked", at: start + .hours(3), properties: ["sequence": "nurture", "step": "case-study", "enrollment": "1", "url": "https://x.example/"])
+        let (_, clicked) = run([nurture, followUp(.pause)], events: [Event("webinar_attended", at: start + .hours(1)), click])
+        #expect(sends(clicked).map(\.1) == ["case-study", "recording", "more", "clicked"])
+        let quote = Event("form_submitted", at: start + .hours(3), properties: ["form": "quote"])
+        let (state, quoted) = run([nurture, followUp(.pause)], events: [Event("webinar_attended", at: start + .hours(1)), quote])
+        #expect(!sends(quoted).map(\.1).contains("clicked"))
+        #expect(!quoted.contains { $0.effect == .enrollmentResumed(sequence: "nurture") })
+        #expect(state.pausedEnrollment == nil)
+    }
+
+    @Test("a calendar wait keeps its calendar after a pause: until next Tuesday 10:00 is still a Tuesday at 10:00")
+    func calendarWaitAfterPause() {
+        let nurture = Sequence(id: "nurture", stage: "lead", steps: [
+            step("w", .wait(.untilNext(days: [.tue], hour: 10, minute: 0))),
+            step("tuesday", .send(template: "t", subject: nil)),
+        ])
+        let (_, timeline) = run([nurture, followUp(.pause)], events: [Event("webinar_attended", at: start + .hours(5))])
+        // Paused Monday 15:00 to Tuesday 15:00 (a day), past Tuesday 10:00: counted from the
+        // shifted start (Tuesday 10:00), the next Tuesday 10:00 is a week later, not 15:00 that day.
+        let time = sends(timeline).first { $0.1 == "tuesday" }?.0
+        #expect(time == at("2026-12-01 10:00", ny), "\(String(describing: time))")
+    }
 }

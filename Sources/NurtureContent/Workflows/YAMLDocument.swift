@@ -254,7 +254,7 @@ package enum YAMLLimits {
     private static func problems(_ error: any Error, text: String) -> Problems {
         switch error as? YamlError {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            let hint = indentationHint(oneLine(problem), line: mark.line, text: text)
+            let hint = indentationHint(oneLine(problem), line: mark.line, column: mark.column, text: text)
             return Problems([Problem(line: hint?.line ?? mark.line, column: hint?.column ?? mark.column, message: "YAML syntax: \(hint?.text ?? oneLine(problem))")])
         case .reader(let problem, let offset, _, _):
             let (line, column) = offset.map { position(ofCharacter: $0, in: text) } ?? (1, 1)
@@ -274,14 +274,28 @@ package enum YAMLLimits {
     /// "did not find expected key") in plain words. A line out of step with the line before is
     /// where the mistake usually is, and the parser may only notice a line later: when the
     /// line before the one it names starts left of the line before it, that line is named.
-    static func indentationHint(_ problem: String, line: Int, text: String) -> (line: Int, column: Int?, text: String)? {
+    static func indentationHint(_ problem: String, line: Int, column: Int, text: String) -> (line: Int, column: Int?, text: String)? {
         guard problem.contains("mapping values are not allowed") || problem.contains("did not find expected key") else { return nil }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        // "\r\n" is one Character: split at any line break.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        /// Where the line's content starts (list markers `- ` count as indentation), or `nil`
+        /// for a blank or comment line.
         func indent(_ n: Int) -> Int? {
             guard n >= 1, n <= lines.count else { return nil }
             let text = lines[n - 1]
-            guard !text.trimmingCharacters(in: .whitespaces).isEmpty, !text.trimmingCharacters(in: .whitespaces).hasPrefix("#") else { return nil }
-            return text.prefix { $0 == " " }.count
+            let content = text.drop { $0 == " " || $0 == "-" }
+            guard !content.trimmingCharacters(in: .whitespaces).isEmpty, !content.hasPrefix("#") else { return nil }
+            return text.count - content.count
+        }
+        // "mapping values" at a `: ` that is not the line's first is a colon in a plain value
+        // (`subject: Webinar: your recording`): a quoting problem, not an indentation one.
+        if problem.contains("mapping values are not allowed"), line >= 1, line <= lines.count,
+           let first = lines[line - 1].firstRange(of: ": ").map({ lines[line - 1].distance(from: lines[line - 1].startIndex, to: $0.lowerBound) + 1 }),
+           first != column {
+            let text = lines[line - 1].trimmingCharacters(in: .whitespaces).drop { $0 == "-" || $0 == " " }
+            let parts = text.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let example = parts.count == 2 ? ", e.g. \(parts[0]): \"\(YAMLDocument.excerpt(parts[1]))\"" : ""
+            return (line, nil, "\(problem) (a ': ' inside a value: put the value in quotes\(example))")
         }
         /// The nearest line before `n` with content.
         func previous(_ n: Int) -> Int? {

@@ -82,22 +82,38 @@ public struct NurtureEngine: Sendable {
             endEnrollments(&state, reason: "lead \(suppression.rawValue)", now: now, effects: &effects)
         }
         _ = planner.record(event, in: &state, now: now, effects: &effects)
-        trigger(event, state: &state, now: now, effects: &effects)
+        // A paused enrollment sees the lead's events too: engagement with its emails (for its
+        // branches) and its goals (a quote request ends it even while it waits).
+        if state.pausedEnrollment != nil {
+            let current = state.enrollment
+            state.enrollment = state.pausedEnrollment
+            _ = planner.record(event, in: &state, now: now, effects: &effects)
+            state.pausedEnrollment = state.enrollment
+            state.enrollment = current
+            if state.pausedEnrollment == nil { state.pausedAt = nil }
+        }
+        // The event's consequences first (a stage move it qualifies the lead for, and that
+        // stage's sequence), then the trigger, which pauses or replaces what the lead is in.
         settle(&state, now: now, effects: &effects, enroll: false)
+        if trigger(event, state: &state, now: now, effects: &effects) {
+            settle(&state, now: now, effects: &effects, enroll: false)
+        }
         return effects
     }
 
     /// Starts the first event-triggered sequence `event` fires whose stage, audience and
     /// re-entry rule let the lead in. A lead already in a triggered sequence stays in it.
-    private func trigger(_ event: Event, state: inout LeadState, now: Date, effects: inout [Effect]) {
-        guard !triggered.isEmpty, !event.isMachine, state.suppression == nil else { return }
+    /// - Returns: whether a triggered sequence started.
+    @discardableResult
+    private func trigger(_ event: Event, state: inout LeadState, now: Date, effects: inout [Effect]) -> Bool {
+        guard !triggered.isEmpty, !event.isMachine, state.suppression == nil else { return false }
         let candidates = triggered.filter { $0.trigger?.filter.matches(event) == true && ($0.stage.isEmpty || $0.stage == state.lead.stage) }
-        guard !candidates.isEmpty else { return }
+        guard !candidates.isEmpty else { return false }
         if let current = state.enrollment, workflow.sequence(current.sequence)?.trigger != nil {
             effects.append(.notEnrolled(stage: state.lead.stage, reason: "\(candidates.map(\.id).joined(separator: ", ")): the lead is in the triggered sequence \(current.sequence)"))
-            return
+            return false
         }
-        guard let (sequence, number) = firstAccepting(candidates, state: state, now: now, refusals: { effects.append(.notEnrolled(stage: state.lead.stage, reason: $0)) }) else { return }
+        guard let (sequence, number) = firstAccepting(candidates, state: state, now: now, refusals: { effects.append(.notEnrolled(stage: state.lead.stage, reason: $0)) }) else { return false }
         if let current = state.enrollment {
             switch sequence.trigger?.mode ?? .pause {
             case .pause:
@@ -112,6 +128,7 @@ public struct NurtureEngine: Sendable {
         }
         state.enrollment = Enrollment(sequence: sequence.id, number: number, startedAt: now)
         effects.append(.enrolled(sequence: sequence.id, number: number))
+        return true
     }
 
     /// Ends the enrollment and any paused one (a suppression, a stage move).
@@ -130,12 +147,15 @@ public struct NurtureEngine: Sendable {
     }
 
     /// Puts the paused enrollment back, its times shifted by the pause: a wait that had a day
-    /// left still has a day left.
+    /// left still has a day left, a branch's window is as long as it was. The step's time to
+    /// resume is worked out again from there, so calendar waits (until a date, until next
+    /// Tuesday, business days) keep their calendar.
     private func resumePaused(_ state: inout LeadState, now: Date, effects: inout [Effect]) -> Bool {
-        guard state.enrollment == nil, var paused = state.pausedEnrollment else { return false }
+        guard state.enrollment == nil, state.suppression == nil, var paused = state.pausedEnrollment else { return false }
         let pause = max(0, now.timeIntervalSince(state.pausedAt ?? now))
         paused.stepEnteredAt += pause
-        paused.resumeAt = paused.resumeAt.map { $0 + pause }
+        paused.sent = paused.sent.mapValues { $0 + pause }
+        paused.resumeAt = nil
         state.enrollment = paused
         state.pausedEnrollment = nil
         state.pausedAt = nil
@@ -223,6 +243,9 @@ public struct NurtureEngine: Sendable {
     private func settle(_ state: inout LeadState, now: Date, effects: inout [Effect], enroll: Bool) {
         var needsEnrollment = enroll || state.enrollment == nil && state.stageHistory.isEmpty && state.pastEnrollments.isEmpty
         for _ in 0..<Self.stageMoveLimit {
+            // A triggered sequence that ended between two decisions (a goal, an exit): the
+            // paused one goes on.
+            _ = resumePaused(&state, now: now, effects: &effects)
             if let (stage, reason) = qualification(state) {
                 changeStage(&state, to: stage.name, reason: reason, now: now, effects: &effects)
                 needsEnrollment = true
