@@ -197,6 +197,9 @@ public struct FeedbackService: NurtureAPI {
         if let enrollment = state.enrollment {
             report["enrollment"] = ["sequence": enrollment.sequence, "number": enrollment.number] as [String: any Sendable]
         }
+        if let paused = state.pausedEnrollment {
+            report["paused_enrollment"] = ["sequence": paused.sequence, "number": paused.number] as [String: any Sendable]
+        }
         if let wake = details.nextWake { report["next_wake_at"] = iso.string(from: wake) }
         return report
     }

@@ -46,6 +46,10 @@ public struct LeadReport: Sendable {
         } else {
             out.append("enrollment: none")
         }
+        if let paused = state.pausedEnrollment, let sequence = engine.workflow.sequence(paused.sequence) {
+            let step = paused.position < sequence.steps.count ? sequence.steps[paused.position].id : "end"
+            out.append("paused: \(paused.sequence) #\(paused.number), at step '\(step)'\(state.pausedAt.map { " since \(Self.format($0))" } ?? ""), until \(state.enrollment?.sequence ?? "the triggered sequence") ends")
+        }
         out.append("next wake-up: \(details.nextWake.map(Self.format) ?? "none")")
         if !details.sends.isEmpty {
             out.append("recent sends:")

@@ -49,3 +49,22 @@ struct LeadTagsTests {
         #expect(try await runtime.scheduler.tag(.email("nobody@example.com"), add: ["x"], remove: [], now: monday) == nil)
     }
 }
+
+@Suite("Event-triggered sequences through the scheduler, on a real SQLite file")
+struct TriggeredSequenceServiceTests {
+    @Test("an MQL who attends the webinar: the shipped follow-up starts at once, mql-nurture is paused, and the lead's report says so")
+    func webinar() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let workflows = try openWindowWorkflows(from: Harness.repository, into: harness.directory)
+        let runtime = try harness.runtime(workflows: workflows.path)
+        _ = try await runtime.scheduler.upsert([lead("ada@example.com")], now: monday)
+        _ = try await runtime.scheduler.move(.email("ada@example.com"), to: "mql", reason: "test", now: monday)
+        let change = try await runtime.scheduler.handle(Event("webinar_attended", at: monday + 3600), lead: .email("ada@example.com"), now: monday + 3600).change
+        #expect(change?.effects.contains(.enrollmentPaused(sequence: "mql-nurture", by: "webinar-follow-up")) == true)
+        #expect(change?.effects.contains { if case .send(let request) = $0 { request.template == "webinar-follow-up" } else { false } } == true)
+        let report = try #require(try await runtime.feedback.leadReport(email: "ada@example.com", now: monday + 3600))
+        #expect((report["paused_enrollment"] as? [String: any Sendable])?["sequence"] as? String == "mql-nurture")
+        #expect((report["enrollment"] as? [String: any Sendable])?["sequence"] as? String == "webinar-follow-up")
+    }
+}
