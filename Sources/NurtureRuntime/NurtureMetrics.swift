@@ -15,6 +15,17 @@ public final class NurtureMetrics: Sendable {
     let recoveredSendsCounter: Counter
     /// Stages reported so far (a stage emptied since is reported as 0).
     let stagesSeen = Mutex<Set<String>>([])
+    /// Counters by name and labels, made once: the registry checks and locks on every make.
+    let counters = Mutex<[String: Counter]>([:])
+
+    /// The counter of `descriptor` with `labels`, from the cache.
+    func counter(_ descriptor: MetricNameDescriptor, _ labels: [(String, String)]) -> Counter {
+        let key = descriptor.metricName + labels.map { "|\($0.0)=\($0.1)" }.joined()
+        if let known = counters.withLock({ $0[key] }) { return known }
+        let made = registry.makeCounter(descriptor: descriptor, labels: labels)
+        counters.withLock { $0[key] = made }
+        return made
+    }
 
     static var sends: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_sends", unitName: "total", helpText: "Delivery attempts by outcome") }
     static var events: MetricNameDescriptor { MetricNameDescriptor(metricName: "nurture_events", unitName: "total", helpText: "Events recorded by type") }
@@ -40,11 +51,11 @@ public final class NurtureMetrics: Sendable {
     }
 
     func send(_ outcome: String) {
-        registry.makeCounter(descriptor: Self.sends, labels: [("outcome", outcome)]).increment()
+        counter(Self.sends, [("outcome", outcome)]).increment()
     }
 
     func stageChange(to stage: String) {
-        registry.makeCounter(descriptor: Self.stageChanges, labels: [("to", stage)]).increment()
+        counter(Self.stageChanges, [("to", stage)]).increment()
     }
 
     /// The exposition for `GET /metrics`, with the gauges read from the store's counts
@@ -74,7 +85,7 @@ extension NurtureMetrics: ServiceMetrics {
     public func sendOutcome(_ outcome: String) { send(outcome) }
 
     public func event(_ type: String, machine: Bool) {
-        registry.makeCounter(descriptor: Self.events, labels: [("type", type), ("machine", machine ? "true" : "false")]).increment()
+        counter(Self.events, [("type", type), ("machine", machine ? "true" : "false")]).increment()
     }
 
     public func effects(_ effects: [Effect]) {
@@ -87,6 +98,6 @@ extension NurtureMetrics: ServiceMetrics {
     public func staleCompletions(_ count: Int) { staleCompletionsCounter.increment(by: Int64(count)) }
     public func recoveredSends(_ count: Int) { recoveredSendsCounter.increment(by: Int64(count)) }
     public func webhookOutcome(_ outcome: String) {
-        registry.makeCounter(descriptor: Self.webhookAttempts, labels: [("outcome", outcome)]).increment()
+        counter(Self.webhookAttempts, [("outcome", outcome)]).increment()
     }
 }

@@ -50,6 +50,10 @@ public enum NurtureRoutes {
         }
     }
 
+    /// The pixel's answer, made once (every open gets the same bytes and fields).
+    static let pixelBuffer = ByteBuffer(bytes: pixel)
+    static let pixelHeaders: HTTPFields = [.contentType: "image/gif", .cacheControl: "no-store, no-cache, must-revalidate, max-age=0"]
+
     public static func router(api backend: any NurtureAPI, options: Options, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router()
         let clock = options.clock
@@ -71,10 +75,7 @@ public enum NurtureRoutes {
             guard try await backend.open(token: token, userAgent: request.headers[.userAgent], now: clock.now()) else {
                 throw HTTPError(.notFound, message: "unknown tracking link")
             }
-            return Response(
-                status: .ok,
-                headers: [.contentType: "image/gif", .cacheControl: "no-store, no-cache, must-revalidate, max-age=0"],
-                body: .init(byteBuffer: ByteBuffer(bytes: pixel)))
+            return Response(status: .ok, headers: pixelHeaders, body: .init(byteBuffer: pixelBuffer))
         }
         router.get("/c/:token") { request, context -> Response in
             let token = try context.parameters.require("token")

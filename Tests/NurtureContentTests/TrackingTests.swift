@@ -153,3 +153,30 @@ struct HTMLTextTests {
         #expect(lines.last.map(String.init) == "  " + url)
     }
 }
+
+@Suite("Tracking tokens' encodings, as the hot path writes and reads them")
+struct TrackingEncodingTests {
+    @Test("a send id is 32 lowercase hex digits, as formatting would write them")
+    func hex() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let id = try #require(SendID(bytes: bytes))
+            #expect(id.description == bytes.map { String(format: "%02x", $0) }.joined())
+        }
+    }
+
+    @Test("base64url: what is encoded decodes back at every length; a bad character, a lone character or stray bits are refused")
+    func base64url() {
+        for length in 0..<64 {
+            let bytes = (0..<length).map { UInt8(($0 * 37 + length) & 0xFF) }
+            let text = Base64URL.encode(bytes)
+            #expect(Base64URL.decode(text[...]) == bytes, "length \(length)")
+            #expect(Data(base64Encoded: text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/") + String(repeating: "=", count: (4 - text.count % 4) % 4)).map(Array.init) == bytes)
+        }
+        #expect(Base64URL.decode("ab+c"[...]) == nil)
+        #expect(Base64URL.decode("abcde"[...]) == nil)
+        #expect(Base64URL.decode("AA"[...]) == [0])
+        #expect(Base64URL.decode("AB"[...]) == nil) // stray bits after the last byte
+    }
+}

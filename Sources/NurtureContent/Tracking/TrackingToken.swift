@@ -12,8 +12,18 @@ public struct SendID: Hashable, Sendable, CustomStringConvertible {
         self.bytes = bytes
     }
 
-    /// 32 lowercase hex digits.
-    public var description: String { bytes.map { String(format: "%02x", $0) }.joined() }
+    /// 32 lowercase hex digits. (Per hit and per send: written from a table, not formatted.)
+    public var description: String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+            for (i, byte) in bytes.enumerated() {
+                buffer[2 * i] = Self.hex[Int(byte >> 4)]
+                buffer[2 * i + 1] = Self.hex[Int(byte & 0x0F)]
+            }
+            return bytes.count * 2
+        }
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
 }
 
 /// What a tracking URL stands for.
@@ -41,8 +51,10 @@ public enum TrackingToken: Equatable, Sendable {
 /// URL — invalidates it, so the click endpoint can only redirect to URLs that Nurture
 /// itself put in a message: never an open redirect.
 public struct TrackingSigner: Sendable {
-    private let tokenKey: SymmetricKey
-    private let idKey: SymmetricKey
+    /// The two HMACs with their keys already absorbed: each use copies one and adds only the
+    /// message (keying costs two SHA-256 blocks, as much as a short message).
+    private let tokenMAC: HMAC<SHA256>
+    private let idMAC: HMAC<SHA256>
     private static let version: UInt8 = 1
     private static let macLength = 16
 
@@ -54,15 +66,18 @@ public struct TrackingSigner: Sendable {
     public init(secret: Secret, installation: String? = nil) {
         let master = SymmetricKey(data: Data(secret.value.utf8))
         // Separate keys per purpose, so a send id can never be replayed as a MAC.
-        tokenKey = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data("nurture-token-v1".utf8), using: master)))
+        let tokenKey = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data("nurture-token-v1".utf8), using: master)))
         let purpose = installation.map { "nurture-send-id-v2:\($0)" } ?? "nurture-send-id-v1"
-        idKey = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(purpose.utf8), using: master)))
+        let idKey = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(purpose.utf8), using: master)))
+        tokenMAC = HMAC<SHA256>(key: tokenKey)
+        idMAC = HMAC<SHA256>(key: idKey)
     }
 
     /// The stable opaque id of a send.
     public func sendID(for key: SendKey) -> SendID {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(key.description.utf8), using: idKey)
-        return SendID(bytes: Array(Data(mac).prefix(16)))!
+        var hmac = idMAC
+        hmac.update(data: Array(key.description.utf8))
+        return SendID(bytes: Array(hmac.finalize().prefix(16)))!
     }
 
     /// The URL-safe token for `token`.
@@ -83,8 +98,9 @@ public struct TrackingSigner: Sendable {
             payload.append(UInt8(ascii: "v"))
             payload += id.bytes
         }
-        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: tokenKey)
-        return Base64URL.encode(payload + Array(Data(mac).prefix(Self.macLength)))
+        var hmac = tokenMAC
+        hmac.update(data: payload)
+        return Base64URL.encode(payload + Array(hmac.finalize().prefix(Self.macLength)))
     }
 
     /// The token's meaning, or `nil` when it was not signed with this secret or was altered.
@@ -94,7 +110,9 @@ public struct TrackingSigner: Sendable {
         else { return nil }
         let payload = bytes[..<(bytes.count - Self.macLength)]
         let mac = bytes[(bytes.count - Self.macLength)...]
-        let expected = Array(Data(HMAC<SHA256>.authenticationCode(for: payload, using: tokenKey)).prefix(Self.macLength))
+        var hmac = tokenMAC
+        hmac.update(data: payload)
+        let expected = Array(hmac.finalize().prefix(Self.macLength))
         // Constant time: the comparison must not reveal how many bytes matched.
         var difference: UInt8 = 0
         for (a, b) in zip(mac, expected) { difference |= a ^ b }
@@ -117,6 +135,12 @@ public struct TrackingSigner: Sendable {
 /// Base64 with the URL-safe alphabet and no padding (RFC 4648 §5).
 enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    /// Each alphabet byte's 6-bit value (the others are refused before the table is read).
+    private static let values: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 256)
+        for (value, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(value) }
+        return table
+    }()
 
     static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
@@ -142,8 +166,20 @@ enum Base64URL {
             (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
         }) else { return nil }
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while standard.count % 4 != 0 { standard += "=" }
-        return Data(base64Encoded: standard).map(Array.init)
+        // Decoded from a table: no string rewriting, no Foundation (once per tracking hit).
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count * 3 / 4)
+        var accumulator: UInt32 = 0, bits = 0
+        for byte in text.utf8 {
+            accumulator = (accumulator << 6 | UInt32(Self.values[Int(byte)])) & 0xFFFF
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        // A lone character (6 bits) is not base64; leftover bits must be zero.
+        guard text.utf8.count % 4 != 1, accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
+        return out
     }
 }
