@@ -258,13 +258,12 @@ public struct Configuration: Sendable {
         /// `${NAME}` reads the environment (a secret kept out of the file).
         func secretValue(_ key: String) -> String? {
             guard let text = value(key) else { return nil }
-            guard text.hasPrefix("${"), text.hasSuffix("}") else { return text }
-            let name = String(text.dropFirst(2).dropLast())
-            guard let found = environment[name], !found.isEmpty else {
-                problems.append("\(place(key)): \(key): the environment variable \(name) is not set")
+            switch Self.expand(text, environment: environment) {
+            case .success(let found): return found
+            case .failure(let missing):
+                problems.append("\(place(key)): \(key): \(missing)")
                 return nil
             }
-            return found
         }
         switch (value("providers.postmark.username"), secretValue("providers.postmark.password")) {
         case (let user?, let password?): configuration.providers.postmark = .init(username: user, password: Secret(password))
@@ -305,6 +304,21 @@ public struct Configuration: Sendable {
         }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
+    }
+
+    /// Why a `${NAME}` setting has no value.
+    struct UnsetVariable: Error, CustomStringConvertible {
+        var name: String
+        var description: String { "the environment variable \(name) is not set" }
+    }
+
+    /// A setting's value, `${NAME}` read from `environment` (a secret kept out of the file);
+    /// any other text as it is.
+    static func expand(_ text: String, environment: [String: String]) -> Result<String, UnsetVariable> {
+        guard text.hasPrefix("${"), text.hasSuffix("}") else { return .success(text) }
+        let name = String(text.dropFirst(2).dropLast())
+        guard let found = environment[name], !found.isEmpty else { return .failure(UnsetVariable(name: name)) }
+        return .success(found)
     }
 
     /// Whether `url`'s host is this machine: `localhost`, `127.x.x.x` or `[::1]`.

@@ -178,10 +178,7 @@ public struct Runtime: Sendable {
         // `now`: their timestamps and leases are those of when they are sent.
         let clock = ContinuousClock()
         let began = clock.now
-        let current: @Sendable () -> Date = {
-            let elapsed = began.duration(to: clock.now).components
-            return now + Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
-        }
+        let current: @Sendable () -> Date = { now + began.duration(to: clock.now).timeInterval }
         try await delivery.recoverDeadWorkers(now: now)
         do {
             let result = try await processEverything(now: now)

@@ -47,11 +47,11 @@ public struct WebhookSettings: Sendable {
                 continue
             }
             var secretText = map.string("secret", required: true)
-            if let text = secretText, text.hasPrefix("${"), text.hasSuffix("}") {
-                let name = String(text.dropFirst(2).dropLast())
-                secretText = environment[name]
-                if secretText?.isEmpty ?? true {
-                    document.error(map.value("secret") ?? entry, "webhooks secret: the environment variable \(name) is not set")
+            if let text = secretText {
+                switch Configuration.expand(text, environment: environment) {
+                case .success(let found): secretText = found
+                case .failure(let missing):
+                    document.error(map.value("secret") ?? entry, "webhooks secret: \(missing)")
                     continue
                 }
             }

@@ -15,7 +15,11 @@ enum APIInput {
     /// The body as a JSON value: 415 unless it is `application/json` (UTF-8), 413 when too
     /// large, 400 when not JSON.
     static func json(_ request: Request, context: some RequestContext, timeout: Duration) async throws -> JSONValue {
-        let data = try await body(request, timeout: timeout)
+        try json(try await body(request, timeout: timeout))
+    }
+
+    /// A body already read (``body(_:timeout:)``) as a JSON value: 400 when not JSON.
+    static func json(_ data: Data) throws -> JSONValue {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {

@@ -24,8 +24,7 @@ struct DashboardAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The key an `Authorization` header carries: a bearer token, or a Basic password.
     static func presented(_ header: String) -> String? {
         if header.hasPrefix("Bearer ") { return String(header.dropFirst(7)) }
-        guard header.lowercased().hasPrefix("basic "), let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let credentials = String(data: data, encoding: .utf8), let colon = credentials.firstIndex(of: ":") else { return nil }
+        guard let credentials = BasicAuthorization.credentials(header), let colon = credentials.firstIndex(of: ":") else { return nil }
         return String(credentials[credentials.index(after: colon)...])
     }
 }

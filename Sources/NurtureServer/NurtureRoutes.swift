@@ -188,9 +188,7 @@ public enum NurtureRoutes {
                   verifier.verify(signature: signature, timestamp: timestamp, body: body) else {
                 throw HTTPError(.unauthorized, message: "the SendGrid signature is missing or does not verify with providers.sendgrid.verification_key")
             }
-            let json: JSONValue
-            do { json = try JSONDecoder().decode(JSONValue.self, from: body) } catch { throw HTTPError(.badRequest, message: "the body is not valid JSON") }
-            let (reports, ignored) = try SendGridWebhook.reports(json)
+            let (reports, ignored) = try SendGridWebhook.reports(try APIInput.json(body))
             return try await applyProviderReports(reports, ignored: ignored)
         }
         @Sendable func applyProviderReports(_ reports: [RelayReport], ignored: Int) async throws -> Response {

@@ -19,9 +19,7 @@ public struct ProviderWebhookAuth: Sendable {
 
         /// Whether an `Authorization` header carries these credentials (compared in constant time).
         func accepts(_ header: String?) -> Bool {
-            guard let header, header.lowercased().hasPrefix("basic "),
-                  let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-                  let text = String(data: data, encoding: .utf8) else { return false }
+            guard let header, let text = BasicAuthorization.credentials(header) else { return false }
             let expected = "\(username):\(password.value)"
             return BearerKeyMiddleware<BasicRequestContext>.equal(Array(text.utf8), Array(expected.utf8))
         }
