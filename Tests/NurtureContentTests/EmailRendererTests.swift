@@ -155,6 +155,30 @@ struct EmailRendererTests {
         let expected = try Data(contentsOf: golden)
         #expect(Array(expected) == bytes, "regenerate with NURTURE_UPDATE_GOLDEN=1 after an intended change")
     }
+    @Test("golden messages: the exact bytes of every shipped template, for an ASCII and a non-ASCII lead")
+    func goldenShipped() throws {
+        let renderer = try renderer()
+        let leads = [
+            Lead(id: "7", email: "ada@example.com", fields: ["first_name": "Ada", "last_name": "Lovelace", "company": "Analytical Engines", "job_title": "CTO"]),
+            Lead(id: "8", email: "zoe@example.com", fields: [
+                "first_name": "Zoë", "last_name": "Ångström-Łukasiewicz", "company": "Société Générale des Très Longs Noms & Fils, Ltd. — Département R&D",
+                "job_title": "Directrice générale déléguée",
+            ]),
+        ]
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/shipped")
+        let update = ProcessInfo.processInfo.environment["NURTURE_UPDATE_GOLDEN"] == "1"
+        if update { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        #expect(renderer.library.names.count >= 16)
+        for name in renderer.library.names {
+            for lead in leads {
+                let bytes = try renderer.render(template: name, lead: lead, key: key, date: 1_795_000_000).message.rfc5322
+                let file = folder.appendingPathComponent("\(name)-\(lead.id).eml")
+                if update { try Data(bytes).write(to: file) }
+                let expected = try Data(contentsOf: file)
+                #expect(Array(expected) == bytes, "\(name) for lead \(lead.id): regenerate with NURTURE_UPDATE_GOLDEN=1 after an intended change")
+            }
+        }
+    }
 }
 
 /// Where the shipped templates are.
