@@ -40,7 +40,7 @@ enum HeaderEncoding {
     /// Whether a reader could take part of `text` for an RFC 2047 encoded word. Deliberately
     /// wider than the grammar (any `=?`): such text is always encoded, never passed through.
     static func mayLookEncoded(_ text: String) -> Bool {
-        text.contains("=?")
+        text.containsBytes("=?")
     }
 
     // MARK: - Fields
@@ -70,7 +70,7 @@ enum HeaderEncoding {
     static func structured(_ name: String, _ value: String) throws(MessageComposer.HeaderError) -> String {
         // A short, clean value is its own folding: one line, as written.
         if name.utf8.count + 2 + value.utf8.count <= preferredLineLength, isPlainASCII(value),
-           !value.utf8.contains(0x09), !value.contains("  "), value.first != " ", value.last != " " {
+           !value.utf8.contains(0x09), !value.containsBytes("  "), value.first != " ", value.last != " " {
             return "\(name): \(value)\r\n"
         }
         var folder = Folder(name)
@@ -202,7 +202,7 @@ enum HeaderEncoding {
             current.append(character)
         }
         items.append(current)
-        return items.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return items.map { $0.trimmed() }.filter { !$0.isEmpty }
     }
 
     // MARK: - Folding

@@ -115,7 +115,7 @@ public struct MessageComposer: Sendable {
             // encoded word would hide a Feedback-ID or List-Id from the receivers that read
             // them. Text that looks like an encoded word ("=?"), longer text and non-ASCII
             // are encoded, so that they read back literally.
-            let asWritten = HeaderEncoding.isPlainASCII(value) && !value.contains("=?") && name.utf8.count + 2 + value.utf8.count <= 998
+            let asWritten = HeaderEncoding.isPlainASCII(value) && !value.containsBytes("=?") && name.utf8.count + 2 + value.utf8.count <= 998
             guard asWritten || (HeaderEncoding.isPlainASCII(value) && Self.isStructured(lowercased)) else {
                 do {
                     head += try HeaderEncoding.unstructured(name, value)

@@ -150,7 +150,7 @@ public struct EmailRenderer: Sendable {
         }
         let draft = MessageComposer.Draft(
             from: settings.from, to: [to], replyTo: settings.replyTo,
-            subject: renderedSubject.trimmingCharacters(in: .whitespacesAndNewlines),
+            subject: renderedSubject.trimmed(.whitespacesAndNewlines),
             text: text, html: body,
             messageID: MessageComposer.messageID(unique: id.description, domain: settings.from.domain),
             date: date,
@@ -168,7 +168,7 @@ public struct EmailRenderer: Sendable {
     /// (and `view_url`, added by ``render(template:lead:key:date:tracking:subject:)``).
     static func context(for lead: Lead, defaults: [String: String], unsubscribeURL: String) -> [String: Any] {
         var context: [String: Any] = defaults
-        for (key, value) in lead.fields where !value.trimmingCharacters(in: .whitespaces).isEmpty {
+        for (key, value) in lead.fields where !value.isBlank() {
             context[key] = value
         }
         // The sender's postal address is the sender's: a lead field of that name does not replace it.

@@ -11,41 +11,45 @@ struct HTMLAttribute {
     /// A small scanner: quoted and unquoted values, bare attributes; no regular expressions
     /// (this runs for every link of every email).
     static func parse(_ tag: Substring) -> [HTMLAttribute] {
+        // On the UTF-8 view: its indices are the string's, and every byte compared is ASCII, so
+        // each stop falls between scalars (a CR LF pair is two spaces, not one character).
         var attributes: [HTMLAttribute] = []
-        var i = tag.startIndex
-        func isSpace(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\u{0C}" }
+        let bytes = tag.utf8
+        var i = bytes.startIndex
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0C }
+        let open = UInt8(ascii: "<"), close = UInt8(ascii: ">"), slash = UInt8(ascii: "/"), equals = UInt8(ascii: "=")
         // Skip "<" and the tag name.
-        if i < tag.endIndex, tag[i] == "<" { i = tag.index(after: i) }
-        while i < tag.endIndex, !isSpace(tag[i]), tag[i] != ">", tag[i] != "/" { i = tag.index(after: i) }
-        while i < tag.endIndex {
+        if i < bytes.endIndex, bytes[i] == open { i = bytes.index(after: i) }
+        while i < bytes.endIndex, !isSpace(bytes[i]), bytes[i] != close, bytes[i] != slash { i = bytes.index(after: i) }
+        while i < bytes.endIndex {
             let start = i
-            while i < tag.endIndex, isSpace(tag[i]) { i = tag.index(after: i) }
-            guard i < tag.endIndex, tag[i] != ">" else { break }
-            if tag[i] == "/" { i = tag.index(after: i); continue }
+            while i < bytes.endIndex, isSpace(bytes[i]) { i = bytes.index(after: i) }
+            guard i < bytes.endIndex, bytes[i] != close else { break }
+            if bytes[i] == slash { i = bytes.index(after: i); continue }
             let nameStart = i
-            while i < tag.endIndex, !isSpace(tag[i]), tag[i] != "=", tag[i] != ">", tag[i] != "/" { i = tag.index(after: i) }
+            while i < bytes.endIndex, !isSpace(bytes[i]), bytes[i] != equals, bytes[i] != close, bytes[i] != slash { i = bytes.index(after: i) }
             let name = tag[nameStart..<i].lowercased()
             var j = i
-            while j < tag.endIndex, isSpace(tag[j]) { j = tag.index(after: j) }
+            while j < bytes.endIndex, isSpace(bytes[j]) { j = bytes.index(after: j) }
             var value: Substring?
-            if j < tag.endIndex, tag[j] == "=" {
-                j = tag.index(after: j)
-                while j < tag.endIndex, isSpace(tag[j]) { j = tag.index(after: j) }
-                if j < tag.endIndex, tag[j] == "\"" || tag[j] == "'" {
-                    let quote = tag[j]
-                    let valueStart = tag.index(after: j)
+            if j < bytes.endIndex, bytes[j] == equals {
+                j = bytes.index(after: j)
+                while j < bytes.endIndex, isSpace(bytes[j]) { j = bytes.index(after: j) }
+                if j < bytes.endIndex, bytes[j] == UInt8(ascii: "\"") || bytes[j] == UInt8(ascii: "'") {
+                    let quote = bytes[j]
+                    let valueStart = bytes.index(after: j)
                     var k = valueStart
-                    while k < tag.endIndex, tag[k] != quote { k = tag.index(after: k) }
+                    while k < bytes.endIndex, bytes[k] != quote { k = bytes.index(after: k) }
                     value = tag[valueStart..<k]
-                    i = k < tag.endIndex ? tag.index(after: k) : k
+                    i = k < bytes.endIndex ? bytes.index(after: k) : k
                 } else {
                     var k = j
-                    while k < tag.endIndex, !isSpace(tag[k]), tag[k] != ">" { k = tag.index(after: k) }
+                    while k < bytes.endIndex, !isSpace(bytes[k]), bytes[k] != close { k = bytes.index(after: k) }
                     value = tag[j..<k]
                     i = k
                 }
             }
-            if name.isEmpty { i = tag.index(after: i); continue }
+            if name.isEmpty { i = bytes.index(after: i); continue }
             attributes.append(HTMLAttribute(name: name, value: value, range: start..<i))
         }
         return attributes

@@ -80,7 +80,8 @@ enum HTMLText {
 
     /// Replaces `&amp;`, `&#39;`, `&#x2014;` and the common named entities.
     static func decodeEntities(_ text: String) -> String {
-        guard text.contains("&") else { return text }
+        // A byte test: `String.contains(String)` goes through Foundation's `range(of:)`.
+        guard text.utf8.contains(UInt8(ascii: "&")) else { return text }
         var out = ""
         var rest = text[...]
         while let amp = rest.firstIndex(of: "&") {
@@ -110,7 +111,16 @@ enum HTMLText {
     /// Breaks a line at spaces so it stays within `width` characters where possible;
     /// a word longer than that (a URL) stays whole. List items keep their indent.
     static func wrap(_ line: String, width: Int) -> String {
-        guard line.utf8.count > width, line.count > width else { return line }
+        guard line.utf8.count > width else { return line }
+        // Printable ASCII (most lines): a character is a byte, so the same breaks are found on
+        // the bytes, without splitting into substrings.
+        if line.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return wrapASCII(line, width: width) }
+        return wrapCharacters(line, width: width)
+    }
+
+    /// ``wrap(_:width:)`` counting characters: for any line.
+    static func wrapCharacters(_ line: String, width: Int) -> String {
+        guard line.count > width else { return line }
         let indent = line.hasPrefix("- ") ? "  " : ""
         var out: [String] = []
         var current = ""
@@ -131,6 +141,44 @@ enum HTMLText {
         }
         if !current.isEmpty { out.append(current) }
         return out.joined(separator: "\n")
+    }
+
+    /// ``wrap(_:width:)`` for a line of printable ASCII: the same output.
+    static func wrapASCII(_ line: String, width: Int) -> String {
+        guard line.utf8.count > width else { return line }
+        let indent = line.utf8.starts(with: "- ".utf8) ? 2 : 0
+        var out: [UInt8] = []
+        out.reserveCapacity(line.utf8.count + 16)
+        var length = 0 // bytes on the current output line, 0 when it is empty
+        var lines = 0 // output lines started
+        var line = line
+        line.withUTF8 { b in
+            var i = 0
+            while i < b.count {
+                if b[i] == 0x20 { i += 1; continue }
+                var end = i
+                while end < b.count, b[end] != 0x20 { end += 1 }
+                let size = end - i
+                if length == 0 {
+                    if lines > 0 {
+                        out.append(0x0A)
+                        for _ in 0..<indent { out.append(0x20) }
+                    }
+                    length = (lines > 0 ? indent : 0) + size
+                    lines += 1
+                } else if length + 1 + size <= width {
+                    out.append(0x20)
+                    length += 1 + size
+                } else {
+                    out.append(0x0A)
+                    for _ in 0..<indent { out.append(0x20) }
+                    length = indent + size
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<end]))
+                i = end
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The decoded value of attribute `name` in a tag's inner text.

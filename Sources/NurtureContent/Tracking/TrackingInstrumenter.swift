@@ -95,7 +95,7 @@ public struct TrackingInstrumenter: Sendable {
     private func rewriteAnchor(_ tag: String, send id: SendID, untracked: inout Set<String>, tracked: inout Set<String>) -> String {
         let attributes = HTMLAttribute.parse(tag[...])
         let href = attributes.first { $0.name == "href" }
-        let target = href?.value.map { HTMLText.decodeEntities(String($0)).trimmingCharacters(in: .whitespaces) }
+        let target = href?.value.map { HTMLText.decodeEntities(String($0)).trimmed() }
         if let optOut = attributes.first(where: { $0.name == "data-nurture-notrack" }) {
             var kept = tag
             kept.removeSubrange(optOut.range)
