@@ -12,55 +12,61 @@ enum QuotedPrintable {
         return text.withUTF8 { encode($0) }
     }
 
-    /// Encodes UTF-8 bytes, as the `String` overload does. Each byte is appended on its
-    /// own: no temporary arrays on this path, which runs over every body of every email.
+    /// Encodes UTF-8 bytes, as the `String` overload does, into a buffer sized for the worst
+    /// case (every byte escaped, a soft break every 25 escapes), written without bounds checks.
     static func encode(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + bytes.count / 8 + 8)
-        var lineLength = 0
-        var i = 0
-        while i < bytes.count {
-            let byte = bytes[i]
-            if byte == UInt8(ascii: "\r"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "\n") {
+        let capacity = bytes.count * 3 + (bytes.count / 25 + 1) * 3
+        return [UInt8](unsafeUninitializedCapacity: capacity) { out, written in
+            var o = 0
+            var lineLength = 0
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                let byte = bytes[i]
+                if byte == 0x0D, i + 1 < n, bytes[i + 1] == 0x0A {
+                    i += 1
+                    continue // the LF that follows emits the break
+                }
+                if byte == 0x0A {
+                    out[o] = 0x0D
+                    out[o + 1] = 0x0A
+                    o += 2
+                    lineLength = 0
+                    i += 1
+                    continue
+                }
+                let atLineEnd = i + 1 == n || bytes[i + 1] == 0x0A || (bytes[i + 1] == 0x0D && i + 2 < n && bytes[i + 2] == 0x0A)
+                let literal: Bool
+                switch byte {
+                case UInt8(ascii: " "), UInt8(ascii: "\t"): literal = !atLineEnd
+                case UInt8(ascii: "="): literal = false
+                // A leading '.' is escaped so the body survives relays that mishandle dot-stuffing.
+                case UInt8(ascii: "."): literal = lineLength != 0
+                case 33...126: literal = true
+                default: literal = false
+                }
+                let width = literal ? 1 : 3
+                // Leave room for the soft break's '=' unless this is the last character of the line.
+                if lineLength + width > (atLineEnd ? 76 : 75) {
+                    out[o] = UInt8(ascii: "=")
+                    out[o + 1] = 0x0D
+                    out[o + 2] = 0x0A
+                    o += 3
+                    lineLength = 0
+                }
+                if literal {
+                    out[o] = byte
+                    o += 1
+                } else {
+                    out[o] = UInt8(ascii: "=")
+                    out[o + 1] = hexDigit(byte >> 4)
+                    out[o + 2] = hexDigit(byte & 0x0F)
+                    o += 3
+                }
+                lineLength += width
                 i += 1
-                continue // the LF that follows emits the break
             }
-            if byte == UInt8(ascii: "\n") {
-                out.append(0x0D)
-                out.append(0x0A)
-                lineLength = 0
-                i += 1
-                continue
-            }
-            let atLineEnd = i + 1 == bytes.count || bytes[i + 1] == UInt8(ascii: "\n")
-                || (bytes[i + 1] == UInt8(ascii: "\r") && i + 2 < bytes.count && bytes[i + 2] == UInt8(ascii: "\n"))
-            let literal: Bool
-            switch byte {
-            case UInt8(ascii: " "), UInt8(ascii: "\t"): literal = !atLineEnd
-            case UInt8(ascii: "="): literal = false
-            // A leading '.' is escaped so the body survives relays that mishandle dot-stuffing.
-            case UInt8(ascii: "."): literal = lineLength != 0
-            case 33...126: literal = true
-            default: literal = false
-            }
-            let width = literal ? 1 : 3
-            // Leave room for the soft break's '=' unless this is the last character of the line.
-            if lineLength + width > (atLineEnd ? 76 : 75) {
-                out.append(UInt8(ascii: "="))
-                out.append(0x0D)
-                out.append(0x0A)
-                lineLength = 0
-            }
-            if literal {
-                out.append(byte)
-            } else {
-                out.append(UInt8(ascii: "="))
-                out.append(hexDigit(byte >> 4))
-                out.append(hexDigit(byte & 0x0F))
-            }
-            lineLength += width
-            i += 1
+            written = o
         }
-        return out
     }
 }

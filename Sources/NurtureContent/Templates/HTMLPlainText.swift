@@ -180,9 +180,9 @@ enum HTMLPlainText {
         return HTMLAttribute.parse(text[...]).first { $0.name == name }?.value.map { HTMLText.decodeEntities(String($0)) }
     }
 
-    /// Whether `bytes` contain `word` (ASCII, any case).
-    static func contains(_ bytes: ArraySlice<UInt8>, _ word: String) -> Bool {
-        let w = Array(word.lowercased().utf8)
+    /// Whether `bytes` contain `word` (lower-case ASCII letters, matched in any case).
+    static func contains(_ bytes: ArraySlice<UInt8>, _ word: StaticString) -> Bool {
+        let w = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
         guard bytes.count >= w.count else { return false }
         var i = bytes.startIndex
         while i + w.count <= bytes.endIndex {

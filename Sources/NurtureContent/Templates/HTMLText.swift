@@ -112,10 +112,21 @@ enum HTMLText {
     /// a word longer than that (a URL) stays whole. List items keep their indent.
     static func wrap(_ line: String, width: Int) -> String {
         guard line.utf8.count > width else { return line }
-        // Printable ASCII (most lines): a character is a byte, so the same breaks are found on
-        // the bytes, without splitting into substrings.
-        if line.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return wrapASCII(line, width: width) }
+        // Most lines hold only scalars that are characters on their own (ASCII, Latin letters
+        // with their accents precomposed, typographic punctuation): the same breaks are found
+        // on the bytes, a character being a byte that does not continue a scalar.
+        if line.unicodeScalars.allSatisfy(isSingleCharacter) { return wrapBytes(line, width: width) }
         return wrapCharacters(line, width: width)
+    }
+
+    /// Whether `scalar` is always a character of its own, whatever surrounds it: printable
+    /// ASCII, Latin-1 and Latin Extended letters, general punctuation (dashes, quotes, the
+    /// ellipsis) and currency signs. No marks, joiners, selectors, controls or emoji.
+    static func isSingleCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x20...0x7E, 0xA0...0x2FF, 0x2010...0x2027, 0x2030...0x205E, 0x20A0...0x20C0, 0x2122: true
+        default: false
+        }
     }
 
     /// ``wrap(_:width:)`` counting characters: for any line.
@@ -143,13 +154,13 @@ enum HTMLText {
         return out.joined(separator: "\n")
     }
 
-    /// ``wrap(_:width:)`` for a line of printable ASCII: the same output.
-    static func wrapASCII(_ line: String, width: Int) -> String {
-        guard line.utf8.count > width else { return line }
+    /// ``wrap(_:width:)`` for a line of ``isSingleCharacter(_:)`` scalars: the same output.
+    static func wrapBytes(_ line: String, width: Int) -> String {
+        guard line.utf8.count > width, line.utf8.count(where: { $0 & 0xC0 != 0x80 }) > width else { return line }
         let indent = line.utf8.starts(with: "- ".utf8) ? 2 : 0
         var out: [UInt8] = []
         out.reserveCapacity(line.utf8.count + 16)
-        var length = 0 // bytes on the current output line, 0 when it is empty
+        var length = 0 // characters on the current output line, 0 when it is empty
         var lines = 0 // output lines started
         var line = line
         line.withUTF8 { b in
@@ -157,8 +168,11 @@ enum HTMLText {
             while i < b.count {
                 if b[i] == 0x20 { i += 1; continue }
                 var end = i
-                while end < b.count, b[end] != 0x20 { end += 1 }
-                let size = end - i
+                var size = 0 // characters: bytes that do not continue a scalar
+                while end < b.count, b[end] != 0x20 {
+                    if b[end] & 0xC0 != 0x80 { size += 1 }
+                    end += 1
+                }
                 if length == 0 {
                     if lines > 0 {
                         out.append(0x0A)
