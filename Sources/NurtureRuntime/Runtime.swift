@@ -71,7 +71,9 @@ public struct Runtime: Sendable {
         doorbell = Doorbell()
         delivery = DeliveryWorker(
             store: store, scheduler: scheduler, transport: configuration.relay.makeTransport(),
-            concurrency: configuration.relay.connections, maxAttempts: configuration.maxAttempts,
+            // Twice the connections: a send renders while another's message is on the wire, so
+            // no connection waits for a message to be rendered.
+            concurrency: configuration.relay.connections * 2, maxAttempts: configuration.maxAttempts,
             retryBase: configuration.retryBase, retryMax: configuration.retryMax,
             rateLimiter: configuration.rateLimit.map { [store] in RateLimiter(perSecond: $0, shared: store as? any SendRateBudget) }, logger: logger, metrics: metrics)
         do {

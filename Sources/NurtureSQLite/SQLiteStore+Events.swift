@@ -15,7 +15,7 @@ extension SQLiteStore {
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [leadID, event.type, event.at.timeIntervalSince1970,
-                             String(decoding: try encoder.encode(event.properties), as: UTF8.self), event.isMachine, recording.clientID,
+                             JSONText.object(event.properties), event.isMachine, recording.clientID,
                              now.timeIntervalSince1970, sendID])
         guard db.changesCount > 0 else { return false }
         if let sendID { try rollups.tally(event, sendID: sendID, db: db) }

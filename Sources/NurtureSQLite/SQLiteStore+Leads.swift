@@ -195,9 +195,9 @@ extension SQLiteStore {
               fields = ?, state = ?, state_version = \(Self.stateVersion), next_wake_at = ?, updated_at = ?, sequence = ?, tags = ? WHERE id = ?
             """).execute(arguments: [
                 lead.stage, lead.score, lead.fitScore, lead.engagementScore, state.suppression?.rawValue ?? "active",
-                lead.timeZone, String(decoding: try encoder.encode(lead.fields), as: UTF8.self), try encoder.encode(state),
+                lead.timeZone, JSONText.object(lead.fields), try encoder.encode(state),
                 change.nextWake?.timeIntervalSince1970, now.timeIntervalSince1970, state.enrollment?.sequence,
-                String(decoding: try encoder.encode(lead.tags.sorted()), as: UTF8.self), id,
+                JSONText.array(lead.tags.sorted()), id,
             ])
         var queued = 0
         for effect in change.effects {

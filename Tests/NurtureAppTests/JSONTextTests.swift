@@ -1,0 +1,42 @@
+import Foundation
+import GRDB
+@testable import NurtureSQLite
+import Testing
+
+/// The stores' direct JSON writer reads back as what was written, through `JSONDecoder` and
+/// through SQLite's own JSON functions.
+@Suite("JSON text of properties, fields and tags")
+struct JSONTextTests {
+    static let strings: [String] = [
+        "", "plain", "with \"quotes\" and \\backslashes\\", "line\nbreak\r\ttab", "\u{1}\u{2}\u{1F}\u{7F}", "https://acme.example/a?b=c&d=/e",
+        "Zoë — “quoted” 👍🏽", "e\u{301}", "</script>", "{\"not\": \"json\"}",
+    ]
+
+    @Test("objects and arrays decode back to the same strings, keys sorted")
+    func roundTrip() throws {
+        var object: [String: String] = ["nul": "a\u{0}b"] // a NUL survives JSON, not SQLite's C strings
+
+        for (index, string) in Self.strings.enumerated() { object["k\(index)\(string)"] = string }
+        let text = JSONText.object(object)
+        #expect(try JSONDecoder().decode([String: String].self, from: Data(text.utf8)) == object)
+        #expect(JSONText.object([:]) == "{}" && JSONText.array([]) == "[]")
+        #expect(JSONText.object(["b": "2", "a": "1"]) == #"{"a":"1","b":"2"}"#)
+        #expect(try JSONDecoder().decode([String].self, from: Data(JSONText.array(Self.strings).utf8)) == Self.strings)
+    }
+
+    @Test("SQLite's json_extract and json_each read every value back")
+    func sqlite() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("json-text-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SQLiteStore(path: folder.appendingPathComponent("j.sqlite").path)
+        for string in Self.strings {
+            let object = JSONText.object(["url": string])
+            let read = try await store.pool.read { db in try String.fetchOne(db, sql: "SELECT json_extract(?, '$.url')", arguments: [object]) }
+            #expect(read == string, "\(string.debugDescription)")
+        }
+        let array = JSONText.array(Self.strings)
+        let values = try await store.pool.read { db in try String.fetchAll(db, sql: "SELECT value FROM json_each(?)", arguments: [array]) }
+        #expect(values == Self.strings)
+    }
+}
