@@ -211,7 +211,7 @@ public struct DeliveryWorker: Sendable {
 
     private func attempt(_ send: OutboxSend, now: Date, startBy: ContinuousClock.Instant? = nil) async throws -> SendResult {
         let key = send.request.key
-        guard let state = send.lead else { return .skipped(reason: "the lead no longer exists") }
+        guard let state = send.recipient else { return .skipped(reason: "the lead no longer exists") }
         if let suppression = state.suppression { return .skipped(reason: "lead \(suppression.rawValue)") }
         if let suppression = send.addressSuppression { return .skipped(reason: "address \(suppression.rawValue)") }
         // The window was checked when the send was planned; a retry hours later may fall at night.

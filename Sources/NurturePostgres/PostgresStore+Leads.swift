@@ -246,9 +246,14 @@ extension PostgresStore {
     /// The lead's state, or `nil` after parking the lead when it cannot be read: its error is
     /// stored with it, its wake-up cleared, so it is reported once and the others go on.
     func decodeOrPark(_ row: LeadRow, now: Date, connection: PostgresConnection, parked: inout [ParkedLead]) async throws -> LeadState? {
+        try await decodeOrPark(row, as: LeadState.self, now: now, connection: connection, parked: &parked)
+    }
+
+    /// ``decodeOrPark(_:now:connection:parked:)`` for a part of the state (`type` decodes some of its keys).
+    func decodeOrPark<Part: Decodable>(_ row: LeadRow, as type: Part.Type, now: Date, connection: PostgresConnection, parked: inout [ParkedLead]) async throws -> Part? {
         if row.parkedError != nil { return nil }
         do {
-            return try decodeChecked(row)
+            return try decodeChecked(row, as: type)
         } catch {
             try await connection.query("UPDATE leads SET parked_error = \("\(error)"), parked_at = \(now), next_wake_at = NULL WHERE id = \(row.id)", logger: logger)
             parked.append(ParkedLead(id: String(row.id), email: row.email, error: "\(error)"))
@@ -261,18 +266,18 @@ extension PostgresStore {
         let parked = { (error: String) in StoreError.parked(ParkedLead(id: String(row.id), email: row.email, error: error)) }
         if let error = row.parkedError { throw parked(error) }
         do {
-            return try decodeChecked(row)
+            return try decodeChecked(row, as: LeadState.self)
         } catch {
             throw parked("\(error)")
         }
     }
 
-    private func decodeChecked(_ row: LeadRow) throws -> LeadState {
+    private func decodeChecked<Part: Decodable>(_ row: LeadRow, as type: Part.Type) throws -> Part {
         guard row.stateVersion <= Self.stateVersion else {
             throw StoredStateError.newerVersion(found: row.stateVersion, known: Self.stateVersion)
         }
         do {
-            return try decoder.decode(LeadState.self, from: row.state)
+            return try decoder.decode(type, from: row.state)
         } catch {
             throw StoredStateError.unreadable(detail: "\(error)")
         }

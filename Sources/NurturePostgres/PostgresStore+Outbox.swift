@@ -51,10 +51,10 @@ extension PostgresStore {
                 let id: Int64 = try row.value("id")
                 let leadID: Int64 = try row.value("lead_id")
                 let lead = leads[leadID]
-                var state: LeadState?
+                var recipient: OutboxSend.Recipient?
                 if let lead {
-                    state = try await self.decodeOrPark(lead.row, now: now, connection: connection, parked: &parked)
-                    if state == nil {
+                    recipient = try await self.decodeOrPark(lead.row, as: OutboxSend.Recipient.self, now: now, connection: connection, parked: &parked)
+                    if recipient == nil {
                         parkedSends.append(id)
                         continue
                     }
@@ -67,7 +67,7 @@ extension PostgresStore {
                         template: try row.value("template"), subject: try row.value("subject"), tracking: try row.value("tracking")),
                     plannedAt: try row.value("planned_at"), attempts: try row.value("attempts"),
                     lease: Lease(owner: worker.id, epoch: try row.value("lease_epoch"), until: try row.value("lease_until")),
-                    lead: state,
+                    recipient: recipient,
                     addressSuppression: lead?.suppression.flatMap(Suppression.init(rawValue:))))
             }
             if !parkedSends.isEmpty {

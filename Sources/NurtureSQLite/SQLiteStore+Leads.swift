@@ -150,9 +150,14 @@ extension SQLiteStore {
     /// stored with it, its wake-up cleared, so it is reported once and the others go on.
     /// - Parameter parked: where a lead parked by this call is added.
     func decodeOrPark(_ row: Row, now: Date, db: Database, parked: inout [ParkedLead]) throws -> LeadState? {
+        try decodeOrPark(row, as: LeadState.self, now: now, db: db, parked: &parked)
+    }
+
+    /// ``decodeOrPark(_:now:db:parked:)`` for a part of the state (`type` decodes some of its keys).
+    func decodeOrPark<Part: Decodable>(_ row: Row, as type: Part.Type, now: Date, db: Database, parked: inout [ParkedLead]) throws -> Part? {
         if row["parked_error"] as String? != nil { return nil }
         do {
-            return try decodeChecked(row)
+            return try decodeChecked(row, as: type)
         } catch {
             try db.execute(sql: "UPDATE leads SET parked_error = ?, parked_at = ?, next_wake_at = NULL WHERE id = ?",
                            arguments: ["\(error)", now.timeIntervalSince1970, row["id"]])
@@ -166,19 +171,19 @@ extension SQLiteStore {
         let parked = { (error: String) in StoreError.parked(ParkedLead(id: String(row["id"] as Int64), email: row["email"], error: error)) }
         if let error = row["parked_error"] as String? { throw parked(error) }
         do {
-            return try decodeChecked(row)
+            return try decodeChecked(row, as: LeadState.self)
         } catch {
             throw parked("\(error)")
         }
     }
 
-    private func decodeChecked(_ row: Row) throws -> LeadState {
+    private func decodeChecked<Part: Decodable>(_ row: Row, as type: Part.Type) throws -> Part {
         let version: Int = row["state_version"] ?? 1
         guard version <= Self.stateVersion else {
             throw StoredStateError.newerVersion(found: version, known: Self.stateVersion)
         }
         do {
-            return try decode(row["state"])
+            return try decoder.decode(type, from: row["state"])
         } catch {
             throw StoredStateError.unreadable(detail: "\(error)")
         }
@@ -242,9 +247,5 @@ extension SQLiteStore {
                 """).execute(arguments: [message.id, message.endpoint, message.type.rawValue, id, message.body, now.timeIntervalSince1970, now.timeIntervalSince1970])
         }
         return queued
-    }
-
-    func decode(_ data: Data) throws -> LeadState {
-        try decoder.decode(LeadState.self, from: data)
     }
 }

@@ -28,10 +28,10 @@ extension SQLiteStore {
             return try rows.compactMap { row -> OutboxSend? in
                 let leadID: Int64 = row["lead_id"]
                 let lead = try Row.fetchOne(leadStatement, arguments: [leadID])
-                var state: LeadState?
+                var recipient: OutboxSend.Recipient?
                 if let lead {
-                    state = try self.decodeOrPark(lead, now: now, db: db, parked: &parked)
-                    if state == nil {
+                    recipient = try self.decodeOrPark(lead, as: OutboxSend.Recipient.self, now: now, db: db, parked: &parked)
+                    if recipient == nil {
                         // A parked lead gets nothing until it is mended; the others go on.
                         try db.execute(sql: "UPDATE sends SET status = 'skipped', reply = 'lead parked: its state cannot be read', lease_until = NULL, lease_owner = NULL WHERE id = ?", arguments: [row["id"]])
                         return nil
@@ -44,7 +44,7 @@ extension SQLiteStore {
                         template: row["template"], subject: row["subject"], tracking: row["tracking"]),
                     plannedAt: Date(timeIntervalSince1970: row["planned_at"]), attempts: row["attempts"],
                     lease: Lease(owner: worker.id, epoch: row["lease_epoch"], until: until),
-                    lead: state,
+                    recipient: recipient,
                     addressSuppression: (lead?["reason"] as String?).flatMap(Suppression.init(rawValue:)))
             }.sorted { $0.id < $1.id }
         }

@@ -202,7 +202,7 @@ struct StoreContractTests {
             #expect(pass.processed == 3)
             #expect(pass.parked.map(\.email) == ["bob@example.com"])
             let claimed = try await subject.store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
-            #expect(Set(claimed.compactMap { $0.lead?.lead.email }) == ["ada@example.com", "eve@example.com"])
+            #expect(Set(claimed.compactMap { $0.recipient?.lead.email }) == ["ada@example.com", "eve@example.com"])
             #expect(try await subject.store.counts(now: Self.t0).parkedLeads == 1)
             await #expect(throws: StoreError.self) { try await subject.store.lead(.email("bob@example.com")) }
         }

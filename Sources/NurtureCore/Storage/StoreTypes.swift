@@ -157,21 +157,39 @@ public struct OutboxSend: Sendable, Equatable {
     public var plannedAt: Date
     /// Attempts before this one.
     public var attempts: Int
-    /// The lead as it is now (`nil` if it was deleted), read with the claim.
-    public var lead: LeadState?
+    /// The lead as it is now (`nil` if it was deleted), read with the claim: what delivery
+    /// needs of its state.
+    public var recipient: Recipient?
     /// Set when the lead's address is on the suppression list.
     public var addressSuppression: Suppression?
     /// The claim this worker holds on the send.
     public var lease: Lease
 
-    public init(id: Int64, request: SendRequest, plannedAt: Date, attempts: Int, lease: Lease, lead: LeadState? = nil, addressSuppression: Suppression? = nil) {
+    public init(id: Int64, request: SendRequest, plannedAt: Date, attempts: Int, lease: Lease, recipient: Recipient? = nil, addressSuppression: Suppression? = nil) {
         self.id = id
         self.request = request
         self.plannedAt = plannedAt
         self.attempts = attempts
         self.lease = lease
-        self.lead = lead
+        self.recipient = recipient
         self.addressSuppression = addressSuppression
+    }
+
+    /// What delivery needs of a lead's state: the lead (address, fields, stage) and whether
+    /// it is suppressed. Decoded from the stored ``LeadState`` by its own keys (`lead`,
+    /// `suppression`), so a claim reads these parts only, not the enrollments and history.
+    public struct Recipient: Sendable, Equatable, Decodable {
+        public var lead: Lead
+        public var suppression: Suppression?
+
+        public init(lead: Lead, suppression: Suppression? = nil) {
+            self.lead = lead
+            self.suppression = suppression
+        }
+
+        public init(_ state: LeadState) {
+            self.init(lead: state.lead, suppression: state.suppression)
+        }
     }
 }
 
