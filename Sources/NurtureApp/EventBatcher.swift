@@ -6,30 +6,8 @@ import Synchronization
 /// and go together in the next one. No added latency when idle (the first caller writes at
 /// once); under load, many opens and clicks share one transaction. Each caller returns only
 /// after its event is durably stored and applied.
-///
-/// With more than one lane, that many transactions are written at once, each lane taking the
-/// leads its hash gives it: a store with concurrent writers (PostgreSQL) is not held to one
-/// transaction's round trips at a time, and a lead's events still go one lane, in order.
 final class EventBatcher: Sendable {
     typealias Job = (lead: LeadReference, recording: RecordedEvent)
-    private let lanes: [Lane]
-
-    /// - Parameters:
-    ///   - lanes: transactions written at once (1 for SQLite, whose writes are serial anyway).
-    ///   - limit: events per transaction, at most.
-    init(lanes: Int = 1, limit: Int = 512, apply: @escaping @Sendable ([Job]) async throws -> [LeadChange?]) {
-        self.lanes = (0..<max(1, lanes)).map { _ in Lane(limit: limit, apply: apply) }
-    }
-
-    func submit(_ job: Job) async throws -> LeadChange? {
-        let lane = lanes.count == 1 ? lanes[0] : lanes[Int(UInt(bitPattern: job.lead.hashValue) % UInt(lanes.count))]
-        return try await lane.submit(job)
-    }
-}
-
-/// One lane of an ``EventBatcher``: one transaction at a time.
-private final class Lane: Sendable {
-    typealias Job = EventBatcher.Job
     private struct State {
         var pending: [(id: Int, job: Job)] = []
         var flushing = false
@@ -42,7 +20,7 @@ private final class Lane: Sendable {
     /// Events per transaction, at most.
     private let limit: Int
 
-    init(limit: Int, apply: @escaping @Sendable ([Job]) async throws -> [LeadChange?]) {
+    init(limit: Int = 512, apply: @escaping @Sendable ([Job]) async throws -> [LeadChange?]) {
         self.limit = limit
         self.apply = apply
     }

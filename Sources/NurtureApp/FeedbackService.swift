@@ -23,9 +23,7 @@ public struct FeedbackService: NurtureAPI {
     /// The time a batch of tracking hits is written at.
     public let clock: any WallClock
 
-    /// - Parameter writeLanes: tracking transactions written at once (``OpenedStore``'s
-    ///   `concurrentWrites`): 1 for SQLite, a few for PostgreSQL.
-    public init(store: any LeadDecisions & Outbox & LeadReading & ReportReading, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), attribution: AttributionRule = AttributionRule(), doorbell: Doorbell, metrics: any ServiceMetrics, logger: Logger, clock: any WallClock = SystemClock(), writeLanes: Int = 1) {
+    public init(store: any LeadDecisions & Outbox & LeadReading & ReportReading, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), attribution: AttributionRule = AttributionRule(), doorbell: Doorbell, metrics: any ServiceMetrics, logger: Logger, clock: any WallClock = SystemClock()) {
         self.clock = clock
         self.store = store
         self.scheduler = scheduler
@@ -36,7 +34,7 @@ public struct FeedbackService: NurtureAPI {
         self.metrics = metrics
         self.logger = logger
         let workflows = scheduler.workflows
-        self.batcher = EventBatcher(lanes: writeLanes) { [store] jobs in
+        self.batcher = EventBatcher { [store] jobs in
             let engine = workflows.engine
             let now = clock.now()
             return try await store.applyEvents(jobs, now: now, decide: { state, event in

@@ -17,8 +17,6 @@ public struct Runtime: Sendable {
     public let wakeups: (any WakeupFeed)?
     /// Whether the schema is brought up to date when the store's services start.
     let migratesOnStart: Bool
-    /// Write transactions worth running at once (``OpenedStore/concurrentWrites``).
-    let concurrentWrites: Int
     public let workflows: WorkflowSet
     public let scheduler: Scheduler
     public let delivery: DeliveryWorker
@@ -54,7 +52,6 @@ public struct Runtime: Sendable {
             storeServices = opened.services
             wakeups = opened.wakeups
             migratesOnStart = opened.migratesOnStart
-            concurrentWrites = opened.concurrentWrites
         } catch {
             throw RuntimeError.database(configuration.storeLocation.description, "\(error)")
         }
@@ -91,8 +88,7 @@ public struct Runtime: Sendable {
         }
         feedback = FeedbackService(
             store: store, scheduler: scheduler, secret: configuration.secret, rules: configuration.machineRules,
-            attribution: configuration.attribution, doorbell: doorbell, metrics: metrics, logger: logger, clock: clock,
-            writeLanes: concurrentWrites)
+            attribution: configuration.attribution, doorbell: doorbell, metrics: metrics, logger: logger, clock: clock)
         if let settings = configuration.bounceMailbox {
             bounceMailbox = BounceMailboxProcessor(mailbox: IMAPMailbox(settings: settings.imap), feedback: feedback, remove: settings.remove, logger: logger)
         } else {

@@ -15,9 +15,6 @@ public struct OpenedStore: Sendable {
     /// Whether the schema still has to be brought up to date once the services run
     /// (SQLite migrates as it opens; PostgreSQL needs a connection first).
     public let migratesOnStart: Bool
-    /// Write transactions worth running at once from one process: 1 for SQLite (one writer at
-    /// a time), a few for PostgreSQL (the tracking hits' transactions go in parallel lanes).
-    public var concurrentWrites = 1
 }
 
 /// Opens the store a `database` setting names: a SQLite file or a PostgreSQL URL.
@@ -32,7 +29,7 @@ public enum StoreFactory {
         case .postgres(let text):
             let url = try PostgresURL(text)
             let store = PostgresStore(url: url, logger: logger, webhooks: webhooks)
-            return OpenedStore(store: store, services: [store.client], wakeups: store, migratesOnStart: migrate, concurrentWrites: 4)
+            return OpenedStore(store: store, services: [store.client], wakeups: store, migratesOnStart: migrate)
         }
     }
 }

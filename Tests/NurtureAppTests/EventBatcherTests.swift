@@ -48,29 +48,4 @@ struct EventBatcherTests {
         fail.withLock { $0 = false }
         #expect(try await batcher.submit((.id("1"), RecordedEvent(Event("x", at: Date())))) != nil)
     }
-
-    @Test("with lanes, transactions for different leads run at once; one lead's events, and one lane, one at a time")
-    func lanes() async throws {
-        for (lanes, leads) in [(1, 40), (4, 40), (4, 1)] {
-            let running = Mutex((now: 0, most: 0))
-            let batcher = EventBatcher(lanes: lanes) { jobs in
-                running.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
-                try await Task.sleep(for: .milliseconds(3))
-                running.withLock { $0.now -= 1 }
-                return jobs.map { job in LeadChange(effects: [.tagAdded(job.recording.event.type)], nextWake: nil) }
-            }
-            let results = try await withThrowingTaskGroup(of: (String, String, LeadChange?).self) { group in
-                for i in 0..<400 {
-                    let lead = "\(i % leads)"
-                    group.addTask { (lead, "e\(i)", try await batcher.submit((.id(lead), RecordedEvent(Event("e\(i)", at: Date()))))) }
-                }
-                return try await group.reduce(into: [(String, String, LeadChange?)]()) { $0.append($1) }
-            }
-            #expect(results.count == 400)
-            for (_, event, change) in results { #expect(change?.effects == [.tagAdded(event)]) }
-            let most = running.withLock { $0.most }
-            // One lane, or one lead (always the same lane): never two transactions at once.
-            if lanes == 1 || leads == 1 { #expect(most == 1) } else { #expect(most > 1 && most <= lanes) }
-        }
-    }
 }
