@@ -91,17 +91,13 @@ public struct DeliveryWorker: Sendable {
             var exhausted = false
             var registered = false
             var done: [(send: OutboxSend, result: SendResult)] = []
-            // Groups of outcomes being written by child tasks: the loop goes on starting sends
-            // meanwhile instead of waiting for the database.
-            var recording = 0
 
-            func refused(_ stale: Int) {
-                guard stale > 0 else { return }
-                metrics?.staleCompletions(stale)
-                logger.warning("outcomes refused: the lease had passed to another worker", metadata: ["stale": "\(stale)"])
-            }
             func record() async throws {
-                refused(try await store.completeSends(done, now: now()))
+                let stale = try await store.completeSends(done, now: now())
+                if stale > 0 {
+                    metrics?.staleCompletions(stale)
+                    logger.warning("outcomes refused: the lease had passed to another worker", metadata: ["stale": "\(stale)"])
+                }
                 done.removeAll(keepingCapacity: true)
             }
 
@@ -157,15 +153,9 @@ public struct DeliveryWorker: Sendable {
                         }
                     }
                 }
-                if inFlight == 0, recording == 0 { break }
-                // Wait for one send or one group of outcomes to finish (the heartbeat never
-                // finishes on its own).
+                if inFlight == 0 { break }
+                // Wait for one send to finish (the heartbeat never finishes on its own).
                 guard let step = try await group.next() else { break }
-                if case .recorded(let stale) = step {
-                    recording -= 1
-                    refused(stale)
-                    continue
-                }
                 guard case .sent(let send, let result) = step else { continue }
                 inFlight -= 1
                 done.append((send, result))
@@ -173,12 +163,7 @@ public struct DeliveryWorker: Sendable {
                 metrics?.sendOutcome(result.outcome)
                 // Outcomes are written in small groups: few transactions, and few sends whose
                 // outcome a crash could lose (those go out again, with the same Message-ID).
-                if done.count >= Self.recordEvery {
-                    let outcomes = done
-                    done.removeAll(keepingCapacity: true)
-                    recording += 1
-                    group.addTask { [store] in .recorded(stale: try await store.completeSends(outcomes, now: now())) }
-                }
+                if done.count >= Self.recordEvery { try await record() }
             }
             try await record()
             group.cancelAll()
@@ -188,8 +173,6 @@ public struct DeliveryWorker: Sendable {
     /// What a child task of a delivery pass finished with.
     private enum Step: Sendable {
         case sent(OutboxSend, SendResult)
-        /// A group of outcomes was written; `stale` of them were refused (the lease had passed on).
-        case recorded(stale: Int)
         case heartbeat
     }
 
