@@ -23,6 +23,9 @@ public struct DeliveryWorker: Sendable {
     /// connections lets messages be rendered while the connections carry others (those wait
     /// for a free connection).
     public let concurrency: Int
+    /// Messages with the transport at once: its connections.
+    public let connections: Int
+    private let slots: DeliverySlots
     /// When failed attempts are tried again, and when they are given up.
     public let retry: RetryPolicy
     public let rateLimiter: RateLimiter?
@@ -34,7 +37,7 @@ public struct DeliveryWorker: Sendable {
     public var leases = LeasePolicy()
 
     public init(
-        store: any Outbox & WorkerRegistry, scheduler: Scheduler, transport: any MailTransport, concurrency: Int, maxAttempts: Int,
+        store: any Outbox & WorkerRegistry, scheduler: Scheduler, transport: any MailTransport, concurrency: Int, connections: Int? = nil, maxAttempts: Int,
         retryBase: TimeSpan, retryMax: TimeSpan, rateLimiter: RateLimiter?, logger: Logger, metrics: (any ServiceMetrics)? = nil,
         worker: WorkerIdentity = .current()
     ) {
@@ -43,6 +46,8 @@ public struct DeliveryWorker: Sendable {
         self.scheduler = scheduler
         self.transport = transport
         self.concurrency = max(1, concurrency)
+        self.connections = max(1, min(connections ?? concurrency, concurrency))
+        self.slots = DeliverySlots(self.connections)
         self.retry = RetryPolicy(maxAttempts: maxAttempts, firstDelay: retryBase, maxDelay: retryMax)
         self.rateLimiter = rateLimiter
         self.logger = logger
@@ -145,7 +150,7 @@ public struct DeliveryWorker: Sendable {
                     inFlight += 1
                     group.addTask {
                         do {
-                            return .sent(send, try await attempt(send, now: now(), startBy: deadline))
+                            return .sent(send, try await attempt(send, now: now(), startBy: deadline, shouldStop: shouldStop))
                         } catch {
                             // The relay's answer could not be recorded as it asked (a bounce's
                             // write failed): try the send again in a minute rather than lose it.
@@ -192,7 +197,7 @@ public struct DeliveryWorker: Sendable {
     /// Outcomes written per transaction.
     static let recordEvery = 16
 
-    private func attempt(_ send: OutboxSend, now: Date, startBy: ContinuousClock.Instant? = nil) async throws -> SendResult {
+    private func attempt(_ send: OutboxSend, now: Date, startBy: ContinuousClock.Instant? = nil, shouldStop: @Sendable () -> Bool = { false }) async throws -> SendResult {
         let key = send.request.key
         guard let state = send.recipient else { return .skipped(reason: "the lead no longer exists") }
         if let suppression = state.suppression { return .skipped(reason: "lead \(suppression.rawValue)") }
@@ -215,15 +220,20 @@ public struct DeliveryWorker: Sendable {
             return .failed(reply: "not rendered: \(error)")
         }
         let clock = ContinuousClock()
-        if let rateLimiter {
-            await rateLimiter.acquire()
-            // The wait for the rate may have outlasted the claim (a process frozen meanwhile):
-            // queued again without an attempt, a fenced no-op if the send passed on.
+        // A free connection first, then the rate: the rate is kept on the wire.
+        await slots.acquire()
+        let outcome: DeliveryOutcome
+        do {
+            defer { slots.release() }
+            if let rateLimiter { await rateLimiter.acquire() }
+            // The waits may have outlasted the claim (a process frozen meanwhile), or a shutdown
+            // may have begun: queued again without an attempt, a fenced no-op if the send passed on.
             if let startBy, clock.now > startBy { return .deferred(until: now, reason: "not started within its lease: given back") }
+            if shouldStop() { return .deferred(until: now, reason: "not started before the shutdown: given back") }
+            let started = clock.now
+            outcome = await transport.deliver(rendered.message)
+            metrics?.relayLatency(started.duration(to: clock.now))
         }
-        let started = clock.now
-        let outcome = await transport.deliver(rendered.message)
-        metrics?.relayLatency(started.duration(to: clock.now))
         switch outcome {
         case .accepted(let reply):
             return .sent(messageID: rendered.message.messageID, reply: reply, tokenID: rendered.sendID.description, links: rendered.trackedLinks)

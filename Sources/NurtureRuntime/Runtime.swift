@@ -73,7 +73,7 @@ public struct Runtime: Sendable {
             store: store, scheduler: scheduler, transport: configuration.relay.makeTransport(),
             // Twice the connections: a send renders while another's message is on the wire, so
             // no connection waits for a message to be rendered.
-            concurrency: configuration.relay.connections * 2, maxAttempts: configuration.maxAttempts,
+            concurrency: configuration.relay.connections * 2, connections: configuration.relay.connections, maxAttempts: configuration.maxAttempts,
             retryBase: configuration.retryBase, retryMax: configuration.retryMax,
             rateLimiter: configuration.rateLimit.map { [store] in RateLimiter(perSecond: $0, shared: store as? any SendRateBudget) }, logger: logger, metrics: metrics)
         do {

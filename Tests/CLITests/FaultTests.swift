@@ -6,14 +6,15 @@ import TestSupport
 /// kill -9 in the middle of a send, SIGTERM under a backlog, a relay that is down.
 ///
 /// "In flight" at a kill: sends handed to the relay whose outcome was not yet recorded — at
-/// most the relay connections plus one group of outcomes (16) per kill. Only those may repeat,
+/// most twice the relay connections plus one group of outcomes (16) per kill. Only those may repeat,
 /// and they repeat with the same Message-ID.
 extension LongRunningProcessTests {
     @Suite("Faults: kill -9, SIGTERM under a backlog, relay down", .serialized)
     struct FaultTests {
         let serve = ServeCommandTests()
         static let connections = 4
-        static let inFlightBound = connections + 16
+        // Two sends per connection: one on the wire, one rendered and waiting for it.
+        static let inFlightBound = 2 * connections + 16
 
         /// A folder with `count` leads imported (each has its welcome queued), and `nurture.yaml`
         /// pointing at the relay on `relayPort` with `extra` relay settings.

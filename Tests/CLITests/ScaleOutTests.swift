@@ -10,7 +10,8 @@ extension LongRunningProcessTests {
     struct ScaleOutTests {
         let serve = ServeCommandTests()
         static let connections = 4
-        static let inFlightBound = connections + 16
+        // Two sends per connection: one on the wire, one rendered and waiting for it.
+        static let inFlightBound = 2 * connections + 16
 
         /// Processes sharing one database: a folder, an HTTP port and a relay each.
         struct Cluster {

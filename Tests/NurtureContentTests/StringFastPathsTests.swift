@@ -94,4 +94,11 @@ struct StringFastPathsTests {
             #expect(decoded == expected, "\(text.debugDescription)")
         }
     }
+
+    @Test("tag attributes: a stray delimiter after an unterminated quote ends the scan instead of running past the tag")
+    func strayDelimiter() {
+        #expect(HTMLAttribute.parse("<a x' /=\"y'>"[...]).map(\.name) == ["x'"])
+        #expect(HTMLAttribute.parse("<a href=\"https://é.example\" data-x>"[...]).map(\.name) == ["href", "data-x"])
+        #expect(HTMLAttribute.parse("<a\r\nhref='u'>"[...]).first?.value == "u")
+    }
 }

@@ -49,7 +49,11 @@ struct HTMLAttribute {
                     i = k
                 }
             }
-            if name.isEmpty { i = bytes.index(after: i); continue }
+            // A stray delimiter: skipped (an unterminated quote may have taken `i` to the end).
+            if name.isEmpty {
+                if i < bytes.endIndex { i = bytes.index(after: i) }
+                continue
+            }
             attributes.append(HTMLAttribute(name: name, value: value, range: start..<i))
         }
         return attributes
