@@ -29,6 +29,9 @@ extension String {
     }
 
     /// `trimmingCharacters(in:)` by Unicode scalar, with the same result.
+    /// - Parameter set: a set of whitespace: its fast path takes a string that starts and ends
+    ///   with visible ASCII as untrimmable, which holds for `.whitespaces` and
+    ///   `.whitespacesAndNewlines`, not for a set holding visible ASCII characters.
     /// - Returns: the string without leading and trailing scalars of `set` (by default spaces
     ///   and tabs, `CharacterSet.whitespaces`).
     func trimmed(_ set: CharacterSet = .whitespaces) -> String {
