@@ -11,11 +11,11 @@ enum JSONText {
         var out: [UInt8] = []
         out.reserveCapacity(values.reduce(2) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
         out.append(UInt8(ascii: "{"))
-        for (index, key) in values.keys.sorted().enumerated() {
+        for (index, pair) in values.sorted(by: { $0.key < $1.key }).enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            append(key, to: &out)
+            append(pair.key, to: &out)
             out.append(UInt8(ascii: ":"))
-            append(values[key]!, to: &out)
+            append(pair.value, to: &out)
         }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)

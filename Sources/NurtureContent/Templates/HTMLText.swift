@@ -160,8 +160,7 @@ enum HTMLText {
         let indent = line.utf8.starts(with: "- ".utf8) ? 2 : 0
         var out: [UInt8] = []
         out.reserveCapacity(line.utf8.count + 16)
-        var length = 0 // characters on the current output line, 0 when it is empty
-        var lines = 0 // output lines started
+        var length = 0 // characters on the current output line, 0 before the first word
         var line = line
         line.withUTF8 { b in
             var i = 0
@@ -174,12 +173,7 @@ enum HTMLText {
                     end += 1
                 }
                 if length == 0 {
-                    if lines > 0 {
-                        out.append(0x0A)
-                        for _ in 0..<indent { out.append(0x20) }
-                    }
-                    length = (lines > 0 ? indent : 0) + size
-                    lines += 1
+                    length = size // the first line has no indent
                 } else if length + 1 + size <= width {
                     out.append(0x20)
                     length += 1 + size

@@ -186,10 +186,6 @@ public struct OutboxSend: Sendable, Equatable {
             self.lead = lead
             self.suppression = suppression
         }
-
-        public init(_ state: LeadState) {
-            self.init(lead: state.lead, suppression: state.suppression)
-        }
     }
 }
 
