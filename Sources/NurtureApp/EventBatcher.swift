@@ -5,27 +5,27 @@ import Synchronization
 /// Group commit for tracking hits: while one transaction is being written, new hits queue up
 /// and go together in the next one. No added latency when idle (the first caller writes at
 /// once); under load, many opens and clicks share one transaction. Each caller returns only
-/// after its event is durably stored and applied.
-final class EventBatcher: Sendable {
+/// after its event is durably stored, with its own result of the transaction.
+final class EventBatcher<Output: Sendable>: Sendable {
     typealias Job = (lead: LeadReference, recording: RecordedEvent)
     private struct State {
         var pending: [(id: Int, job: Job)] = []
         var flushing = false
         var nextID = 0
-        var results: [Int: Result<LeadChange?, any Error>] = [:]
-        var waiters: [Int: CheckedContinuation<LeadChange?, any Error>] = [:]
+        var results: [Int: Result<Output, any Error>] = [:]
+        var waiters: [Int: CheckedContinuation<Output, any Error>] = [:]
     }
     private let state = Mutex(State())
-    private let apply: @Sendable ([Job]) async throws -> [LeadChange?]
+    private let apply: @Sendable ([Job]) async throws -> [Output]
     /// Events per transaction, at most.
     private let limit: Int
 
-    init(limit: Int = 512, apply: @escaping @Sendable ([Job]) async throws -> [LeadChange?]) {
+    init(limit: Int = 512, apply: @escaping @Sendable ([Job]) async throws -> [Output]) {
         self.limit = limit
         self.apply = apply
     }
 
-    func submit(_ job: Job) async throws -> LeadChange? {
+    func submit(_ job: Job) async throws -> Output {
         let (id, leader) = state.withLock { state -> (Int, Bool) in
             let id = state.nextID
             state.nextID += 1
@@ -36,7 +36,7 @@ final class EventBatcher: Sendable {
         }
         if leader { await drain() }
         return try await withCheckedThrowingContinuation { continuation in
-            let ready: Result<LeadChange?, any Error>? = state.withLock { state in
+            let ready: Result<Output, any Error>? = state.withLock { state in
                 if let result = state.results.removeValue(forKey: id) { return result }
                 state.waiters[id] = continuation
                 return nil
@@ -55,16 +55,16 @@ final class EventBatcher: Sendable {
                 return taken
             }
             if batch.isEmpty { return }
-            let outcome: Result<[LeadChange?], any Error>
+            let outcome: Result<[Output], any Error>
             do {
                 outcome = .success(try await apply(batch.map(\.job)))
             } catch {
                 outcome = .failure(error)
             }
-            let resumes: [(CheckedContinuation<LeadChange?, any Error>, Result<LeadChange?, any Error>)] = state.withLock { state in
-                var resumes: [(CheckedContinuation<LeadChange?, any Error>, Result<LeadChange?, any Error>)] = []
+            let resumes: [(CheckedContinuation<Output, any Error>, Result<Output, any Error>)] = state.withLock { state in
+                var resumes: [(CheckedContinuation<Output, any Error>, Result<Output, any Error>)] = []
                 for (index, entry) in batch.enumerated() {
-                    let result: Result<LeadChange?, any Error> = outcome.map { $0[index] }
+                    let result: Result<Output, any Error> = outcome.map { $0[index] }
                     if let waiter = state.waiters.removeValue(forKey: entry.id) {
                         resumes.append((waiter, result))
                     } else {

@@ -6,8 +6,13 @@ import NurtureCore
 /// The feedback loop behind the HTTP routes: every open, click, unsubscribe, API event and
 /// relay report is stored durably, then scored by the engine, which may move the lead's
 /// stage and queue its next email — and the worker is woken at once.
+///
+/// Opens and clicks are answered once their event is stored (a group commit shared with the
+/// other hits arriving meanwhile); the ``applier`` decides them right after. Unsubscribes,
+/// API events and relay reports are decided in the transaction that stores them, before the
+/// answer.
 public struct FeedbackService: NurtureAPI {
-    public let store: any LeadDecisions & Outbox & LeadReading & ReportReading
+    public let store: any LeadDecisions & EventInbox & Outbox & LeadReading & ReportReading
     public let scheduler: Scheduler
     public let signer: TrackingSigner
     public let rules: MachineRules
@@ -17,13 +22,15 @@ public struct FeedbackService: NurtureAPI {
     public let metrics: any ServiceMetrics
     public let logger: Logger
     private let recentClicks = RecentClicks()
-    private let batcher: EventBatcher
+    private let batcher: EventBatcher<Bool>
     private let sentEmails = SentEmailCache()
+    /// Decides the opens and clicks stored by the tracking routes (run by the service).
+    public let applier: EventApplier
 
     /// The time a batch of tracking hits is written at.
     public let clock: any WallClock
 
-    public init(store: any LeadDecisions & Outbox & LeadReading & ReportReading, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), attribution: AttributionRule = AttributionRule(), doorbell: Doorbell, metrics: any ServiceMetrics, logger: Logger, clock: any WallClock = SystemClock()) {
+    public init(store: any LeadDecisions & EventInbox & Outbox & LeadReading & ReportReading, scheduler: Scheduler, secret: Secret, rules: MachineRules = MachineRules(), attribution: AttributionRule = AttributionRule(), doorbell: Doorbell, metrics: any ServiceMetrics, logger: Logger, clock: any WallClock = SystemClock()) {
         self.clock = clock
         self.store = store
         self.scheduler = scheduler
@@ -33,13 +40,12 @@ public struct FeedbackService: NurtureAPI {
         self.doorbell = doorbell
         self.metrics = metrics
         self.logger = logger
-        let workflows = scheduler.workflows
+        let applier = EventApplier(store: store, workflows: scheduler.workflows, doorbell: doorbell, metrics: metrics, logger: logger, clock: clock)
+        self.applier = applier
         self.batcher = EventBatcher { [store] jobs in
-            let engine = workflows.engine
-            let now = clock.now()
-            return try await store.applyEvents(jobs, now: now, decide: { state, event in
-                engine.handle(event, state: &state, now: event.at)
-            }, nextWake: { state in engine.nextWake(state, after: now) })
+            let stored = try await store.appendEvents(jobs, now: clock.now())
+            applier.notify()
+            return stored
         }
     }
 
@@ -51,7 +57,7 @@ public struct FeedbackService: NurtureAPI {
         guard let email = try await sentEmail(id) else { return true }
         let early = email.sentAt.map { now < $0 + rules.openWithin } ?? false
         let machine = early || rules.isMachineUserAgent(userAgent)
-        try await apply(Event(Event.Kind.opened, at: now, properties: properties(email, ["user_agent": userAgent]), isMachine: machine), email: email, now: now)
+        try await store(Event(Event.Kind.opened, at: now, properties: properties(email, ["user_agent": userAgent]), isMachine: machine), email: email)
         return true
     }
 
@@ -65,7 +71,7 @@ public struct FeedbackService: NurtureAPI {
         // Many different links of one email within seconds: a scanner following them all.
         let distinct = recentClicks.record(send: email.id, url: url, at: now, window: rules.burstWindow)
         if !machine, rules.burstLinks > 1, distinct >= min(rules.burstLinks, max(2, email.links)) { machine = true }
-        try await apply(Event(Event.Kind.clicked, at: now, properties: properties(email, ["url": url, "user_agent": userAgent]), isMachine: machine), email: email, now: now)
+        try await store(Event(Event.Kind.clicked, at: now, properties: properties(email, ["url": url, "user_agent": userAgent]), isMachine: machine), email: email)
         return url
     }
 
@@ -88,8 +94,10 @@ public struct FeedbackService: NurtureAPI {
 
     public func unsubscribe(token: String, now: Date) async throws -> Bool {
         guard case .unsubscribe(let id)? = signer.verify(token), let email = try await sentEmail(id) else { return false }
-        // The event, its score and the suppression the engine decides are one transaction.
-        try await apply(Event(Event.Kind.unsubscribed, at: now, properties: properties(email, [:])), email: email, now: now)
+        // The event, its score and the suppression the engine decides are one transaction,
+        // done before the answer: no email goes out after the reader saw "unsubscribed".
+        let event = Event(Event.Kind.unsubscribed, at: now, properties: properties(email, [:]))
+        _ = try await record(event, lead: .id(email.leadID), now: now, sendID: email.id)
         return true
     }
 
@@ -108,15 +116,11 @@ public struct FeedbackService: NurtureAPI {
         return properties
     }
 
-    /// Stores the event and lets the engine act on it, in one transaction shared with the
-    /// other hits arriving meanwhile (group commit).
-    private func apply(_ event: Event, email: SentEmail, now: Date) async throws {
+    /// Stores the event, in one transaction shared with the other hits arriving meanwhile
+    /// (group commit); the applier decides it right after.
+    private func store(_ event: Event, email: SentEmail) async throws {
         metrics.event(event.type, machine: event.isMachine)
-        let change = try await batcher.submit((.id(email.leadID), RecordedEvent(event, sendID: email.id)))
-        if let change {
-            metrics.effects(change.effects)
-            if change.effects.contains(where: { if case .send = $0 { true } else { false } }) { doorbell.ring() }
-        }
+        _ = try await batcher.submit((.id(email.leadID), RecordedEvent(event, sendID: email.id)))
     }
 
     /// Stores `event` for `lead` and applies it, in one transaction.

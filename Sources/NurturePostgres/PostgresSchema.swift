@@ -238,7 +238,16 @@ enum PostgresSchema {
             ALTER TABLE sends ADD COLUMN variant text;
             CREATE INDEX sends_variants ON sends (sequence, step, variant) WHERE variant IS NOT NULL;
             """),
+        // Tracking hits stored before they are decided (EventInbox): true until applied.
+        Migration(name: "p12: pending events", sql: """
+            ALTER TABLE events ADD COLUMN pending boolean;
+            CREATE INDEX events_pending ON events (id) WHERE pending;
+            """),
     ]
+
+    /// The advisory lock a pass over the pending events takes: one process applies at a time
+    /// (any constant other than ``lockKey``; "inbox" in ASCII).
+    static let inboxLockKey: Int64 = 0x69_6E62_6F78
 
     /// Rebuilds what each email drew and the steps' counts from the stored sends and events
     /// (by ``RollupBackfill``'s rules), into rollup tables that hold only goal exits.

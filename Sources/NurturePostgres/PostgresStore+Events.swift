@@ -18,9 +18,10 @@ extension PostgresStore {
 
     /// Stores events in one statement (an event whose client id was stored before is left
     /// out) and credits those stored to their emails' steps.
-    /// - Returns: how many were stored.
-    func insert(_ recordings: [(RecordedEvent, Int64)], now: Date, connection: PostgresConnection) async throws -> Int {
-        guard !recordings.isEmpty else { return 0 }
+    /// - Parameter pending: stored to be decided later (``EventInbox``), not in this transaction.
+    /// - Returns: whether each was stored, in order.
+    func insert(_ recordings: [(RecordedEvent, Int64)], now: Date, connection: PostgresConnection, pending: Bool = false) async throws -> [Bool] {
+        guard !recordings.isEmpty else { return [] }
         var rows: [EventRow] = []
         for (index, item) in recordings.enumerated() {
             let (recording, lead) = item
@@ -38,8 +39,8 @@ extension PostgresStore {
         }
         let json = String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
         let stored = try await connection.rows("""
-            INSERT INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id)
-            SELECT u.lead, u.type, to_timestamp(u.at), u.properties, u.machine, u.client, \(now), u.send
+            INSERT INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id, pending)
+            SELECT u.lead, u.type, to_timestamp(u.at), u.properties, u.machine, u.client, \(now), u.send, NULLIF(\(pending), false)
             FROM jsonb_to_recordset(\(json)::jsonb) AS u(lead bigint, type text, at double precision, properties jsonb,
               machine boolean, client text, send bigint, i integer)
             ORDER BY u.i
@@ -49,13 +50,13 @@ extension PostgresStore {
         // Those stored: every event without a client id, and the first of each id that came
         // back (a client id twice in one batch is stored once).
         var storedClients = Set(try stored.compactMap { try $0.value("client_id", as: String?.self) })
-        let credited = rows.compactMap { row -> (sendID: Int64, event: Event)? in
-            if let client = row.client, storedClients.remove(client) == nil { return nil }
-            guard let send = row.send else { return nil }
-            return (send, recordings[row.i].0.event)
+        let kept = rows.map { row in row.client.map { storedClients.remove($0) != nil } ?? true }
+        let credited = rows.indices.compactMap { index -> (sendID: Int64, event: Event)? in
+            guard kept[index], let send = rows[index].send else { return nil }
+            return (send, recordings[index].0.event)
         }
         try await PostgresRollups.tally(credited, connection: connection, logger: logger)
-        return stored.count
+        return kept
     }
 
     static let sendColumns = "id, lead_id, sequence, step, enrollment, occurrence, sent_at, links, message_id, template, subject, tracking"

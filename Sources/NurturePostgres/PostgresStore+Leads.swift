@@ -114,7 +114,7 @@ extension PostgresStore {
             // The event is kept even when the lead is parked: nothing that arrived is lost.
             if let recording {
                 let inserted = try await self.insert([(recording, row.id)], now: now, connection: connection)
-                if inserted == 0 { return .duplicate }
+                if inserted != [true] { return .duplicate }
             }
             var parked: [ParkedLead] = []
             guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &parked) else { return .parked }
@@ -124,78 +124,6 @@ extension PostgresStore {
             try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, encoder: self.encoder)
             _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
             return .changed(change)
-        }
-    }
-
-    public func applyEvents(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date,
-                            decide: @Sendable (inout LeadState, Event) -> [Effect],
-                            nextWake: @Sendable (LeadState) -> Date?) async throws -> [LeadChange?] {
-        guard !batch.isEmpty else { return [] }
-        return try await transaction { connection in
-            var results = [LeadChange?](repeating: nil, count: batch.count)
-            // Group by lead, keeping each lead's events in arrival order.
-            var order: [LeadReference] = []
-            var groups: [LeadReference: [Int]] = [:]
-            for (index, item) in batch.enumerated() {
-                if groups[item.lead] == nil { order.append(item.lead) }
-                groups[item.lead, default: []].append(index)
-            }
-            // All the batch's leads, locked at once in id order.
-            var ids: [Int64] = []
-            var emails: [String] = []
-            for reference in order {
-                switch reference {
-                case .id(let id): ids.append(Int64(id) ?? -1)
-                case .email(let email): emails.append(EmailAddress.canonicalIfValid(email))
-                }
-            }
-            var byID: [Int64: LeadRow] = [:]
-            var byEmail: [String: LeadRow] = [:]
-            for row in try await connection.rows("""
-                SELECT \(unescaped: Self.leadColumns) FROM leads WHERE id = ANY(\(ids)) OR lower(email) = ANY(\(emails)) ORDER BY id FOR UPDATE
-                """, logger: self.logger) {
-                let lead = try LeadRow(row)
-                byID[lead.id] = lead
-                byEmail[lead.email.lowercased()] = lead
-            }
-            // The batch's events by lead row, in arrival order (a lead named by id and by
-            // email is one lead: its events are decided together, in order).
-            var rowOrder: [Int64] = []
-            var rowGroups: [Int64: [Int]] = [:]
-            var rowsByID: [Int64: LeadRow] = [:]
-            for reference in order {
-                let row: LeadRow?
-                switch reference {
-                case .id(let id): row = byID[Int64(id) ?? -1]
-                case .email(let email): row = byEmail[EmailAddress.canonicalIfValid(email)]
-                }
-                guard let row else { continue }
-                if rowGroups[row.id] == nil { rowOrder.append(row.id) }
-                rowGroups[row.id, default: []] += groups[reference] ?? []
-                rowsByID[row.id] = row
-            }
-            var recordings: [(RecordedEvent, Int64)] = []
-            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes)
-            var parked: [ParkedLead] = []
-            for id in rowOrder {
-                guard let row = rowsByID[id] else { continue }
-                let indices = (rowGroups[id] ?? []).sorted()
-                for index in indices { recordings.append((batch[index].recording, row.id)) }
-                guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &parked) else { continue }
-                var all: [Effect] = []
-                let scoreBefore = state.lead.score
-                for index in indices {
-                    let effects = decide(&state, batch[index].recording.event)
-                    all += effects
-                    results[index] = LeadChange(effects: effects, nextWake: nil)
-                }
-                let wake = nextWake(state)
-                try writes.save(state, id: row.id, change: LeadChange(effects: all, nextWake: wake), previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, encoder: self.encoder)
-                for index in indices { results[index]?.nextWake = wake }
-            }
-            _ = try await self.insert(recordings, now: now, connection: connection)
-            _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
-            return results
         }
     }
 

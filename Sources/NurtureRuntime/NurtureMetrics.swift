@@ -11,6 +11,7 @@ public final class NurtureMetrics: Sendable {
     let dueLeads: Gauge
     let leads: Gauge
     let parkedLeads: Gauge
+    let pendingEvents: Gauge
     let staleCompletionsCounter: Counter
     let recoveredSendsCounter: Counter
     /// Stages reported so far (a stage emptied since is reported as 0).
@@ -42,6 +43,7 @@ public final class NurtureMetrics: Sendable {
         dueLeads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_due_leads", unitName: "", helpText: "Leads whose next step is due"))
         leads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_leads", unitName: "", helpText: "Leads in the database"))
         parkedLeads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_parked_leads", unitName: "", helpText: "Leads set aside because their stored state cannot be read"))
+        pendingEvents = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_events_pending", unitName: "", helpText: "Opens and clicks stored and not decided yet"))
         staleCompletionsCounter = registry.makeCounter(descriptor: MetricNameDescriptor(
             metricName: "nurture_stale_completions", unitName: "total",
             helpText: "Send outcomes refused because the lease had passed to another worker"))
@@ -59,8 +61,8 @@ public final class NurtureMetrics: Sendable {
     }
 
     /// The exposition for `GET /metrics`, with the gauges read from the store's counts
-    /// (and its webhook outbox's).
-    public func exposition(_ counts: StoreCounts, webhooks: [WebhookStatus: Int] = [:]) -> String {
+    /// (and its webhook outbox's, and the tracking events waiting to be decided).
+    public func exposition(_ counts: StoreCounts, webhooks: [WebhookStatus: Int] = [:], pendingEvents pending: Int = 0) -> String {
         for status in WebhookStatus.allCases {
             registry.makeGauge(descriptor: Self.webhooksByStatus, labels: [("status", status.rawValue)]).set(Double(webhooks[status] ?? 0))
         }
@@ -77,6 +79,7 @@ public final class NurtureMetrics: Sendable {
         dueLeads.set(Double(counts.dueLeads))
         leads.set(Double(counts.leads))
         parkedLeads.set(Double(counts.parkedLeads))
+        pendingEvents.set(Double(pending))
         return registry.emitToString()
     }
 }

@@ -152,6 +152,8 @@ public struct Runtime: Sendable {
         if let wakeups {
             services.append(.init(service: WakeupListener(feed: wakeups, doorbell: doorbell, logger: logger)))
         }
+        // Before the HTTP server: it stops after it, and decides the last hits it answered.
+        services.append(.init(service: EventApplierService(applier: feedback.applier, pollInterval: configuration.pollInterval, logger: logger)))
         services += [.init(service: http), .init(service: reload), .init(service: worker)]
         services.append(.init(service: WebhookService(dispatcher: webhooks, pollInterval: configuration.pollInterval, logger: logger, clock: clock)))
         if let bounceMailbox, let settings = configuration.bounceMailbox {
@@ -170,7 +172,9 @@ public struct Runtime: Sendable {
 
     /// `GET /metrics`: the counters, with gauges read from the store at the time asked.
     public var metricsExposition: @Sendable () async throws -> String {
-        { [store, metrics, clock] in metrics.exposition(try await store.counts(now: clock.now()), webhooks: try await store.webhookCounts()) }
+        { [store, metrics, clock] in
+            metrics.exposition(try await store.counts(now: clock.now()), webhooks: try await store.webhookCounts(), pendingEvents: try await store.pendingEventCount())
+        }
     }
 
     /// Processes everything due now — leads, then sends — until nothing is left, and returns.
@@ -182,6 +186,8 @@ public struct Runtime: Sendable {
         let began = clock.now
         let current: @Sendable () -> Date = { now + began.duration(to: clock.now).timeInterval }
         try await delivery.recoverDeadWorkers(now: now)
+        // Opens and clicks stored and not decided yet (a process stopped before it could).
+        try await feedback.applier.drain()
         do {
             let result = try await processEverything(now: now)
             _ = try await webhooks.deliverDue(now: current)

@@ -276,6 +276,13 @@ enum SQLiteSchema {
                 CREATE INDEX sends_variants ON sends(sequence, step, variant) WHERE variant IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v15: pending events") { db in
+            // Tracking hits stored before they are decided (EventInbox): 1 until applied.
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN pending INTEGER;
+                CREATE INDEX events_pending ON events(id) WHERE pending IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

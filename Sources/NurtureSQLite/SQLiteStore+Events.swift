@@ -5,18 +5,19 @@ import NurtureCore
 /// Events (idempotent by client id), sent emails by token or Message-ID, suppressions.
 extension SQLiteStore {
     /// Stores an event (unless its client id was seen) and credits it to its email's step.
+    /// - Parameter pending: stored to be decided later (``EventInbox``), not in this transaction.
     /// - Returns: whether it was stored.
-    func insert(_ recording: RecordedEvent, leadID: Int64, now: Date, db: Database, rollups: inout SQLiteRollups) throws -> Bool {
+    func insert(_ recording: RecordedEvent, leadID: Int64, now: Date, db: Database, rollups: inout SQLiteRollups, pending: Bool = false) throws -> Bool {
         let event = recording.event
         var sendID = recording.sendID
         if sendID == nil, let window = recording.attributeWithin {
             sendID = try attributedSend(leadID: leadID, event: event, window: window, db: db)
         }
         try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT OR IGNORE INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [leadID, event.type, event.at.timeIntervalSince1970,
                              JSONText.object(event.properties), event.isMachine, recording.clientID,
-                             now.timeIntervalSince1970, sendID])
+                             now.timeIntervalSince1970, sendID, pending ? 1 : nil])
         guard db.changesCount > 0 else { return false }
         if let sendID { try rollups.tally(event, sendID: sendID, db: db) }
         return true

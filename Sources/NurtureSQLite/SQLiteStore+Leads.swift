@@ -64,44 +64,6 @@ extension SQLiteStore {
         }
     }
 
-    public func applyEvents(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date,
-                            decide: @Sendable (inout LeadState, Event) -> [Effect],
-                            nextWake: @Sendable (LeadState) -> Date?) async throws -> [LeadChange?] {
-        try await pool.write { db in
-            var results = [LeadChange?](repeating: nil, count: batch.count)
-            var parked: [ParkedLead] = []
-            var rollups = SQLiteRollups()
-            // Group by lead, keeping each lead's events in arrival order.
-            var order: [LeadReference] = []
-            var groups: [LeadReference: [Int]] = [:]
-            for (index, item) in batch.enumerated() {
-                if groups[item.lead] == nil { order.append(item.lead) }
-                groups[item.lead, default: []].append(index)
-            }
-            for reference in order {
-                guard let row = try self.leadRow(reference, db: db) else { continue }
-                let id: Int64 = row["id"]
-                guard var state = try self.decodeOrPark(row, now: now, db: db, parked: &parked) else {
-                    for index in groups[reference] ?? [] { _ = try self.insert(batch[index].recording, leadID: id, now: now, db: db, rollups: &rollups) }
-                    continue
-                }
-                var all: [Effect] = []
-                let scoreBefore = state.lead.score
-                for index in groups[reference] ?? [] {
-                    _ = try self.insert(batch[index].recording, leadID: id, now: now, db: db, rollups: &rollups)
-                    let effects = decide(&state, batch[index].recording.event)
-                    all += effects
-                    results[index] = LeadChange(effects: effects, nextWake: nil)
-                }
-                let wake = nextWake(state)
-                _ = try self.save(state, id: id, change: LeadChange(effects: all, nextWake: wake), scoreBefore: scoreBefore, now: now, db: db, rollups: &rollups)
-                for index in groups[reference] ?? [] { results[index]?.nextWake = wake }
-            }
-            try rollups.flush(db)
-            return results
-        }
-    }
-
     public func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> DuePass {
         try await pool.write { db in
             let rows = try Row.fetchAll(

@@ -14,7 +14,7 @@ struct EventBatcherTests {
     @Test("every caller gets its own result; concurrent callers share transactions")
     func batching() async throws {
         let calls = Calls()
-        let batcher = EventBatcher { jobs in
+        let batcher = EventBatcher<LeadChange?> { jobs in
             calls.batches.withLock { $0.append(jobs.count) }
             try await Task.sleep(for: .milliseconds(2)) // a transaction that takes a while, so others queue up
             return jobs.map { job in
@@ -40,7 +40,7 @@ struct EventBatcherTests {
     func failure() async throws {
         struct Boom: Error {}
         let fail = Mutex(true)
-        let batcher = EventBatcher { jobs in
+        let batcher = EventBatcher<LeadChange?> { jobs in
             if fail.withLock({ $0 }) { throw Boom() }
             return jobs.map { _ in LeadChange(effects: [], nextWake: nil) }
         }

@@ -75,6 +75,9 @@ struct TrackingServerTests {
             let click = try await client.execute(uri: "/c/\(firstClick)", method: .get)
             #expect(click.status == .found)
             #expect(click.headers[.location] == "https://acme-analytics.example/start?utm_source=nurture&utm_campaign=welcome")
+            // Answered once stored; decided right after (the service's applier, here by hand).
+            #expect(try await runtime.store.pendingEventCount() == 2)
+            #expect(try await runtime.feedback.applier.drain().taken == 2)
 
             let events = #"{"events": [{"type": "page_visited", "email": "ada@example.com", "properties": {"path": "/pricing"}, "id": "visit-1"}, {"type": "form_submitted", "email": "ada@example.com", "properties": {"form": "quote"}, "id": "quote-1"}]}"#
             let posted = try await client.execute(uri: "/v1/events", method: .post, headers: Self.auth, body: ByteBuffer(string: events))

@@ -136,7 +136,7 @@ struct StoreContractTests {
             let batch = names.flatMap { name in
                 [(LeadReference.email("ada@example.com"), RecordedEvent(Event(name, at: Self.t0))), (LeadReference.email("bob@example.com"), RecordedEvent(Event(name, at: Self.t0)))]
             }
-            _ = try await subject.store.applyEvents(batch, now: Self.t0, decide: { state, event in
+            _ = try await subject.store.appendAndApply(batch, now: Self.t0, decide: { state, event in
                 state.lead.fields["seen", default: ""] += event.type
                 return []
             }, nextWake: { _ in nil })
@@ -318,8 +318,8 @@ struct StoreContractTests {
                 hit(bob, Event.Kind.opened, machine: true, after: 5),
             ]
             // Two batches: a link's first click in an email is unique across transactions too.
-            _ = try await store.applyEvents(Array(hits.prefix(4)), now: Self.t0 + 150, decide: { _, _ in [] }, nextWake: { _ in nil })
-            _ = try await store.applyEvents(Array(hits.dropFirst(4)), now: Self.t0 + 150, decide: { _, _ in [] }, nextWake: { _ in nil })
+            _ = try await store.appendAndApply(Array(hits.prefix(4)), now: Self.t0 + 150, decide: { _, _ in [] }, nextWake: { _ in nil })
+            _ = try await store.appendAndApply(Array(hits.dropFirst(4)), now: Self.t0 + 150, decide: { _, _ in [] }, nextWake: { _ in nil })
             // Bob replies through the API an hour later: credited to his latest email; a form
             // post two days later is outside its one-minute window: credited to none.
             let reply = RecordedEvent(Event(Event.Kind.replied, at: Self.t0 + 3600), clientID: "reply-1", attributeWithin: .days(7))
@@ -361,7 +361,7 @@ struct StoreContractTests {
             #expect(rebuilt.links[key]?.sorted { $0.url < $1.url } == facts.links[key]?.sorted { $0.url < $1.url })
             #expect(try await store.stepFacts(period: firstHour, sequence: nil).counts[key]?["sent"] == 2)
             // Another click on a link after the rebuild is not a first click again.
-            _ = try await store.applyEvents([hit(ada, Event.Kind.clicked, url: "https://b.example/?utm_content=x", after: 200)], now: Self.t0 + 200,
+            _ = try await store.appendAndApply([hit(ada, Event.Kind.clicked, url: "https://b.example/?utm_content=x", after: 200)], now: Self.t0 + 200,
                                             decide: { _, _ in [] }, nextWake: { _ in nil })
             #expect(try await store.stepFacts(period: period, sequence: nil).links[key]?.first { $0.url == "https://b.example/" }
                     == StepFacts.Link(url: "https://b.example/", clicks: 2, uniqueClicks: 1))
@@ -408,5 +408,16 @@ struct StoreContractTests {
             #expect(try await store.leads(LeadFilter(stage: "mql")).last?.status == "bounced", "the address's suppression")
             #expect(page.last?.status == "unsubscribed")
         }
+    }
+}
+
+extension EventInbox {
+    /// The tracking server's two steps at once: the events stored pending, then every pending
+    /// event applied.
+    func appendAndApply(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date,
+                        decide: @Sendable (inout LeadState, Event) -> [Effect],
+                        nextWake: @Sendable (LeadState) -> Date?) async throws -> PendingEventsPass {
+        _ = try await appendEvents(batch, now: now)
+        return try await applyPendingEvents(limit: 10_000, now: now, decide: decide, nextWake: nextWake)
     }
 }

@@ -18,14 +18,6 @@ public protocol LeadDecisions: Sendable {
     /// client id was stored before is a duplicate: nothing is written and `body` does not run.
     func updateLead(_ reference: LeadReference, now: Date, recording: RecordedEvent?, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> LeadUpdate
 
-    /// Records each event and lets `decide` act on it, for many leads in one transaction (group
-    /// commit for the tracking server): events of the same lead are applied in order to one
-    /// decoded state, which is written once. Returns each event's change, in order (`nil` for
-    /// an unknown lead).
-    func applyEvents(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date,
-                     decide: @Sendable (inout LeadState, Event) -> [Effect],
-                     nextWake: @Sendable (LeadState) -> Date?) async throws -> [LeadChange?]
-
     /// Runs `body` on up to `limit` leads whose next wake-up is due, oldest first, found by
     /// index (never by scanning leads). A lead whose stored state cannot be read is parked
     /// (see ``ParkedLead``) and the others go on.

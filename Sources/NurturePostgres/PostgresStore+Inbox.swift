@@ -1,0 +1,106 @@
+import Foundation
+import NurtureCore
+import PostgresNIO
+
+/// The tracking server's events: stored pending in one group commit, decided a moment later
+/// in batches (``EventInbox``), by one process at a time (an advisory lock), so a lead's
+/// events are decided in the order they were stored whichever process stored them.
+extension PostgresStore {
+    public func appendEvents(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date) async throws -> [Bool] {
+        guard !batch.isEmpty else { return [] }
+        return try await transaction { connection in
+            var ids: [Int64] = []
+            var emails: [String] = []
+            for item in batch {
+                switch item.lead {
+                case .id(let id): ids.append(Int64(id) ?? -1)
+                case .email(let email): emails.append(EmailAddress.canonicalIfValid(email))
+                }
+            }
+            // The leads, kept from being deleted until the events are in (FOR KEY SHARE: no
+            // wait on a decision that holds the row).
+            var byID: Set<Int64> = []
+            var byEmail: [String: Int64] = [:]
+            for row in try await connection.rows(
+                "SELECT id, lower(email) AS email FROM leads WHERE id = ANY(\(ids)) OR lower(email) = ANY(\(emails)) FOR KEY SHARE", logger: self.logger) {
+                let id: Int64 = try row.value("id")
+                byID.insert(id)
+                byEmail[try row.value("email", as: String.self)] = id
+            }
+            var places: [Int] = []
+            var recordings: [(RecordedEvent, Int64)] = []
+            for (index, item) in batch.enumerated() {
+                let id: Int64?
+                switch item.lead {
+                case .id(let value): id = Int64(value).flatMap { byID.contains($0) ? $0 : nil }
+                case .email(let email): id = byEmail[EmailAddress.canonicalIfValid(email)]
+                }
+                guard let id else { continue }
+                places.append(index)
+                recordings.append((item.recording, id))
+            }
+            var stored = [Bool](repeating: false, count: batch.count)
+            for (place, kept) in zip(places, try await self.insert(recordings, now: now, connection: connection, pending: true)) {
+                stored[place] = kept
+            }
+            return stored
+        }
+    }
+
+    public func applyPendingEvents(limit: Int, now: Date,
+                                   decide: @Sendable (inout LeadState, Event) -> [Effect],
+                                   nextWake: @Sendable (LeadState) -> Date?) async throws -> PendingEventsPass {
+        try await transaction { connection in
+            let locked = try await connection.rows("SELECT pg_try_advisory_xact_lock(\(PostgresSchema.inboxLockKey)) AS locked", logger: self.logger)
+                .first?.value("locked", as: Bool.self) ?? false
+            guard locked else { return PendingEventsPass(busy: true) }
+            let rows = try await connection.rows("""
+                SELECT id, lead_id, type, at, properties::text AS properties, machine FROM events WHERE pending ORDER BY id LIMIT \(limit)
+                """, logger: self.logger)
+            guard !rows.isEmpty else { return PendingEventsPass() }
+            // Each lead's events, in the order they were stored.
+            var eventIDs: [Int64] = []
+            var order: [Int64] = []
+            var groups: [Int64: [Event]] = [:]
+            for row in rows {
+                let lead: Int64 = try row.value("lead_id")
+                eventIDs.append(try row.value("id"))
+                if groups[lead] == nil { order.append(lead) }
+                let properties = (try? self.decoder.decode([String: String].self, from: Data(try row.value("properties", as: String.self).utf8))) ?? [:]
+                groups[lead, default: []].append(Event(try row.value("type"), at: try row.value("at"), properties: properties, isMachine: try row.value("machine")))
+            }
+            // The leads, locked at once in id order.
+            var leads: [Int64: LeadRow] = [:]
+            for row in try await connection.rows(
+                "SELECT \(unescaped: Self.leadColumns) FROM leads WHERE id = ANY(\(order)) ORDER BY id FOR UPDATE", logger: self.logger) {
+                let lead = try LeadRow(row)
+                leads[lead.id] = lead
+            }
+            var pass = PendingEventsPass()
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes)
+            for id in order {
+                let events = groups[id] ?? []
+                guard let row = leads[id], var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &pass.parked) else {
+                    pass.skipped += events.count
+                    continue
+                }
+                let scoreBefore = state.lead.score
+                var effects: [Effect] = []
+                for event in events { effects += decide(&state, event) }
+                try writes.save(state, id: id, change: LeadChange(effects: effects, nextWake: nextWake(state)), previousWake: row.nextWake,
+                                scoreBefore: scoreBefore, now: now, encoder: self.encoder)
+                pass.applied += events.count
+                pass.effects += effects
+            }
+            _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
+            // By id: an event stored by a transaction that committed after the read above
+            // stays pending for the next pass.
+            try await connection.query("UPDATE events SET pending = NULL WHERE id = ANY(\(eventIDs))", logger: self.logger)
+            return pass
+        }
+    }
+
+    public func pendingEventCount() async throws -> Int {
+        try await fetch("SELECT count(*) FROM events WHERE pending").first?.decode(Int.self) ?? 0
+    }
+}

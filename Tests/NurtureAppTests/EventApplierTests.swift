@@ -1,0 +1,64 @@
+import Foundation
+import NurtureCore
+@testable import NurtureApp
+@testable import NurtureRuntime
+import Testing
+
+@Suite("Stored tracking events decided by the applier service")
+struct EventApplierTests {
+    /// Waits (at most `seconds`) for `condition`: the service works on its own task.
+    func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = Date() + seconds
+        while Date() < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return try await condition()
+    }
+
+    @Test("events a stopped process left pending are decided when the service starts; new ones as they are stored")
+    func recovery() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let runtime = try harness.runtime()
+        _ = try await runtime.scheduler.upsert([lead("ada@example.com", ["job_title": "CTO", "employees": "300"])], now: monday)
+        let visit = { (path: String) in (lead: LeadReference.email("ada@example.com"), recording: RecordedEvent(Event("page_visited", at: monday + 60, properties: ["path": path]))) }
+        // Stored and answered, then the process was killed before deciding them.
+        #expect(try await runtime.store.appendEvents([visit("/pricing"), visit("/blog")], now: monday + 60) == [true, true])
+        let before = try #require(try await runtime.store.lead(.email("ada@example.com"))).lead.score
+        // A poll far away: only the start and the bell can make it apply.
+        let service = EventApplierService(applier: runtime.feedback.applier, pollInterval: .hours(1), logger: runtime.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            defer { group.cancelAll() }
+            #expect(try await eventually { try await runtime.store.pendingEventCount() == 0 })
+            let afterStart = try #require(try await runtime.store.lead(.email("ada@example.com"))).lead.score
+            // pricing 5 + a page 1 twice.
+            #expect(afterStart == before + 7, "\(before) → \(afterStart)")
+            // Stored by the tracking routes: the bell wakes the service at once.
+            _ = try await runtime.store.appendEvents([visit("/docs")], now: monday + 61)
+            runtime.feedback.applier.notify()
+            #expect(try await eventually { try await runtime.store.lead(.email("ada@example.com"))?.lead.score == afterStart + 1 })
+            #expect(try await runtime.store.pendingEventCount() == 0)
+        }
+    }
+
+    @Test("a stage move decided by the applier queues the next stage's email and rings the worker's doorbell")
+    func doorbell() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        // The applier decides at the runtime's clock: a virtual one, as runOnce's.
+        let clock = ManualClock(monday + 60)
+        let runtime = try harness.runtime(clock: clock)
+        _ = try await runtime.scheduler.upsert([lead("ada@example.com", ["job_title": "CTO", "employees": "300"])], now: monday)
+        _ = try await runtime.runOnce(now: monday)
+        let form = { (name: String) in (lead: LeadReference.email("ada@example.com"), recording: RecordedEvent(Event(Event.Kind.formSubmitted, at: monday + 60, properties: ["form": name]))) }
+        _ = try await runtime.store.appendEvents([form("quote"), form("demo")], now: monday + 60)
+        #expect(try await runtime.feedback.applier.drain() == EventApplier.Drained(taken: 2, busy: false))
+        // fit 25 + a quote and a demo 40 → MQL; the worker is rung (a wait returns at once) and sends.
+        #expect(try await runtime.store.lead(.email("ada@example.com"))?.lead.stage == "mql")
+        await runtime.doorbell.wait()
+        _ = try await runtime.runOnce(now: monday + 120)
+        #expect(try harness.received().map(\.subject) == ["Welcome to Acme Analytics, ada", "What teams like your team measure first"])
+    }
+}

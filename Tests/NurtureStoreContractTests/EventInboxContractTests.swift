@@ -1,0 +1,73 @@
+import Foundation
+import NurtureCore
+import Synchronization
+import Testing
+
+/// The tracking server's events, stored pending and applied after, on every storage adapter.
+extension StoreContractTests {
+    @Test("stored events are pending until applied: counted in the reports at once, decided in order, a batch at most the limit", arguments: Adapter.allCases)
+    func pendingEvents(adapter: Adapter) async throws {
+        try await adapter.with { subject in
+            let store = subject.store
+            try await seed(store, ["ada@example.com", "bob@example.com"])
+            let claimed = try await store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
+            try await store.completeSends(claimed.map { ($0, SendResult.sent(messageID: "<\($0.id)@x>", reply: "250", tokenID: "t\($0.id)", links: 1)) }, now: Self.t0)
+            func hit(_ send: OutboxSend, _ name: String, after seconds: Double) -> (lead: LeadReference, recording: RecordedEvent) {
+                (.id(send.request.key.leadID), RecordedEvent(Event(Event.Kind.opened, at: Self.t0 + seconds, properties: ["sequence": "s", "step": "welcome", "n": name]), sendID: send.id))
+            }
+            let (ada, bob) = (claimed[0], claimed[1])
+            let stored = try await store.appendEvents([hit(ada, "a", after: 60), hit(bob, "a", after: 61), hit(ada, "b", after: 62),
+                                                       (.id("999999"), RecordedEvent(Event(Event.Kind.opened, at: Self.t0)))], now: Self.t0 + 70)
+            #expect(stored == [true, true, true, false], "no such lead: not stored")
+            _ = try await store.appendEvents([hit(ada, "c", after: 63), hit(bob, "b", after: 64)], now: Self.t0 + 71)
+            #expect(try await store.pendingEventCount() == 5)
+            // Counted before they are decided: the answer to the hit means "recorded".
+            let period = ReportPeriod(since: Self.t0 - 3600, until: Self.t0 + 3600)
+            #expect(try await store.stepFacts(period: period, sequence: nil).counts[StepFacts.Key(sequence: "s", step: "welcome")]?["opened"] == 2)
+            #expect(try await store.details(.id(ada.request.key.leadID), recent: 10)?.events.count == 3)
+            #expect(try await store.lead(.id(ada.request.key.leadID))?.lead.fields["seen"] == nil, "not decided yet")
+
+            let seen = Mutex<[String]>([])
+            let decide: @Sendable (inout LeadState, Event) -> [Effect] = { state, event in
+                state.lead.fields["seen", default: ""] += event.properties["n"] ?? "?"
+                seen.withLock { $0.append("\(state.lead.email):\(event.properties["n"] ?? "?")@\(Int(event.at.timeIntervalSince(Self.t0)))") }
+                return [.tagAdded("opened")]
+            }
+            let first = try await store.applyPendingEvents(limit: 3, now: Self.t0 + 80, decide: decide, nextWake: { _ in Self.t0 + 500 })
+            #expect(first == PendingEventsPass(applied: 3, effects: [.tagAdded("opened"), .tagAdded("opened"), .tagAdded("opened")]))
+            #expect(try await store.pendingEventCount() == 2)
+            let second = try await store.applyPendingEvents(limit: 3, now: Self.t0 + 80, decide: decide, nextWake: { _ in Self.t0 + 500 })
+            #expect(second.applied == 2 && !second.busy)
+            #expect(try await store.applyPendingEvents(limit: 3, now: Self.t0 + 80, decide: decide, nextWake: { _ in nil }) == PendingEventsPass())
+            #expect(try await store.pendingEventCount() == 0)
+            // Each lead's events in the order stored, each at its own time; the state written once a batch.
+            #expect(seen.withLock { $0 } == ["ada@example.com:a@60", "ada@example.com:b@62", "bob@example.com:a@61", "ada@example.com:c@63", "bob@example.com:b@64"])
+            #expect(try await store.lead(.id(ada.request.key.leadID))?.lead.fields["seen"] == "abc")
+            #expect(try await store.lead(.id(bob.request.key.leadID))?.lead.fields["seen"] == "ab")
+            #expect(try await store.nextWake() == Self.t0 + 500)
+            // Applying again changes nothing: each event is decided once.
+            #expect(try await store.stepFacts(period: period, sequence: nil).counts[StepFacts.Key(sequence: "s", step: "welcome")]?["opened"] == 2)
+        }
+    }
+
+    @Test("a parked lead's pending events are kept and not decided; the others' are", arguments: Adapter.allCases)
+    func pendingEventsOfParkedLead(adapter: Adapter) async throws {
+        try await adapter.with { subject in
+            let store = subject.store
+            try await seed(store, ["ada@example.com", "bob@example.com"], send: false)
+            let stored = try await store.appendEvents([(.email("bob@example.com"), RecordedEvent(Event("page_visited", at: Self.t0))),
+                                                       (.email("Ada@Example.com"), RecordedEvent(Event("page_visited", at: Self.t0)))], now: Self.t0)
+            #expect(stored == [true, true])
+            try await subject.corrupt("bob@example.com")
+            let pass = try await store.applyPendingEvents(limit: 100, now: Self.t0, decide: { state, _ in
+                state.lead.tags.insert("visited")
+                return []
+            }, nextWake: { _ in nil })
+            #expect(pass.applied == 1 && pass.skipped == 1)
+            #expect(pass.parked.map(\.email) == ["bob@example.com"])
+            #expect(try await store.pendingEventCount() == 0)
+            #expect(try await store.lead(.email("ada@example.com"))?.lead.tags == ["visited"])
+            #expect(try await store.counts(now: Self.t0).parkedLeads == 1)
+        }
+    }
+}
