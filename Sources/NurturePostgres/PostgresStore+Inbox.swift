@@ -69,10 +69,12 @@ extension PostgresStore {
                 let properties = (try? self.decoder.decode([String: String].self, from: Data(try row.value("properties", as: String.self).utf8))) ?? [:]
                 groups[lead, default: []].append(Event(try row.value("type"), at: try row.value("at"), properties: properties, isMachine: try row.value("machine")))
             }
-            // The leads, locked at once in id order.
+            // The leads, locked at once in id order. FOR NO KEY UPDATE: other decisions wait
+            // (theirs is FOR UPDATE), but the hits storing events of these leads meanwhile do
+            // not (their foreign key takes FOR KEY SHARE).
             var leads: [Int64: LeadRow] = [:]
             for row in try await connection.rows(
-                "SELECT \(unescaped: Self.leadColumns) FROM leads WHERE id = ANY(\(order)) ORDER BY id FOR UPDATE", logger: self.logger) {
+                "SELECT \(unescaped: Self.leadColumns) FROM leads WHERE id = ANY(\(order)) ORDER BY id FOR NO KEY UPDATE", logger: self.logger) {
                 let lead = try LeadRow(row)
                 leads[lead.id] = lead
             }

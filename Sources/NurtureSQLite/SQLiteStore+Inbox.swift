@@ -71,7 +71,8 @@ extension SQLiteStore {
     /// A stored event as the engine sees it.
     private func pendingEvent(_ row: Row) -> Event {
         // Written by ``JSONText/object(_:)`` from a `[String: String]`: it reads back.
-        let properties = (try? decoder.decode([String: String].self, from: Data((row["properties"] as String).utf8))) ?? [:]
+        let text: String = row["properties"]
+        let properties = JSONText.readObject(text) ?? (try? decoder.decode([String: String].self, from: Data(text.utf8))) ?? [:]
         return Event(row["type"], at: Date(timeIntervalSince1970: row["at"]), properties: properties, isMachine: row["machine"])
     }
 

@@ -39,4 +39,39 @@ struct JSONTextTests {
         let values = try await store.pool.read { db in try String.fetchAll(db, sql: "SELECT value FROM json_each(?)", arguments: [array]) }
         #expect(values == Self.strings)
     }
+
+    @Test("readObject reads back every object written, as JSONDecoder does, on 3,000 random objects")
+    func readBack() throws {
+        var generator = SystemRandomNumberGenerator()
+        let pieces: [String] = Self.strings + ["\u{0}", "\u{1F}", "\\u0041", "\"", "\\", "/", "é", "𝄞", "a", " ", ":", ",", "{", "}"]
+        func randomString() -> String {
+            (0..<Int.random(in: 0...6, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+        }
+        for _ in 0..<3_000 {
+            var object: [String: String] = [:]
+            for _ in 0..<Int.random(in: 0...5, using: &generator) { object[randomString()] = randomString() }
+            let text = JSONText.object(object)
+            #expect(JSONText.readObject(text) == object, "\(text.debugDescription)")
+            #expect(try JSONDecoder().decode([String: String].self, from: Data(text.utf8)) == object)
+        }
+    }
+
+    @Test("readObject refuses what object does not write; JSONDecoder, its fallback, reads the valid ones")
+    func readRefuses() throws {
+        // Valid objects of strings in another form (JSONEncoder's escaped slashes among them).
+        let others = [
+            #"{"a": "1"}"#, #" {"a":"1"}"#, #"{"a":"1"} "#, #"{"a":"https:\/\/x.example\/"}"#,
+            #"{"a":"\u00e9"}"#, #"{"a":"\ud83d\ude00"}"#, #"{"a":"\b\f"}"#,
+        ]
+        for text in others {
+            #expect(JSONText.readObject(text) == nil, "\(text)")
+            #expect((try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) != nil, "\(text)")
+        }
+        #expect(JSONText.readObject(#"{"a":1}"#) == nil && JSONText.readObject(#"{"a":null}"#) == nil)
+        for broken in [#"{"a":"1""#, #"{"a":"1",}"#, #"{"a""#, #"{"#, "", #"{"a":"\"}"#, #"{"a":"\u00"}"#, #"{"a":"\u0020"}"#, "{\"a\":\"\n\"}", #"["a"]"#] {
+            #expect(JSONText.readObject(broken) == nil, "\(broken.debugDescription)")
+        }
+        #expect(JSONText.readObject("{}") == [:])
+        #expect(JSONText.readObject(#"{"a":"x\u001fy","b":"\"\\\n\r\t"}"#) == ["a": "x\u{1F}y", "b": "\"\\\n\r\t"])
+    }
 }
