@@ -58,8 +58,15 @@ public final class EventApplier: Sendable {
             let engine = workflows.engine
             let now = clock.now()
             let pass = try await store.applyPendingEvents(limit: batchSize, now: now, decide: { state, event in
-                engine.handle(event, state: &state, now: event.at)
-            }, nextWake: { state in engine.nextWake(state, after: now) })
+                // At its own time, but never before the lead entered its stage (a decision made
+                // meanwhile, an API event, may have moved it): no stage left before it was entered.
+                engine.handle(event, state: &state, now: max(event.at, state.enteredStageAt))
+            }, settle: { state in
+                // What came due while the events waited (a wait that ended, its branch seeing
+                // them), as the due pass would; then the next wake-up after now.
+                let effects = engine.tick(&state, now: now)
+                return LeadChange(effects: effects, nextWake: engine.nextWake(state, after: now))
+            })
             for lead in pass.parked {
                 logger.error("lead parked: its stored state cannot be read; the others go on", metadata: ["lead": "\(lead.id)", "error": "\(lead.error)"])
             }

@@ -242,6 +242,7 @@ enum PostgresSchema {
         Migration(name: "p12: pending events", sql: """
             ALTER TABLE events ADD COLUMN pending boolean;
             CREATE INDEX events_pending ON events (id) WHERE pending;
+            CREATE INDEX events_pending_lead ON events (lead_id) WHERE pending;
             """),
     ]
 

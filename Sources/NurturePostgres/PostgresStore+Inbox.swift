@@ -3,8 +3,10 @@ import NurtureCore
 import PostgresNIO
 
 /// The tracking server's events: stored pending in one group commit, decided a moment later
-/// in batches (``EventInbox``), by one process at a time (an advisory lock), so a lead's
-/// events are decided in the order they were stored whichever process stored them.
+/// in batches (``EventInbox``), by one process at a time (an advisory lock), oldest id first.
+/// Ids follow insertion, not commit: an event whose batch commits after a pass read the
+/// pending ones is decided in the next pass, after a later one of the same lead that was
+/// already committed (hits on two processes within milliseconds).
 extension PostgresStore {
     public func appendEvents(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date) async throws -> [Bool] {
         guard !batch.isEmpty else { return [] }
@@ -17,12 +19,12 @@ extension PostgresStore {
                 case .email(let email): emails.append(EmailAddress.canonicalIfValid(email))
                 }
             }
-            // The leads, kept from being deleted until the events are in (FOR KEY SHARE: no
-            // wait on a decision that holds the row).
+            // The leads, kept from being deleted until the events are in. FOR KEY SHARE, in id
+            // order: decisions hold their leads FOR NO KEY UPDATE, which does not conflict.
             var byID: Set<Int64> = []
             var byEmail: [String: Int64] = [:]
             for row in try await connection.rows(
-                "SELECT id, lower(email) AS email FROM leads WHERE id = ANY(\(ids)) OR lower(email) = ANY(\(emails)) FOR KEY SHARE", logger: self.logger) {
+                "SELECT id, lower(email) AS email FROM leads WHERE id = ANY(\(ids)) OR lower(email) = ANY(\(emails)) ORDER BY id FOR KEY SHARE", logger: self.logger) {
                 let id: Int64 = try row.value("id")
                 byID.insert(id)
                 byEmail[try row.value("email", as: String.self)] = id
@@ -49,7 +51,7 @@ extension PostgresStore {
 
     public func applyPendingEvents(limit: Int, now: Date,
                                    decide: @Sendable (inout LeadState, Event) -> [Effect],
-                                   nextWake: @Sendable (LeadState) -> Date?) async throws -> PendingEventsPass {
+                                   settle: @Sendable (inout LeadState) -> LeadChange) async throws -> PendingEventsPass {
         try await transaction { connection in
             let locked = try await connection.rows("SELECT pg_try_advisory_xact_lock(\(PostgresSchema.inboxLockKey)) AS locked", logger: self.logger)
                 .first?.value("locked", as: Bool.self) ?? false
@@ -69,9 +71,9 @@ extension PostgresStore {
                 let properties = (try? self.decoder.decode([String: String].self, from: Data(try row.value("properties", as: String.self).utf8))) ?? [:]
                 groups[lead, default: []].append(Event(try row.value("type"), at: try row.value("at"), properties: properties, isMachine: try row.value("machine")))
             }
-            // The leads, locked at once in id order. FOR NO KEY UPDATE: other decisions wait
-            // (theirs is FOR UPDATE), but the hits storing events of these leads meanwhile do
-            // not (their foreign key takes FOR KEY SHARE).
+            // The leads, locked at once in id order. FOR NO KEY UPDATE, as every decision: other
+            // decisions wait, the hits storing events of these leads meanwhile do not (their
+            // foreign key takes FOR KEY SHARE).
             var leads: [Int64: LeadRow] = [:]
             for row in try await connection.rows(
                 "SELECT \(unescaped: Self.leadColumns) FROM leads WHERE id = ANY(\(order)) ORDER BY id FOR NO KEY UPDATE", logger: self.logger) {
@@ -89,7 +91,9 @@ extension PostgresStore {
                 let scoreBefore = state.lead.score
                 var effects: [Effect] = []
                 for event in events { effects += decide(&state, event) }
-                try writes.save(state, id: id, change: LeadChange(effects: effects, nextWake: nextWake(state)), previousWake: row.nextWake,
+                let settled = settle(&state)
+                effects += settled.effects
+                try writes.save(state, id: id, change: LeadChange(effects: effects, nextWake: settled.nextWake), previousWake: row.nextWake,
                                 scoreBefore: scoreBefore, now: now, encoder: self.encoder)
                 pass.applied += events.count
                 pass.effects += effects

@@ -40,7 +40,7 @@ extension PostgresStore {
             // deadlock); then the new ones, inserted; then any a concurrent importer inserted
             // meanwhile, locked once its transaction is done.
             var rows: [String: LeadRow] = [:]
-            for row in try await connection.rows("SELECT \(unescaped: Self.leadColumns) FROM leads WHERE lower(email) = ANY(\(unique)) ORDER BY id FOR UPDATE", logger: self.logger) {
+            for row in try await connection.rows("SELECT \(unescaped: Self.leadColumns) FROM leads WHERE lower(email) = ANY(\(unique)) ORDER BY id FOR NO KEY UPDATE", logger: self.logger) {
                 let lead = try LeadRow(row)
                 rows[lead.email.lowercased()] = lead
             }
@@ -59,7 +59,7 @@ extension PostgresStore {
                 }
                 let raced = missing.filter { rows[$0] == nil }
                 if !raced.isEmpty {
-                    for row in try await connection.rows("SELECT \(unescaped: Self.leadColumns) FROM leads WHERE lower(email) = ANY(\(raced)) ORDER BY id FOR UPDATE", logger: self.logger) {
+                    for row in try await connection.rows("SELECT \(unescaped: Self.leadColumns) FROM leads WHERE lower(email) = ANY(\(raced)) ORDER BY id FOR NO KEY UPDATE", logger: self.logger) {
                         let lead = try LeadRow(row)
                         rows[lead.email.lowercased()] = lead
                     }
@@ -129,10 +129,13 @@ extension PostgresStore {
 
     public func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> DuePass {
         try await transaction { connection in
-            // Due leads another process is deciding right now are skipped, not waited for.
+            // Due leads another process is deciding right now are skipped, not waited for; a
+            // lead with stored events not decided yet is the applier's (EventInbox), which
+            // decides them first, then what came due.
             let rows = try await connection.rows("""
                 SELECT \(unescaped: Self.leadColumns) FROM leads WHERE next_wake_at <= \(now)
-                ORDER BY next_wake_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                  AND NOT EXISTS (SELECT 1 FROM events e WHERE e.lead_id = leads.id AND e.pending)
+                ORDER BY next_wake_at LIMIT \(limit) FOR NO KEY UPDATE SKIP LOCKED
                 """, logger: self.logger).map(LeadRow.init)
             var pass = DuePass(processed: rows.count)
             var writes = PostgresLeadWrites(webhooks: self.webhookRoutes)
@@ -160,7 +163,9 @@ extension PostgresStore {
     }
 
     func leadRow(_ reference: LeadReference, connection: PostgresConnection, lock: Bool) async throws -> LeadRow? {
-        let suffix = lock ? " FOR UPDATE" : ""
+        // FOR NO KEY UPDATE: decisions wait for each other; the foreign key checks of events
+        // stored meanwhile (FOR KEY SHARE) do not wait for them.
+        let suffix = lock ? " FOR NO KEY UPDATE" : ""
         let rows: [PostgresRandomAccessRow]
         switch reference {
         case .id(let id):

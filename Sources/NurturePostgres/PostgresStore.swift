@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// The PostgreSQL store (postgres-nio): one database shared by any number of `nurture serve`
 /// processes on any number of machines.
 ///
-/// - Decisions lock their leads (`FOR UPDATE`; due leads with `SKIP LOCKED`), so two
+/// - Decisions lock their leads (`FOR NO KEY UPDATE`; due leads with `SKIP LOCKED`), so two
 ///   processes never decide for the same lead at once, and write all they decided in the same
 ///   transaction.
 /// - Sends are claimed with `FOR UPDATE SKIP LOCKED` in a materialized CTE, under a lease

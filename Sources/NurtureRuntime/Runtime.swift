@@ -186,9 +186,9 @@ public struct Runtime: Sendable {
         let began = clock.now
         let current: @Sendable () -> Date = { now + began.duration(to: clock.now).timeInterval }
         try await delivery.recoverDeadWorkers(now: now)
-        // Opens and clicks stored and not decided yet (a process stopped before it could).
-        try await feedback.applier.drain()
         do {
+            // Opens and clicks stored and not decided yet (a process stopped before it could).
+            try await feedback.applier.drain()
             let result = try await processEverything(now: now)
             _ = try await webhooks.deliverDue(now: current)
             try await webhooks.retire(now: current())

@@ -46,8 +46,8 @@ enum JSONText {
             var values: [String: String] = [:]
             if reader.take(UInt8(ascii: "}")) { return reader.atEnd ? values : nil }
             repeat {
-                guard let key = reader.string(), reader.take(UInt8(ascii: ":")), let value = reader.string() else { return nil }
-                values[key] = value
+                guard let key = reader.string(), reader.take(UInt8(ascii: ":")), let value = reader.string(),
+                      values.updateValue(value, forKey: key) == nil else { return nil } // a key twice: not ours
             } while reader.take(UInt8(ascii: ","))
             guard reader.take(UInt8(ascii: "}")), reader.atEnd else { return nil }
             return values

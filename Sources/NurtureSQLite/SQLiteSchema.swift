@@ -281,6 +281,7 @@ enum SQLiteSchema {
             try db.execute(sql: """
                 ALTER TABLE events ADD COLUMN pending INTEGER;
                 CREATE INDEX events_pending ON events(id) WHERE pending IS NOT NULL;
+                CREATE INDEX events_pending_lead ON events(lead_id) WHERE pending IS NOT NULL;
                 """)
         }
         return migrator

@@ -25,7 +25,7 @@ extension SQLiteStore {
 
     public func applyPendingEvents(limit: Int, now: Date,
                                    decide: @Sendable (inout LeadState, Event) -> [Effect],
-                                   nextWake: @Sendable (LeadState) -> Date?) async throws -> PendingEventsPass {
+                                   settle: @Sendable (inout LeadState) -> LeadChange) async throws -> PendingEventsPass {
         try await pool.write { db in
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT id, lead_id, type, at, properties, machine FROM events WHERE pending IS NOT NULL ORDER BY id LIMIT ?"),
@@ -51,7 +51,9 @@ extension SQLiteStore {
                 let scoreBefore = state.lead.score
                 var effects: [Effect] = []
                 for event in events { effects += decide(&state, event) }
-                _ = try self.save(state, id: id, change: LeadChange(effects: effects, nextWake: nextWake(state)), scoreBefore: scoreBefore, now: now, db: db, rollups: &rollups)
+                let settled = settle(&state)
+                effects += settled.effects
+                _ = try self.save(state, id: id, change: LeadChange(effects: effects, nextWake: settled.nextWake), scoreBefore: scoreBefore, now: now, db: db, rollups: &rollups)
                 pass.applied += events.count
                 pass.effects += effects
             }

@@ -67,7 +67,13 @@ extension SQLiteStore {
     public func processDueLeads(now: Date, limit: Int, _ body: @Sendable (inout LeadState) -> LeadChange) async throws -> DuePass {
         try await pool.write { db in
             let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT \(Self.leadColumns) FROM leads WHERE next_wake_at <= ? ORDER BY next_wake_at LIMIT ?"),
+                // A lead with stored events not decided yet is the applier's (EventInbox): it
+                // decides them first, then what came due.
+                db.cachedStatement(sql: """
+                    SELECT \(Self.leadColumns) FROM leads WHERE next_wake_at <= ?
+                      AND NOT EXISTS (SELECT 1 FROM events e WHERE e.lead_id = leads.id AND e.pending IS NOT NULL)
+                    ORDER BY next_wake_at LIMIT ?
+                    """),
                 arguments: [now.timeIntervalSince1970, limit])
             var pass = DuePass(processed: rows.count)
             var rollups = SQLiteRollups()

@@ -20,7 +20,8 @@ struct EventApplierTests {
     func recovery() async throws {
         let harness = try Harness()
         defer { harness.cleanUp() }
-        let runtime = try harness.runtime()
+        // The applier decides at the runtime's clock: a virtual one, after the events.
+        let runtime = try harness.runtime(clock: ManualClock(monday + 120))
         _ = try await runtime.scheduler.upsert([lead("ada@example.com", ["job_title": "CTO", "employees": "300"])], now: monday)
         let visit = { (path: String) in (lead: LeadReference.email("ada@example.com"), recording: RecordedEvent(Event("page_visited", at: monday + 60, properties: ["path": path]))) }
         // Stored and answered, then the process was killed before deciding them.
@@ -57,8 +58,40 @@ struct EventApplierTests {
         #expect(try await runtime.feedback.applier.drain() == EventApplier.Drained(taken: 2, busy: false))
         // fit 25 + a quote and a demo 40 → MQL; the worker is rung (a wait returns at once) and sends.
         #expect(try await runtime.store.lead(.email("ada@example.com"))?.lead.stage == "mql")
-        await runtime.doorbell.wait()
+        // (At most 10 s: a doorbell that is never rung fails the test instead of hanging it.)
+        let rung = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await runtime.doorbell.wait(); return !Task.isCancelled }
+            group.addTask { try? await Task.sleep(for: .seconds(10)); return false }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        #expect(rung)
         _ = try await runtime.runOnce(now: monday + 120)
         #expect(try harness.received().map(\.subject) == ["Welcome to Acme Analytics, ada", "What teams like your team measure first"])
+    }
+
+    @Test("a wait that ended while an event waited: the due pass leaves the lead to the applier, which decides the event, then the step that came due")
+    func waitEndedWhilePending() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let clock = ManualClock(monday)
+        let runtime = try harness.runtime(clock: clock)
+        _ = try await runtime.scheduler.upsert([lead("ada@example.com")], now: monday)
+        _ = try await runtime.runOnce(now: monday)
+        #expect(try harness.received().count == 1)
+        // A visit a second before the welcome's 2-day wait ends, decided a minute after it ended
+        // (the applier's lag, or a restart).
+        _ = try await runtime.store.appendEvents([(.email("ada@example.com"), RecordedEvent(Event("page_visited", at: monday + .days(2) - 1, properties: ["path": "/blog"])))], now: monday + .days(2) - 1)
+        let later = monday + .days(2) + 60
+        clock.set(later)
+        #expect(try await runtime.scheduler.processDue(now: later) == 0, "left to the applier")
+        #expect(try await runtime.feedback.applier.drain().taken == 1)
+        let state = try #require(try await runtime.store.lead(.email("ada@example.com")))
+        #expect(state.score.awarded["visited a page"] == 1)
+        // The step that came due was taken, and the lead wakes again for the next one.
+        #expect(try await runtime.store.nextWake().map { $0 > later } == true)
+        _ = try await runtime.runOnce(now: later)
+        #expect(try harness.received().count == 2)
     }
 }

@@ -71,6 +71,7 @@ struct JSONTextTests {
         for broken in [#"{"a":"1""#, #"{"a":"1",}"#, #"{"a""#, #"{"#, "", #"{"a":"\"}"#, #"{"a":"\u00"}"#, #"{"a":"\u0020"}"#, "{\"a\":\"\n\"}", #"["a"]"#] {
             #expect(JSONText.readObject(broken) == nil, "\(broken.debugDescription)")
         }
+        #expect(JSONText.readObject(#"{"a":"1","a":"2"}"#) == nil, "a key twice is not what object writes")
         #expect(JSONText.readObject("{}") == [:])
         #expect(JSONText.readObject(#"{"a":"x\u001fy","b":"\"\\\n\r\t"}"#) == ["a": "x\u{1F}y", "b": "\"\\\n\r\t"])
     }

@@ -306,7 +306,7 @@ struct PoisonLeadTests {
             [(.email("bob@example.com"), RecordedEvent(Event("page_visited", at: monday))), (.email("ada@example.com"), RecordedEvent(Event("page_visited", at: monday)))],
             now: monday)
         #expect(stored == [true, true])
-        let pass = try await runtime.store.applyPendingEvents(limit: 100, now: monday, decide: { _, _ in [] }, nextWake: { _ in nil })
+        let pass = try await runtime.store.applyPendingEvents(limit: 100, now: monday, decide: { _, _ in [] }, settle: { _ in LeadChange(effects: [], nextWake: nil) })
         #expect(pass.applied == 1 && pass.skipped == 1)
         #expect(try await runtime.store.pendingEventCount() == 0)
     }

@@ -33,12 +33,12 @@ extension StoreContractTests {
                 seen.withLock { $0.append("\(state.lead.email):\(event.properties["n"] ?? "?")@\(Int(event.at.timeIntervalSince(Self.t0)))") }
                 return [.tagAdded("opened")]
             }
-            let first = try await store.applyPendingEvents(limit: 3, now: Self.t0 + 80, decide: decide, nextWake: { _ in Self.t0 + 500 })
+            let first = try await store.applyPendingEvents(limit: 3, now: Self.t0 + 80, decide: decide, settle: { _ in LeadChange(effects: [], nextWake: Self.t0 + 500) })
             #expect(first == PendingEventsPass(applied: 3, effects: [.tagAdded("opened"), .tagAdded("opened"), .tagAdded("opened")]))
             #expect(try await store.pendingEventCount() == 2)
-            let second = try await store.applyPendingEvents(limit: 3, now: Self.t0 + 80, decide: decide, nextWake: { _ in Self.t0 + 500 })
+            let second = try await store.applyPendingEvents(limit: 3, now: Self.t0 + 80, decide: decide, settle: { _ in LeadChange(effects: [], nextWake: Self.t0 + 500) })
             #expect(second.applied == 2 && !second.busy)
-            #expect(try await store.applyPendingEvents(limit: 3, now: Self.t0 + 80, decide: decide, nextWake: { _ in nil }) == PendingEventsPass())
+            #expect(try await store.applyPendingEvents(limit: 3, now: Self.t0 + 80, decide: decide, settle: { _ in LeadChange(effects: [], nextWake: nil) }) == PendingEventsPass())
             #expect(try await store.pendingEventCount() == 0)
             // Each lead's events in the order stored, each at its own time; the state written once a batch.
             #expect(seen.withLock { $0 } == ["ada@example.com:a@60", "ada@example.com:b@62", "bob@example.com:a@61", "ada@example.com:c@63", "bob@example.com:b@64"])
@@ -62,12 +62,41 @@ extension StoreContractTests {
             let pass = try await store.applyPendingEvents(limit: 100, now: Self.t0, decide: { state, _ in
                 state.lead.tags.insert("visited")
                 return []
-            }, nextWake: { _ in nil })
+            }, settle: { _ in LeadChange(effects: [], nextWake: nil) })
             #expect(pass.applied == 1 && pass.skipped == 1)
             #expect(pass.parked.map(\.email) == ["bob@example.com"])
             #expect(try await store.pendingEventCount() == 0)
             #expect(try await store.lead(.email("ada@example.com"))?.lead.tags == ["visited"])
             #expect(try await store.counts(now: Self.t0).parkedLeads == 1)
+        }
+    }
+
+    @Test("a due lead with pending events is left to the applier, whose settle runs after its events", arguments: Adapter.allCases)
+    func duePassLeavesPendingLeads(adapter: Adapter) async throws {
+        try await adapter.with { subject in
+            let store = subject.store
+            try await seed(store, ["ada@example.com"], wake: Self.t0 + 100, send: false)
+            try await seed(store, ["bob@example.com"], wake: Self.t0 + 100, send: false)
+            _ = try await store.appendEvents([(.email("ada@example.com"), RecordedEvent(Event("page_visited", at: Self.t0 + 99)))], now: Self.t0 + 99)
+            let due = Mutex<[String]>([])
+            let pass = try await store.processDueLeads(now: Self.t0 + 200, limit: 10) { state in
+                due.withLock { $0.append(state.lead.email) }
+                return LeadChange(effects: [], nextWake: nil)
+            }
+            #expect(pass.processed == 1 && due.withLock { $0 } == ["bob@example.com"], "ada has a click not decided yet")
+            let order = Mutex<[String]>([])
+            let applied = try await store.applyPendingEvents(limit: 10, now: Self.t0 + 200, decide: { _, event in
+                order.withLock { $0.append(event.type) }
+                return []
+            }, settle: { state in
+                order.withLock { $0.append("settle") }
+                state.lead.tags.insert("settled")
+                return LeadChange(effects: [.tagAdded("settled")], nextWake: Self.t0 + 900)
+            })
+            #expect(order.withLock { $0 } == ["page_visited", "settle"])
+            #expect(applied.effects == [.tagAdded("settled")])
+            #expect(try await store.lead(.email("ada@example.com"))?.lead.tags == ["settled"])
+            #expect(try await store.nextWake() == Self.t0 + 900)
         }
     }
 }

@@ -139,7 +139,7 @@ struct StoreContractTests {
             _ = try await subject.store.appendAndApply(batch, now: Self.t0, decide: { state, event in
                 state.lead.fields["seen", default: ""] += event.type
                 return []
-            }, nextWake: { _ in nil })
+            }, settle: { _ in LeadChange(effects: [], nextWake: nil) })
             #expect(try await subject.store.lead(.email("ada@example.com"))?.lead.fields["seen"] == "abcd")
             #expect(try await subject.store.lead(.email("bob@example.com"))?.lead.fields["seen"] == "abcd")
         }
@@ -318,8 +318,8 @@ struct StoreContractTests {
                 hit(bob, Event.Kind.opened, machine: true, after: 5),
             ]
             // Two batches: a link's first click in an email is unique across transactions too.
-            _ = try await store.appendAndApply(Array(hits.prefix(4)), now: Self.t0 + 150, decide: { _, _ in [] }, nextWake: { _ in nil })
-            _ = try await store.appendAndApply(Array(hits.dropFirst(4)), now: Self.t0 + 150, decide: { _, _ in [] }, nextWake: { _ in nil })
+            _ = try await store.appendAndApply(Array(hits.prefix(4)), now: Self.t0 + 150, decide: { _, _ in [] }, settle: { _ in LeadChange(effects: [], nextWake: nil) })
+            _ = try await store.appendAndApply(Array(hits.dropFirst(4)), now: Self.t0 + 150, decide: { _, _ in [] }, settle: { _ in LeadChange(effects: [], nextWake: nil) })
             // Bob replies through the API an hour later: credited to his latest email; a form
             // post two days later is outside its one-minute window: credited to none.
             let reply = RecordedEvent(Event(Event.Kind.replied, at: Self.t0 + 3600), clientID: "reply-1", attributeWithin: .days(7))
@@ -362,7 +362,7 @@ struct StoreContractTests {
             #expect(try await store.stepFacts(period: firstHour, sequence: nil).counts[key]?["sent"] == 2)
             // Another click on a link after the rebuild is not a first click again.
             _ = try await store.appendAndApply([hit(ada, Event.Kind.clicked, url: "https://b.example/?utm_content=x", after: 200)], now: Self.t0 + 200,
-                                            decide: { _, _ in [] }, nextWake: { _ in nil })
+                                            decide: { _, _ in [] }, settle: { _ in LeadChange(effects: [], nextWake: nil) })
             #expect(try await store.stepFacts(period: period, sequence: nil).links[key]?.first { $0.url == "https://b.example/" }
                     == StepFacts.Link(url: "https://b.example/", clicks: 2, uniqueClicks: 1))
         }
@@ -416,8 +416,8 @@ extension EventInbox {
     /// event applied.
     func appendAndApply(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date,
                         decide: @Sendable (inout LeadState, Event) -> [Effect],
-                        nextWake: @Sendable (LeadState) -> Date?) async throws -> PendingEventsPass {
+                        settle: @Sendable (inout LeadState) -> LeadChange) async throws -> PendingEventsPass {
         _ = try await appendEvents(batch, now: now)
-        return try await applyPendingEvents(limit: 10_000, now: now, decide: decide, nextWake: nextWake)
+        return try await applyPendingEvents(limit: 10_000, now: now, decide: decide, settle: settle)
     }
 }

@@ -30,7 +30,7 @@ extension StoreContractTests {
                     hits.append((.id(send.request.key.leadID), RecordedEvent(Event(Event.Kind.clicked, at: Self.t0 + 70, properties: properties.merging(["url": "https://x.example/"]) { $1 }), sendID: send.id)))
                 }
             }
-            _ = try await store.appendAndApply(hits, now: Self.t0 + 80, decide: { _, _ in [] }, nextWake: { _ in nil })
+            _ = try await store.appendAndApply(hits, now: Self.t0 + 80, decide: { _, _ in [] }, settle: { _ in LeadChange(effects: [], nextWake: nil) })
             let facts = try await store.stepFacts(period: ReportPeriod(since: Self.t0 - 3600, until: Self.t0 + 3600), sequence: nil)
             let variants = try #require(facts.variants[StepFacts.Key(sequence: "s", step: "pricing")])
             #expect(variants["a"]?["sent"] == 2 && variants["a"]?["opened"] == 1 && variants["a"]?["clicked"] == 0)

@@ -2,7 +2,7 @@ import Foundation
 
 /// The tracking server's events, stored first and decided right after: a hit is answered as
 /// soon as its event is durable, and the engine applies the stored events in order, many
-/// leads and many events at a time, a moment later (``applyPendingEvents(limit:now:decide:nextWake:)``).
+/// leads and many events at a time, a moment later (``applyPendingEvents(limit:now:decide:settle:)``).
 ///
 /// Every answered hit is recorded: the event is in the store, counted in the reports, before
 /// the answer. Its decision (score, stage, the next email) follows in its own transaction;
@@ -14,19 +14,22 @@ public protocol EventInbox: Sendable {
     func appendEvents(_ batch: [(lead: LeadReference, recording: RecordedEvent)], now: Date) async throws -> [Bool]
 
     /// Applies up to `limit` pending events, oldest first, in one transaction: each lead's
-    /// events in the order they were stored, to one decoded state written once. Events of a
+    /// events in the order they were stored, to one decoded state, then `settle` once (what
+    /// came due while the events waited, and the next wake-up), written once. Events of a
     /// parked lead are kept and not decided. With several processes on one database, one of
-    /// them applies at a time (the others' pass is ``PendingEventsPass/busy``), so a lead's
-    /// events are never decided out of order.
+    /// them applies at a time (the others' pass is ``PendingEventsPass/busy``).
+    ///
+    /// A due pass (``LeadDecisions/processDueLeads(now:limit:_:)``) leaves a lead with pending
+    /// events to this one, so a wait that ends sees the clicks stored before it ended.
     func applyPendingEvents(limit: Int, now: Date,
                             decide: @Sendable (inout LeadState, Event) -> [Effect],
-                            nextWake: @Sendable (LeadState) -> Date?) async throws -> PendingEventsPass
+                            settle: @Sendable (inout LeadState) -> LeadChange) async throws -> PendingEventsPass
 
     /// How many events wait to be applied (the `nurture_events_pending` gauge).
     func pendingEventCount() async throws -> Int
 }
 
-/// What one ``EventInbox/applyPendingEvents(limit:now:decide:nextWake:)`` did.
+/// What one ``EventInbox/applyPendingEvents(limit:now:decide:settle:)`` did.
 public struct PendingEventsPass: Sendable, Equatable {
     /// Events decided.
     public var applied: Int
