@@ -51,12 +51,14 @@ public final class EventApplier: Sendable {
 
     /// Applies pending events, a batch at a time, until none is left (or another process is
     /// applying them).
+    /// - Parameter at: the time to decide at (`nurture run`'s); by default the clock's, read
+    ///   for each batch.
     @discardableResult
-    public func drain() async throws -> Drained {
+    public func drain(at time: Date? = nil) async throws -> Drained {
         var drained = Drained()
         while true {
             let engine = workflows.engine
-            let now = clock.now()
+            let now = time ?? clock.now()
             let pass = try await store.applyPendingEvents(limit: batchSize, now: now, decide: { state, event in
                 // At its own time, but never before the lead entered its stage (a decision made
                 // meanwhile, an API event, may have moved it): no stage left before it was entered.

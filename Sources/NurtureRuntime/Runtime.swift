@@ -188,7 +188,7 @@ public struct Runtime: Sendable {
         try await delivery.recoverDeadWorkers(now: now)
         do {
             // Opens and clicks stored and not decided yet (a process stopped before it could).
-            try await feedback.applier.drain()
+            try await feedback.applier.drain(at: now)
             let result = try await processEverything(now: now)
             _ = try await webhooks.deliverDue(now: current)
             try await webhooks.retire(now: current())

@@ -94,4 +94,18 @@ struct EventApplierTests {
         _ = try await runtime.runOnce(now: later)
         #expect(try harness.received().count == 2)
     }
+
+    @Test("nurture run decides what was left pending at its own time, not the clock's")
+    func runOnceDecidesAtItsTime() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let runtime = try harness.runtime() // the system clock: days after these virtual times
+        _ = try await runtime.scheduler.upsert([lead("ada@example.com")], now: monday)
+        _ = try await runtime.runOnce(now: monday)
+        _ = try await runtime.store.appendEvents([(.email("ada@example.com"), RecordedEvent(Event("page_visited", at: monday + .days(2) - 1, properties: ["path": "/blog"])))], now: monday + .days(2) - 1)
+        // The step due at +2d is decided and sent in this pass, at its time.
+        _ = try await runtime.runOnce(now: monday + .days(2) + 60)
+        #expect(try harness.received().count == 2)
+        #expect(try await runtime.store.pendingEventCount() == 0)
+    }
 }
