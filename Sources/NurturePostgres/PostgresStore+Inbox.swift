@@ -89,14 +89,8 @@ extension PostgresStore {
                     continue
                 }
                 let scoreBefore = state.lead.score
-                var effects: [Effect] = []
-                for event in events { effects += decide(&state, event) }
-                let settled = settle(&state)
-                effects += settled.effects
-                try writes.save(state, id: id, change: LeadChange(effects: effects, nextWake: settled.nextWake), previousWake: row.nextWake,
-                                scoreBefore: scoreBefore, now: now, encoder: self.encoder)
-                pass.applied += events.count
-                pass.effects += effects
+                let change = pass.decide(events, state: &state, decide: decide, settle: settle)
+                try writes.save(state, id: id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, encoder: self.encoder)
             }
             _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
             // By id: an event stored by a transaction that committed after the read above

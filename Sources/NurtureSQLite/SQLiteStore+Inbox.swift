@@ -49,13 +49,8 @@ extension SQLiteStore {
                     continue
                 }
                 let scoreBefore = state.lead.score
-                var effects: [Effect] = []
-                for event in events { effects += decide(&state, event) }
-                let settled = settle(&state)
-                effects += settled.effects
-                _ = try self.save(state, id: id, change: LeadChange(effects: effects, nextWake: settled.nextWake), scoreBefore: scoreBefore, now: now, db: db, rollups: &rollups)
-                pass.applied += events.count
-                pass.effects += effects
+                let change = pass.decide(events, state: &state, decide: decide, settle: settle)
+                _ = try self.save(state, id: id, change: change, scoreBefore: scoreBefore, now: now, db: db, rollups: &rollups)
             }
             // One writer: every pending event up to the last one read was read.
             try db.cachedStatement(sql: "UPDATE events SET pending = NULL WHERE pending IS NOT NULL AND id <= ?").execute(arguments: [last["id"] as Int64])

@@ -52,4 +52,18 @@ public struct PendingEventsPass: Sendable, Equatable {
 
     /// Events taken from the pending ones by this pass.
     public var taken: Int { applied + skipped }
+
+    /// Decides one lead's `events` in order on `state`, then settles it once, and counts them
+    /// in this pass: the change a store writes for the lead. (Every store's pass does this.)
+    public mutating func decide(_ events: [Event], state: inout LeadState,
+                                decide: (inout LeadState, Event) -> [Effect],
+                                settle: (inout LeadState) -> LeadChange) -> LeadChange {
+        var effects: [Effect] = []
+        for event in events { effects += decide(&state, event) }
+        let settled = settle(&state)
+        effects += settled.effects
+        applied += events.count
+        self.effects += effects
+        return LeadChange(effects: effects, nextWake: settled.nextWake)
+    }
 }
