@@ -134,7 +134,9 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        .target(name: "TestSupport", path: "Tests/Support", exclude: ["smtp_server.py", "http_server.py", "parse_mime.py", "idle_connections.py", "dkim_verify.py"], swiftSettings: strict),
+        // posix_spawn's closefrom and chdir actions, which Swift's Glibc module does not declare.
+        .systemLibrary(name: "CSpawn", path: "Tests/CSpawn"),
+        .target(name: "TestSupport", dependencies: ["CSpawn"], path: "Tests/Support", exclude: ["smtp_server.py", "http_server.py", "parse_mime.py", "idle_connections.py", "dkim_verify.py"], swiftSettings: strict),
         .testTarget(name: "NurtureCoreTests", dependencies: ["NurtureCore"], swiftSettings: strict),
         .testTarget(name: "NurtureContentTests", dependencies: ["NurtureContent", "TestSupport"], exclude: ["Golden", "WorkflowCorpus"], swiftSettings: strict),
         .testTarget(

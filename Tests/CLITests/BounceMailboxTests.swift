@@ -128,7 +128,7 @@ extension LongRunningProcessTests {
             let imported = try runNurture(["leads", "import", "leads.csv", "--config", config.path], directory: folder, environment: environment)
             #expect(imported.status == 0, "\(imported.stderr)")
 
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = builtProduct("nurture")
             process.arguments = ["serve", "--config", config.path, "--log-level", "warning"]
             process.currentDirectoryURL = folder
@@ -189,7 +189,7 @@ extension LongRunningProcessTests {
 
                 bounce_mailbox: { url: "imaps://127.0.0.1:\(imap.port)/INBOX", username: bounces, password: wrong, ca_file: "\(certificate.certificate)", poll_interval: 1s }
                 """).write(to: config, atomically: true, encoding: .utf8)
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = builtProduct("nurture")
             process.arguments = ["serve", "--config", config.path]
             process.currentDirectoryURL = folder

@@ -77,7 +77,7 @@ struct DashboardTests {
     }
 
     private func curl(_ arguments: [String]) throws -> String {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["curl", "-s", "--max-time", "5"] + arguments
         let out = Pipe()

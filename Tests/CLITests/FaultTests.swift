@@ -134,7 +134,7 @@ struct ParkedLeadCommandTests {
         let imported = try runNurture(["leads", "import", "leads.csv", "--config", "nurture.yaml"], directory: folder)
         try #require(imported.status == 0, "\(imported.stderr)")
         // Damage one lead's stored state, as a disk or a bad manual edit would.
-        let python = Process()
+        let python = ChildProcess()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         python.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE leads SET state = x'00' WHERE email = 'lead3@example.com'\"); c.commit()", database]
         try python.run()

@@ -9,8 +9,8 @@ struct HardeningServeTests {
     let serve = ServeCommandTests()
 
     /// Starts `nurture serve` through a shell that first sets the open-file limits.
-    func start(_ folder: URL, ulimit: String) throws -> Process {
-        let process = Process()
+    func start(_ folder: URL, ulimit: String) throws -> ChildProcess {
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "\(ulimit) && exec \"$0\" serve --config nurture.yaml --log-level warning 2>>serve.log", builtProduct("nurture").path]
         process.currentDirectoryURL = folder
@@ -21,7 +21,7 @@ struct HardeningServeTests {
     }
 
     func idleConnections(port: Int, count: Int, wait: Int) throws -> [String: Any] {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Support/idle_connections.py").standardizedFileURL.path
         process.arguments = ["python3", script, "\(port)", "\(count)", "--wait", "\(wait)"]
@@ -127,7 +127,7 @@ struct HardeningServeTests {
                     pass
             print("%.1f %s" % (time.monotonic() - start, answer.split(b"\\r\\n")[0].decode()))
             """
-        let python = Process()
+        let python = ChildProcess()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         python.arguments = ["python3", "-c", script, "\(port)"]
         let out = Pipe()

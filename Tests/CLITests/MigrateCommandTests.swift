@@ -31,8 +31,8 @@ struct MigrateCommandTests {
     @Test("several processes starting together on a new file: each one succeeds, each migration runs once")
     func concurrentStarts() throws {
         let folder = try folder()
-        let processes = try (0..<4).map { _ -> Process in
-            let process = Process()
+        let processes = try (0..<4).map { _ -> ChildProcess in
+            let process = ChildProcess()
             process.executableURL = builtProduct("nurture")
             process.arguments = ["migrate"]
             process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["NURTURE_DATABASE": "\(folder.path)/n.sqlite"]) { $1 }) { $1 }
@@ -78,9 +78,9 @@ struct PostgresMigrateCommandTests {
         let check = try runNurture(["migrate", "--check"], directory: folder, environment: env)
         #expect(check.status == 1 && check.stdout.contains("pending: p1: schema"), "\(check.stdout)\(check.stderr)")
         let outputs = (0..<4).map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID()).out") }
-        let processes = try outputs.map { output -> Process in
+        let processes = try outputs.map { output -> ChildProcess in
             FileManager.default.createFile(atPath: output.path, contents: nil)
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = builtProduct("nurture")
             process.arguments = ["migrate"]
             process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }

@@ -55,8 +55,8 @@ extension LongRunningProcessTests {
         }
 
         /// `nurture serve` in `folder`, its log in `serve.log` there.
-        func start(_ folder: URL) throws -> Process {
-            let process = Process()
+        func start(_ folder: URL) throws -> ChildProcess {
+            let process = ChildProcess()
             process.executableURL = builtProduct("nurture")
             process.arguments = ["serve", "--config", folder.appendingPathComponent("nurture.yaml").path, "--log-level", "warning"]
             process.currentDirectoryURL = folder
@@ -68,7 +68,7 @@ extension LongRunningProcessTests {
             return process
         }
 
-        func stop(_ process: Process) {
+        func stop(_ process: ChildProcess) {
             if process.isRunning { process.terminate() }
             waitForExit(process)
         }

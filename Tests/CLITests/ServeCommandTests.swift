@@ -35,8 +35,8 @@ struct ServeCommandTests {
         return (folder, port)
     }
 
-    func start(_ folder: URL) throws -> Process {
-        let process = Process()
+    func start(_ folder: URL) throws -> ChildProcess {
+        let process = ChildProcess()
         process.executableURL = builtProduct("nurture")
         process.arguments = ["serve", "--config", folder.appendingPathComponent("nurture.yaml").path, "--log-level", "warning"]
         process.currentDirectoryURL = folder
@@ -58,7 +58,7 @@ struct ServeCommandTests {
 
     /// The HTTP status code of a request (no `-f`: an error status is an answer too).
     func status(_ url: String, _ extra: [String] = []) -> Int? {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["curl", "-s", "--max-time", "2", "-o", "/dev/null", "-w", "%{http_code}"] + extra + [url]
         let out = Pipe()
@@ -71,7 +71,7 @@ struct ServeCommandTests {
     }
 
     func http(_ url: String, _ extra: [String] = []) -> String? {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["curl", "-sf", "--max-time", "2"] + extra + [url]
         let out = Pipe()

@@ -37,8 +37,8 @@ extension LongRunningProcessTests {
             return (folder, port)
         }
 
-        func start(_ folder: URL) throws -> Process {
-            let process = Process()
+        func start(_ folder: URL) throws -> ChildProcess {
+            let process = ChildProcess()
             process.executableURL = builtProduct("nurture")
             process.arguments = ["serve", "--config", folder.appendingPathComponent("nurture.yaml").path, "--log-level", "warning"]
             process.currentDirectoryURL = folder

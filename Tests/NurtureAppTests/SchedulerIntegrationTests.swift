@@ -89,7 +89,7 @@ struct SchedulerIntegrationTests {
         let runtime = try harness.runtime()
         _ = try await runtime.scheduler.upsert([lead("ada@example.com"), lead("bob@example.com")], now: monday)
         // A process that has exited: its pid no longer runs here.
-        let gone = Process()
+        let gone = ChildProcess()
         gone.executableURL = URL(fileURLWithPath: "/bin/true")
         try gone.run()
         waitForExit(gone)

@@ -332,7 +332,7 @@ for mailbox in re.findall(r'((?:"(?:[^"\\]|\\.)*"|[^"<,])*)<[^>]*>,?', value):
         names.append(str(make_header(decode_header(mailbox))))
 print(json.dumps(names))
 """#
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", script, name]
         let input = Pipe(), output = Pipe()

@@ -19,7 +19,7 @@ public func runNurture(_ arguments: [String], directory: URL? = nil, environment
 
 /// Runs a program with `arguments` and extra `environment`, and waits for it.
 public func runProgram(_ executable: URL, _ arguments: [String], directory: URL? = nil, environment: [String: String] = [:]) throws -> CommandResult {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = executable
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }

@@ -6,18 +6,18 @@ import Foundation
 /// The process listens on a free port, prints it, records what it receives as JSON lines
 /// in ``directory``, and exits when ``stop()`` closes its standard input.
 public final class LoopbackServer: @unchecked Sendable {
-    // @unchecked: the properties are set once in init; Process is used only from stop().
+    // @unchecked: the properties are set once in init; the child is used only from stop() and deinit.
     public let port: Int
     /// Where the server writes its records.
     public let directory: URL
-    private let process: Process
+    private let process: ChildProcess
     private let input: Pipe
 
     /// Starts `Tests/Support/<script>` with `arguments` (plus `--dir`).
     public init(script: String, arguments: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("nurture-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        process = Process()
+        process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", LoopbackServer.supportDirectory.appendingPathComponent(script).path, "--dir", directory.path] + arguments
         input = Pipe()
@@ -92,10 +92,9 @@ public enum LoopbackServerError: Error, CustomStringConvertible {
     }
 }
 
-/// Waits for `process` to end, polling. (Foundation's `waitUntilExit()` runs a run loop,
-/// which is not safe from many tests at once.) Returns false on time-out.
+/// Waits for `process` to end, polling every 5 ms. Returns false on time-out.
 @discardableResult
-public func waitForExit(_ process: Process, seconds: Double = 60) -> Bool {
+public func waitForExit(_ process: ChildProcess, seconds: Double = 60) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while process.isRunning {
         if Date() > deadline { return false }
@@ -112,7 +111,7 @@ public struct TestCertificate: Sendable {
     public static func make(in directory: URL) throws -> TestCertificate {
         let cert = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,

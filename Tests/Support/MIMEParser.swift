@@ -26,7 +26,7 @@ public struct ParsedMessage: Decodable, Sendable {
 
     /// Parses `bytes` with `Tests/Support/parse_mime.py`.
     public static func parse(_ bytes: [UInt8]) throws -> ParsedMessage {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", LoopbackServer.supportDirectory.appendingPathComponent("parse_mime.py").path]
         let input = Pipe()
