@@ -244,6 +244,12 @@ enum PostgresSchema {
             CREATE INDEX events_pending ON events (id) WHERE pending;
             CREATE INDEX events_pending_lead ON events (lead_id) WHERE pending;
             """),
+        // Pending events whose decision failed every time it was tried alone: kept, not
+        // decided, with the reason (EventInbox.setAsideOldestPending).
+        Migration(name: "p13: events set aside", sql: """
+            ALTER TABLE events ADD COLUMN apply_error text;
+            CREATE INDEX events_set_aside ON events (id) WHERE apply_error IS NOT NULL;
+            """),
     ]
 
     /// The advisory lock a pass over the pending events takes: one process applies at a time

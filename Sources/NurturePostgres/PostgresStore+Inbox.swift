@@ -100,6 +100,46 @@ extension PostgresStore {
         }
     }
 
+    public func setAsideOldestPending(reason: String) async throws -> SetAsideEvents? {
+        try await transaction { connection in
+            let locked = try await connection.rows("SELECT pg_try_advisory_xact_lock(\(PostgresSchema.inboxLockKey)) AS locked", logger: self.logger)
+                .first?.value("locked", as: Bool.self) ?? false
+            guard locked, let head = try await connection.rows("SELECT id, lead_id FROM events WHERE pending ORDER BY id LIMIT 1", logger: self.logger).first else {
+                return nil
+            }
+            let lead: Int64 = try head.value("lead_id")
+            let rows = try await connection.rows("""
+                UPDATE events SET pending = NULL, apply_error = \(reason) WHERE pending AND lead_id = \(lead) RETURNING id
+                """, logger: self.logger)
+            return SetAsideEvents(lead: lead, oldest: try head.value("id"), count: rows.count)
+        }
+    }
+
+    public func setAsideEventCount() async throws -> Int {
+        try await fetch("SELECT count(*) FROM events WHERE apply_error IS NOT NULL").first?.decode(Int.self) ?? 0
+    }
+
+    public func setAsideEvents(limit: Int) async throws -> [SetAsideRecord] {
+        try await fetch("""
+            SELECT e.id, e.lead_id, l.email, e.type, e.at, e.apply_error FROM events e JOIN leads l ON l.id = e.lead_id
+            WHERE e.apply_error IS NOT NULL ORDER BY e.id DESC LIMIT \(limit)
+            """).map { row in
+            let row = row.makeRandomAccess()
+            return SetAsideRecord(id: try row.value("id"), leadID: try row.value("lead_id"), email: try row.value("email"), type: try row.value("type"),
+                           at: try row.value("at"), reason: try row.value("apply_error"))
+        }
+    }
+
+    public func requeueSetAsideEvents(ids: [Int64]) async throws -> Int {
+        try await transaction { connection in
+            try await connection.rows("""
+                UPDATE events SET pending = true, apply_error = NULL
+                WHERE apply_error IS NOT NULL AND (cardinality(\(ids)::bigint[]) = 0 OR id = ANY(\(ids)))
+                RETURNING id
+                """, logger: self.logger).count
+        }
+    }
+
     public func pendingEventCount() async throws -> Int {
         try await fetch("SELECT count(*) FROM events WHERE pending").first?.decode(Int.self) ?? 0
     }

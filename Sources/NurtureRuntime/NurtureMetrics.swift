@@ -12,6 +12,7 @@ public final class NurtureMetrics: Sendable {
     let leads: Gauge
     let parkedLeads: Gauge
     let pendingEvents: Gauge
+    let setAsideEvents: Gauge
     let staleCompletionsCounter: Counter
     let recoveredSendsCounter: Counter
     /// Stages reported so far (a stage emptied since is reported as 0).
@@ -44,6 +45,7 @@ public final class NurtureMetrics: Sendable {
         leads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_leads", unitName: "", helpText: "Leads in the database"))
         parkedLeads = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_parked_leads", unitName: "", helpText: "Leads set aside because their stored state cannot be read"))
         pendingEvents = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_events_pending", unitName: "", helpText: "Opens and clicks stored and not decided yet"))
+        setAsideEvents = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "nurture_events_set_aside", unitName: "", helpText: "Opens and clicks kept but not decided: their decision failed every time it was tried alone"))
         staleCompletionsCounter = registry.makeCounter(descriptor: MetricNameDescriptor(
             metricName: "nurture_stale_completions", unitName: "total",
             helpText: "Send outcomes refused because the lease had passed to another worker"))
@@ -61,8 +63,8 @@ public final class NurtureMetrics: Sendable {
     }
 
     /// The exposition for `GET /metrics`, with the gauges read from the store's counts
-    /// (and its webhook outbox's, and the tracking events waiting to be decided).
-    public func exposition(_ counts: StoreCounts, webhooks: [WebhookStatus: Int] = [:], pendingEvents pending: Int = 0) -> String {
+    /// (and its webhook outbox's, the tracking events waiting to be decided and those set aside).
+    public func exposition(_ counts: StoreCounts, webhooks: [WebhookStatus: Int] = [:], pendingEvents pending: Int = 0, setAsideEvents setAside: Int = 0) -> String {
         for status in WebhookStatus.allCases {
             registry.makeGauge(descriptor: Self.webhooksByStatus, labels: [("status", status.rawValue)]).set(Double(webhooks[status] ?? 0))
         }
@@ -80,6 +82,7 @@ public final class NurtureMetrics: Sendable {
         leads.set(Double(counts.leads))
         parkedLeads.set(Double(counts.parkedLeads))
         pendingEvents.set(Double(pending))
+        setAsideEvents.set(Double(setAside))
         return registry.emitToString()
     }
 }

@@ -173,7 +173,8 @@ public struct Runtime: Sendable {
     /// `GET /metrics`: the counters, with gauges read from the store at the time asked.
     public var metricsExposition: @Sendable () async throws -> String {
         { [store, metrics, clock] in
-            metrics.exposition(try await store.counts(now: clock.now()), webhooks: try await store.webhookCounts(), pendingEvents: try await store.pendingEventCount())
+            metrics.exposition(try await store.counts(now: clock.now()), webhooks: try await store.webhookCounts(), pendingEvents: try await store.pendingEventCount(),
+                                setAsideEvents: try await store.setAsideEventCount())
         }
     }
 

@@ -284,6 +284,14 @@ enum SQLiteSchema {
                 CREATE INDEX events_pending_lead ON events(lead_id) WHERE pending IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v16: events set aside") { db in
+            // Pending events whose decision failed every time it was tried alone: kept, not
+            // decided, with the reason (EventInbox.setAsideOldestPending).
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN apply_error TEXT;
+                CREATE INDEX events_set_aside ON events(id) WHERE apply_error IS NOT NULL;
+                """)
+        }
         return migrator
     }
 

@@ -65,6 +65,46 @@ extension SQLiteStore {
         }
     }
 
+    public func setAsideOldestPending(reason: String) async throws -> SetAsideEvents? {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, lead_id FROM events WHERE pending IS NOT NULL ORDER BY id LIMIT 1") else { return nil }
+            let lead: Int64 = row["lead_id"]
+            try db.execute(sql: "UPDATE events SET pending = NULL, apply_error = ? WHERE pending IS NOT NULL AND lead_id = ?", arguments: [reason, lead])
+            return SetAsideEvents(lead: lead, oldest: row["id"], count: db.changesCount)
+        }
+    }
+
+    public func setAsideEventCount() async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE apply_error IS NOT NULL") ?? 0
+        }
+    }
+
+    public func setAsideEvents(limit: Int) async throws -> [SetAsideRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT e.id, e.lead_id, l.email, e.type, e.at, e.apply_error FROM events e JOIN leads l ON l.id = e.lead_id
+                WHERE e.apply_error IS NOT NULL ORDER BY e.id DESC LIMIT ?
+                """, arguments: [limit]).map { row in
+                SetAsideRecord(id: row["id"], leadID: row["lead_id"], email: row["email"], type: row["type"],
+                               at: Date(timeIntervalSince1970: row["at"]), reason: row["apply_error"])
+            }
+        }
+    }
+
+    public func requeueSetAsideEvents(ids: [Int64]) async throws -> Int {
+        try await pool.write { db in
+            if ids.isEmpty {
+                try db.execute(sql: "UPDATE events SET pending = 1, apply_error = NULL WHERE apply_error IS NOT NULL")
+            } else {
+                let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+                try db.execute(sql: "UPDATE events SET pending = 1, apply_error = NULL WHERE apply_error IS NOT NULL AND id IN (\(marks))",
+                               arguments: StatementArguments(ids))
+            }
+            return db.changesCount
+        }
+    }
+
     /// A stored event as the engine sees it.
     private func pendingEvent(_ row: Row) -> Event {
         // Written by ``JSONText/object(_:)`` from a `[String: String]`: it reads back.

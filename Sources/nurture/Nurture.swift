@@ -19,6 +19,6 @@ struct Nurture: AsyncParsableCommand {
             Every command has --help. Reference: docs/ in the repository.
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, RunOnce.self, Migrate.self, Leads.self, ReportCommand.self, Validate.self, DryRunCommand.self, Preview.self, Send.self, Reload.self, DKIMCommand.self, WebhooksCommand.self]
+        subcommands: [Serve.self, RunOnce.self, Migrate.self, Leads.self, ReportCommand.self, Validate.self, DryRunCommand.self, Preview.self, Send.self, Reload.self, DKIMCommand.self, WebhooksCommand.self, EventsCommand.self]
     )
 }

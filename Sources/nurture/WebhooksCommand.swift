@@ -47,10 +47,7 @@ struct WebhooksCommand: AsyncParsableCommand {
                 let records = try await runtime.store.webhooks(status: status.flatMap(WebhookStatus.init(rawValue:)), limit: limit)
                 switch format {
                 case .json:
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                    encoder.dateEncodingStrategy = .iso8601
-                    print(String(decoding: try encoder.encode(records), as: UTF8.self))
+                    try printJSON(records)
                 case .text:
                     if records.isEmpty { print(status.map { "no \($0) webhooks" } ?? "no webhooks") }
                     for record in records { print(terminalSafe("#\(record.rowID)  lead \(record.leadID)  " + LeadReport.line(record))) }

@@ -1,7 +1,9 @@
 import Foundation
+import GRDB
 import NurtureCore
 @testable import NurtureApp
 @testable import NurtureRuntime
+import Synchronization
 import Testing
 
 @Suite("Stored tracking events decided by the applier service")
@@ -42,6 +44,63 @@ struct EventApplierTests {
             #expect(try await eventually { try await runtime.store.lead(.email("ada@example.com"))?.lead.score == afterStart + 1 })
             #expect(try await runtime.store.pendingEventCount() == 0)
         }
+    }
+
+    @Test("a lead whose events cannot be written does not hold up the others: fewer at a time, then set aside after failing alone twice; a fault that passes sets nothing aside")
+    func poisonedLeadSetAside() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let runtime = try harness.runtime(clock: ManualClock(monday + 120))
+        let emails = ["ada@example.com", "bob@example.com", "cy@example.com", "dee@example.com"]
+        _ = try await runtime.scheduler.upsert(emails.map { lead($0) }, now: monday)
+        let visits = { (rounds: Int) in
+            (0..<rounds).flatMap { round in
+                emails.map { (lead: LeadReference.email($0), recording: RecordedEvent(Event("page_visited", at: monday + 60 + Double(round), properties: ["path": "/blog"]))) }
+            }
+        }
+        func score(_ email: String) async throws -> Int { try #require(try await runtime.store.lead(.email(email))).lead.score }
+        let before = try await score("ada@example.com")
+        // Any write of bob's row fails, as a row no write can take would.
+        let database = try DatabaseQueue(path: harness.database)
+        let poison = "CREATE TRIGGER poison BEFORE UPDATE ON leads WHEN OLD.email = 'bob@example.com' BEGIN SELECT RAISE(ABORT, 'poisoned lead'); END"
+        let pauses = Mutex(0)
+        func applier(_ pause: @escaping @Sendable () async throws -> Void) -> EventApplier {
+            EventApplier(store: runtime.store, workflows: runtime.feedback.applier.workflows, doorbell: runtime.doorbell, metrics: runtime.metrics,
+                         logger: runtime.logger, clock: ManualClock(monday + 120), batchSize: 8, setAsideAfter: 2, pauseBeforeRetry: pause)
+        }
+
+        // A fault that passes while the applier waits to try bob's event alone again: every
+        // event is decided, nothing is set aside.
+        try await database.write { db in try db.execute(sql: poison) }
+        _ = try await runtime.store.appendEvents(visits(2), now: monday + 60)
+        let passing = applier {
+            pauses.withLock { $0 += 1 }
+            try await database.write { db in try db.execute(sql: "DROP TRIGGER poison") }
+        }
+        #expect(try await passing.drain() == EventApplier.Drained(taken: 8))
+        #expect(pauses.withLock { $0 } == 1)
+        #expect(try await runtime.store.setAsideEventCount() == 0)
+        for email in emails { #expect(try await score(email) == before + 2, "\(email)") }
+
+        // A fault that stays: bob's events are set aside at the second failure alone; the
+        // others', before and after them, are decided.
+        try await database.write { db in try db.execute(sql: poison) }
+        _ = try await runtime.store.appendEvents(visits(2), now: monday + 70)
+        let staying = applier { pauses.withLock { $0 += 1 } }
+        let drained = try await staying.drain()
+        #expect(drained.setAside.map(\.count) == [2])
+        #expect(drained.taken == 6)
+        #expect(pauses.withLock { $0 } == 2)
+        #expect(try await runtime.store.pendingEventCount() == 0)
+        #expect(try await runtime.store.setAsideEventCount() == 2)
+        for email in ["ada@example.com", "cy@example.com", "dee@example.com"] {
+            #expect(try await score(email) == before + 4, "\(email)")
+        }
+        #expect(try await score("bob@example.com") == before + 2)
+        let reason = try await database.read { db in try String.fetchAll(db, sql: "SELECT apply_error FROM events WHERE apply_error IS NOT NULL") }
+        #expect(reason.count == 2 && reason.allSatisfy { $0.contains("poisoned lead") }, "\(reason)")
+        // Set aside, not lost: the gauge counts them.
+        #expect(try await runtime.metricsExposition().contains("nurture_events_set_aside 2"))
     }
 
     @Test("a stage move decided by the applier queues the next stage's email and rings the worker's doorbell")

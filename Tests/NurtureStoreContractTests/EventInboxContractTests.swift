@@ -71,6 +71,53 @@ extension StoreContractTests {
         }
     }
 
+    @Test("a pass that cannot write one lead writes nothing; the oldest pending event and its lead's others are set aside, kept and counted, and the next pass goes on", arguments: Adapter.allCases)
+    func setAside(adapter: Adapter) async throws {
+        try await adapter.with { subject in
+            let store = subject.store
+            try await seed(store, ["ada@example.com", "bob@example.com"], send: false)
+            let visit = { (email: String, path: String) in (lead: LeadReference.email(email), recording: RecordedEvent(Event("page_visited", at: Self.t0, properties: ["path": path]))) }
+            #expect(try await store.appendEvents([visit("bob@example.com", "/a"), visit("ada@example.com", "/b"), visit("bob@example.com", "/c")], now: Self.t0) == [true, true, true])
+            try await subject.poison("bob@example.com")
+            let tag: @Sendable (inout LeadState, Event) -> [Effect] = { state, event in
+                state.lead.tags.insert(event.properties["path"] ?? "?")
+                return []
+            }
+            let settle: @Sendable (inout LeadState) -> LeadChange = { _ in LeadChange(effects: [], nextWake: nil) }
+            await #expect(throws: (any Error).self) { try await store.applyPendingEvents(limit: 10, now: Self.t0, decide: tag, settle: settle) }
+            // Nothing half-written: ada's event is still pending and not decided.
+            #expect(try await store.pendingEventCount() == 3)
+            #expect(try await store.lead(.email("ada@example.com"))?.lead.tags == [])
+            #expect(try await store.setAsideEventCount() == 0)
+
+            // bob's first event is the oldest: bob's two are set aside, ada's is not.
+            let aside = try #require(try await store.setAsideOldestPending(reason: "poisoned lead"))
+            #expect(aside.count == 2)
+            #expect(try await store.pendingEventCount() == 1)
+            #expect(try await store.setAsideEventCount() == 2)
+            let applied = try await store.applyPendingEvents(limit: 10, now: Self.t0, decide: tag, settle: settle)
+            #expect(applied.applied == 1)
+            #expect(try await store.lead(.email("ada@example.com"))?.lead.tags == ["/b"])
+            #expect(try await store.setAsideOldestPending(reason: "nothing left") == nil)
+            #expect(try await store.pendingEventCount() == 0)
+            #expect(try await store.setAsideEventCount() == 2)
+            // Kept: still the lead's events, counted where events are counted.
+            #expect(try await store.details(.email("bob@example.com"), recent: 10)?.events.count == 2)
+            // Listed newest first, with the lead and the reason; queued again by number, or all.
+            let listed = try await store.setAsideEvents(limit: 10)
+            #expect(listed.map(\.email) == ["bob@example.com", "bob@example.com"])
+            #expect(listed.allSatisfy { $0.reason == "poisoned lead" && $0.type == "page_visited" && $0.at == Self.t0 })
+            #expect(listed.map(\.id) == listed.map(\.id).sorted(by: >) && listed.last?.id == aside.oldest)
+            #expect(try await store.requeueSetAsideEvents(ids: [aside.oldest, 999_999]) == 1)
+            #expect(try await store.pendingEventCount() == 1)
+            #expect(try await store.setAsideEventCount() == 1)
+            #expect(try await store.requeueSetAsideEvents(ids: []) == 1)
+            #expect(try await store.requeueSetAsideEvents(ids: []) == 0)
+            #expect(try await store.pendingEventCount() == 2)
+            #expect(try await store.setAsideEvents(limit: 10) == [])
+        }
+    }
+
     @Test("a due lead with pending events is left to the applier, whose settle runs after its events", arguments: Adapter.allCases)
     func duePassLeavesPendingLeads(adapter: Adapter) async throws {
         try await adapter.with { subject in

@@ -30,6 +30,11 @@ struct StoreContractTests {
                 let store = try SQLiteStore(path: path, webhooks: webhooks)
                 try await body(Subject(store: store, corrupt: { email in
                     try await store.execute(sql: "UPDATE leads SET state = x'00ff' WHERE email = '\(email)'")
+                }, poison: { email in
+                    try await store.execute(sql: """
+                        CREATE TRIGGER poison BEFORE UPDATE ON leads WHEN OLD.email = '\(email)'
+                        BEGIN SELECT RAISE(ABORT, 'poisoned lead'); END
+                        """)
                 }, rebuildRollups: { try await store.rebuildRollups() }, rebuildStageEntries: { try await store.rebuildStageEntries() }))
             case .postgres:
                 // A database of its own on the throwaway server; leases on the tests' virtual clock.
@@ -44,6 +49,12 @@ struct StoreContractTests {
                     defer { group.cancelAll() }
                     try await body(Subject(store: store, corrupt: { email in
                         try await store.execute(sql: "UPDATE leads SET state = '\\x00ff' WHERE email = '\(email)'")
+                    }, poison: { email in
+                        try await store.execute(sql: """
+                            CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                            BEGIN RAISE EXCEPTION 'poisoned lead' USING ERRCODE = 'check_violation'; END $$
+                            """)
+                        try await store.execute(sql: "CREATE TRIGGER poison BEFORE UPDATE ON leads FOR EACH ROW WHEN (OLD.email = '\(email)') EXECUTE FUNCTION poison()")
                     }, rebuildRollups: { try await store.rebuildRollups() }, rebuildStageEntries: { try await store.rebuildStageEntries() }))
                 }
             }
@@ -53,6 +64,8 @@ struct StoreContractTests {
     struct Subject: Sendable {
         let store: any NurtureStore
         let corrupt: @Sendable (String) async throws -> Void
+        /// Makes every write of this lead's row fail (a trigger), as a row no write can take would.
+        let poison: @Sendable (String) async throws -> Void
         /// Rebuilds the step rollups from the stored events.
         let rebuildRollups: @Sendable () async throws -> Void
         /// Rebuilds the stage entries from the leads and their stage changes.

@@ -27,6 +27,59 @@ public protocol EventInbox: Sendable {
 
     /// How many events wait to be applied (the `nurture_events_pending` gauge).
     func pendingEventCount() async throws -> Int
+
+    /// Takes the oldest pending event, and its lead's other pending events, out of the queue
+    /// without deciding them, with `reason`: they stay stored and counted, marked set aside.
+    /// For a lead whose pass fails every time it is tried alone (all of its pending events
+    /// are decided on its one state), so the events after them are decided. Returns nil when
+    /// no event is pending, or when another process is applying (it is left alone).
+    func setAsideOldestPending(reason: String) async throws -> SetAsideEvents?
+
+    /// How many events were set aside (the `nurture_events_set_aside` gauge).
+    func setAsideEventCount() async throws -> Int
+
+    /// The events set aside, newest first, at most `limit` (`nurture events set-aside`).
+    func setAsideEvents(limit: Int) async throws -> [SetAsideRecord]
+
+    /// Puts set-aside events back in the queue, to be decided by the next pass (every one
+    /// when `ids` is empty). Returns how many.
+    func requeueSetAsideEvents(ids: [Int64]) async throws -> Int
+}
+
+/// An event set aside: stored and counted, not decided.
+public struct SetAsideRecord: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var leadID: Int64
+    public var email: String
+    public var type: String
+    public var at: Date
+    /// The error of the pass that failed with it alone.
+    public var reason: String
+
+    public init(id: Int64, leadID: Int64, email: String, type: String, at: Date, reason: String) {
+        self.id = id
+        self.leadID = leadID
+        self.email = email
+        self.type = type
+        self.at = at
+        self.reason = reason
+    }
+}
+
+/// What ``EventInbox/setAsideOldestPending(reason:)`` took out of the queue.
+public struct SetAsideEvents: Sendable, Equatable {
+    /// The lead whose pending events they were.
+    public var lead: Int64
+    /// The oldest of them, the one at the head of the queue.
+    public var oldest: Int64
+    /// How many were set aside.
+    public var count: Int
+
+    public init(lead: Int64, oldest: Int64, count: Int) {
+        self.lead = lead
+        self.oldest = oldest
+        self.count = count
+    }
 }
 
 /// What one ``EventInbox/applyPendingEvents(limit:now:decide:settle:)`` did.
