@@ -133,7 +133,7 @@ public struct EmailRenderer: Sendable {
         let html = library.render(template, part: "html", context: context) ?? ""
         var text = library.hasText(template)
             ? library.render(template, part: "text", context: context) ?? ""
-            : HTMLText.plainText(fromHTML: html)
+            : library.plainText(template, html: html, context: context)
         var body = html
         var tracked = 0
         if tracking {

@@ -5,7 +5,8 @@ enum HTMLPlainText {
     private static let space = UInt8(ascii: " ")
     private static let newline = UInt8(ascii: "\n")
 
-    static func render(_ html: String) -> String {
+    /// - Parameter wrap: `false` leaves long lines whole (``SplicedText`` wraps after splicing).
+    static func render(_ html: String, wrap: Bool = true) -> String {
         let b = Array(html.utf8)
         let n = b.count
         var out: [UInt8] = []
@@ -158,7 +159,7 @@ enum HTMLPlainText {
         text.reserveCapacity(out.count + 16)
         for line in lines {
             let string = String(decoding: line, as: UTF8.self)
-            text += line.count > 76 ? HTMLText.wrap(string, width: 76) : string
+            text += wrap && line.count > 76 ? HTMLText.wrap(string, width: 76) : string
             text += "\n"
         }
         return text

@@ -54,6 +54,12 @@ public struct TemplateLibrary: Sendable {
     /// Values used when a lead field is missing or empty (`first_name: there`).
     public let defaults: [String: String]
     let library: MustacheLibrary
+    /// The parts that render by splicing the lead's values into text rendered once (by name,
+    /// `welcome/html`); the others are rendered by swift-mustache each time.
+    private(set) var spliced: [String: SplicedTemplate]
+    /// The text parts made once from the spliced HTML of templates without their own (by
+    /// template name).
+    private(set) var splicedText: [String: SplicedText]
     private let textTemplates: Set<String>
     /// What the templates should have and lack (an unsubscribe link, the postal address, alt
     /// text): warnings, each with its file. `nurture validate` prints them; `serve` logs them.
@@ -195,6 +201,15 @@ public struct TemplateLibrary: Sendable {
 
         guard problems.isEmpty else { throw TemplateErrors(problems) }
         self.library = library
+        let parts = names.flatMap { ["\($0)/subject", "\($0)/html", "\($0)/text"] }.filter { sources[$0] != nil }
+        let scanned = sources.mapValues { (text: $0.text, scan: $0.scan) }
+        let spliced = parts.reduce(into: [String: SplicedTemplate]()) { spliced, part in
+            spliced[part] = SplicedTemplate.compile(part, sources: scanned, library: library)
+        }
+        self.spliced = spliced
+        self.splicedText = names.filter { sources["\($0)/text"] == nil }.reduce(into: [:]) { texts, name in
+            texts[name] = spliced["\(name)/html"].flatMap(SplicedText.compile)
+        }
         self.names = names
         self.defaults = defaults
         self.textTemplates = Set(names.filter { sources["\($0)/text"] != nil })
@@ -376,7 +391,25 @@ public struct TemplateLibrary: Sendable {
 
     /// Renders one part (`subject`, `html` or `text`) of a template.
     func render(_ name: String, part: String, context: [String: Any]) -> String? {
-        library.render(context, withTemplate: "\(name)/\(part)")
+        let key = "\(name)/\(part)"
+        if let text = spliced[key]?.render(context) { return text }
+        return library.render(context, withTemplate: key)
+    }
+
+    /// The same templates with every part rendered by swift-mustache and every text part read
+    /// from the email's HTML: what splicing saves (`nurture-bench render --splice off`).
+    package func withoutSplicing() -> TemplateLibrary {
+        var library = self
+        library.spliced = [:]
+        library.splicedText = [:]
+        return library
+    }
+
+    /// The text part of a template without one, from its rendered `html`: spliced when it can
+    /// be (``SplicedText``), else read from the HTML (the same text either way).
+    func plainText(_ name: String, html: String, context: [String: Any]) -> String {
+        if let text = splicedText[name]?.render(context) { return text }
+        return HTMLText.plainText(fromHTML: html)
     }
 
     private static func explain(_ error: any Error) -> String {
@@ -462,6 +495,10 @@ struct MustacheScan: Sendable {
     var blocks = 0
     /// Sections that repeat for each item of a list (`{{#tags}}`).
     var lists = 0
+    /// The names of the values the text shows (`{{name}}`, `{{{name}}}`, `{{&name}}`), as written.
+    var variables: [String] = []
+    /// Whether a set-delimiter tag (`{{=<% %>=}}`) changes the tags' delimiters.
+    var setsDelimiters = false
 
     /// The data that are lists: a section on one of them repeats its content for each item.
     static let listKeys: Set<String> = ["tags"]
@@ -636,6 +673,7 @@ struct MustacheScan: Sendable {
                 guard let name = Self.name(&reader, close: close) else { return }
                 if sigil == "{" { guard reader.read(["}"]) else { return } }
                 guard checkTransforms(name, tag, &reader) else { return }
+                variables.append(name)
             case ">":
                 reader.index += 1
                 reader.read(while: \.isWhitespace)
@@ -656,6 +694,7 @@ struct MustacheScan: Sendable {
                     return
                 }
                 (open, close) = (start, end)
+                setsDelimiters = true
             case "%":
                 reader.index += 1
                 reader.read(while: \.isWhitespace)
@@ -669,6 +708,7 @@ struct MustacheScan: Sendable {
             default:
                 guard let name = Self.name(&reader, close: close) else { return }
                 guard checkTransforms(name, tag, &reader) else { return }
+                variables.append(name)
             }
         }
         // The end of the text with a section still open: reported where it was opened.
