@@ -59,6 +59,26 @@ struct SplicedTemplateTests {
         }
     }
 
+    @Test("a block or partial indented by swift-mustache (after a comment, a pragma, a lone CR) is not spliced, or splices the same bytes")
+    func indentation() throws {
+        let layouts = [
+            "<td>\n  {{! content }}{{$body}}{{/body}}\n</td>\n",
+            "<td>\n  {{% CONTENT_TYPE: HTML}}{{$body}}{{/body}}\n</td>\n",
+            "<td>{{! x }}\r  {{> footer.html}}\n{{$body}}{{/body}}</td>\n",
+        ]
+        for layout in layouts {
+            let folder = try Self.templates(html: "{{<page.html}}{{$body}}<p>Hi {{first_name}}</p>\n<p>Thanks</p>{{/body}}{{/page.html}}")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent("layouts"), withIntermediateDirectories: true)
+            try layout.write(to: folder.appendingPathComponent("layouts/page.html.mustache"), atomically: true, encoding: .utf8)
+            let library = try TemplateLibrary(directory: folder)
+            for value in ["Ann\n", "Ann\r", "\nAnn", "", "Ann"] {
+                let context: [String: Any] = ["first_name": value]
+                #expect(library.render("t", part: "html", context: context) == library.library.render(context, withTemplate: "t/html"), "\(layout.debugDescription) with \(value.debugDescription)")
+            }
+        }
+    }
+
     @Test("{{name}} is escaped in HTML, {{{name}}} and text parts are not; a list value falls back; a missing one is empty")
     func slots() throws {
         let folder = try Self.templates(html: "<p>{{first_name}} {{{first_name}}} {{&first_name}}{{missing}}|{{score}}|</p>")
@@ -110,6 +130,12 @@ struct SplicedTemplateTests {
             (#"<p><a href="{{first_name}}/path">Go</a></p>"#, "part of an href"),
             (#"<p><a href="{{first_name}}">https://x.example/</a></p>"#, "a link whose label is a URL"),
             ("<p>&am{{first_name}}</p>", "after an `&` it could end as an entity"),
+            ("<p>x &#000000038{{first_name}} y</p>", "after an `&` 11 bytes before it"),
+            ("<p>Hello</p>\n<!-- for {{first_name}}> internal -->", "in a comment it could end"),
+            (#"<a-x href="https://acme.example">{{first_name}}</a-x>"#, "in the label of a tag HTMLPlainText reads as a link"),
+            (#"<a href="https://acme.example"><span style="display:none"></a></span>{{first_name}}</a>"#, "after a hidden `</a>`"),
+            (#"<p><a href="{{first_name}}">https&#58;//acme.example</a></p>"#, "a link whose label decodes to a URL"),
+            (#"<div style="display:none">{{first_name}}</div><p>&#xE000;0&#xE001;</p>"#, "fixed text that reads as a marker"),
         ]
         for (text, what) in cases {
             let folder = try Self.templates(html: text)

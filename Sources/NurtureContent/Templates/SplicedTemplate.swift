@@ -125,7 +125,17 @@ struct SplicedTemplate: Sendable {
         }
         text.unicodeScalars += scalars
         if !text.isEmpty { pieces.append(.text(text)) }
-        return SplicedTemplate(pieces: pieces)
+        let spliced = SplicedTemplate(pieces: pieces)
+
+        // swift-mustache indents after a value that ends a line inside an indented block or
+        // partial, and an empty value moves that indentation to what follows: values that end
+        // or start a line, and empty ones, must give swift-mustache's bytes too, or no splicing.
+        for probe in [{ (marker: String) in marker + "\n" }, { $0 + "\r" }, { "\n" + $0 }, { _ in "" }] {
+            var context: [String: Any] = [:]
+            for (index, name) in names.enumerated() { context[name] = probe("\(open)\(index)\(close)") }
+            guard let expected = library.render(context, withTemplate: part), spliced.render(context) == expected else { return nil }
+        }
+        return spliced
     }
 
     /// Letters, digits, `_` and `-`: a name looked up as a whole.
@@ -135,6 +145,8 @@ struct SplicedTemplate: Sendable {
 
     /// Whether a line holds only whitespace and then a partial, block or layout tag: a
     /// standalone tag with an indentation, which swift-mustache applies after line-ending values.
+    /// (A quick first test: the probes in ``compile(_:sources:library:)`` catch the other ways
+    /// a tag gets an indentation.)
     static func hasIndentedStandalone(_ text: String) -> Bool {
         for line in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
             guard let first = line.first, first == 0x20 || first == 0x09 else { continue }

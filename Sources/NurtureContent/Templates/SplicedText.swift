@@ -108,6 +108,9 @@ struct SplicedText: Sendable {
             }
             return out
         }
+        // Fixed text that reads as a marker (`&#xE000;`) would be taken for a value.
+        let fixed = HTMLPlainText.render(html.pieces.reduce(into: "") { out, piece in if case .text(let text) = piece { out += text } })
+        guard !fixed.unicodeScalars.contains(where: { $0 == SplicedTemplate.open || $0 == SplicedTemplate.close }) else { return nil }
         // Where each value stands: in text, as a link's href, or somewhere it could change more.
         guard let links = classify(Array(withMarkers().utf8), count: slots.count) else { return nil }
         for index in links { slots[index].link = true }
@@ -164,23 +167,30 @@ struct SplicedText: Sendable {
             guard b[j...].starts(with: close), index < count else { return nil }
             return (index, j + close.count)
         }
-        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0C }
         var links = Set<Int>()
         var label: (start: Int, link: Bool)? // inside <a …>: where its label starts, and whether its href is a value
         var i = 0
         while i < b.count {
             if b[i] == UInt8(ascii: "<") {
                 if b[i...].starts(with: "<!--".utf8) {
+                    // A value in a comment could end it (`--` before a fixed `>`): refused.
                     var j = i + 4
-                    while j + 2 < b.count, !(b[j] == 0x2D && b[j + 1] == 0x2D && b[j + 2] == 0x3E) { j += 1 }
+                    while j + 2 < b.count, !(b[j] == 0x2D && b[j + 1] == 0x2D && b[j + 2] == 0x3E) {
+                        if marker(at: j) != nil { return nil }
+                        j += 1
+                    }
                     i = j + 3
                     continue
                 }
                 guard let end = HTMLText.endOfTag(b, from: i) else { return nil }
                 let tag = b[(i + 1)..<end]
                 let closing = tag.first == UInt8(ascii: "/")
-                let name = tag.drop { $0 == UInt8(ascii: "/") }.prefix { !isSpace($0) && $0 != UInt8(ascii: "/") }
-                let isAnchor = name.count == 1 && name.first! | 0x20 == UInt8(ascii: "a")
+                // The name as HTMLPlainText reads it: the letters and digits after any `/`.
+                let name = String(decoding: tag.drop { $0 == UInt8(ascii: "/") }.prefix { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }, as: UTF8.self).lowercased()
+                let isAnchor = name == "a"
+                // Inside a label, an element HTMLPlainText skips whole could hide its `</a>`.
+                if label != nil, ["head", "style", "script", "title"].contains(name) || HTMLPlainText.contains(tag, "none") { return nil }
                 // A marker in a tag: only as the whole `href="…"` of a link.
                 var link = false
                 var j = tag.startIndex
@@ -201,7 +211,7 @@ struct SplicedText: Sendable {
                     if closing, let open = label {
                         // A link shown as ` (URL)` needs a fixed label that cannot be that URL.
                         if open.link {
-                            let text = String(decoding: b[open.start..<i], as: UTF8.self).trimmed()
+                            let text = HTMLText.decodeEntities(String(decoding: b[open.start..<i], as: UTF8.self)).trimmed()
                             guard !text.isEmpty, !text.contains("://"), !text.contains("<") else { return nil }
                         }
                         label = nil
@@ -217,7 +227,8 @@ struct SplicedText: Sendable {
                 // In text: not in a link's label, and no `&` it could end as an entity.
                 guard label == nil else { return nil }
                 var k = i - 1
-                while k >= 0, k >= i - 10, b[k] != UInt8(ascii: ";") {
+                // HTMLPlainText reads an entity's name up to 10 bytes: its `;` up to 11 after the `&`.
+                while k >= 0, k >= i - 11, b[k] != UInt8(ascii: ";") {
                     if b[k] == UInt8(ascii: "&") { return nil }
                     k -= 1
                 }
