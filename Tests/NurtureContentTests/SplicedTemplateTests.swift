@@ -152,6 +152,13 @@ struct SplicedTemplateTests {
         #expect(text.render(["first_name": "Ada  Lovelace", "view_url": "https://t.example/v/1"]) == nil, "two spaces collapse in HTML")
         #expect(text.render(["first_name": "Ada", "view_url": "mailto:ada@example.com"]) == nil, "not an http(s) link")
         #expect(text.render(["first_name": "", "view_url": "https://t.example/v/1"]) == nil)
+
+        // Unescaped in the HTML: an `&` would start an entity there, so such a value is not spliced.
+        let raw = try Self.templates(html: "<p>Hi {{{first_name}}}</p>")
+        defer { try? FileManager.default.removeItem(at: raw) }
+        let rawText = try #require(try TemplateLibrary(directory: raw).splicedText["t"])
+        #expect(rawText.render(["first_name": "Ada"]) == "Hi Ada\n")
+        #expect(rawText.render(["first_name": "A&amp;B"]) == nil)
     }
 
     /// A templates folder with one template `t`: its subject `Hi {{first_name}}`, `html`, and the
