@@ -20,13 +20,14 @@ extension PostgresStore {
                     messageID: try s.value("message_id"), reply: try s.value("reply"))
             }
             let events = try await connection.rows("""
-                SELECT type, at, properties::text AS properties, machine, recorded_at
+                SELECT type, at, properties::text AS properties, machine, recorded_at, pending, apply_error
                 FROM events WHERE lead_id = \(id) ORDER BY at DESC, id DESC LIMIT \(recent)
                 """, logger: self.logger).map { e in
                 let properties = (try? self.decoder.decode([String: String].self, from: Data(try e.value("properties", as: String.self).utf8))) ?? [:]
                 return StoredEvent(
                     event: Event(try e.value("type"), at: try e.value("at"), properties: properties, isMachine: try e.value("machine")),
-                    recordedAt: try e.value("recorded_at"))
+                    recordedAt: try e.value("recorded_at"),
+                    pending: try e.value("pending", as: Bool?.self) ?? false, setAside: try e.value("apply_error", as: String?.self))
             }
             return LeadDetails(state: try self.decodeOrThrow(row), nextWake: row.nextWake, sends: sends, events: events)
         }

@@ -19,7 +19,8 @@ extension SQLiteStore {
                 let properties = (try? self.decoder.decode([String: String].self, from: Data((e["properties"] as String).utf8))) ?? [:]
                 return StoredEvent(
                     event: Event(e["type"], at: Date(timeIntervalSince1970: e["at"]), properties: properties, isMachine: e["machine"]),
-                    recordedAt: Date(timeIntervalSince1970: e["recorded_at"]))
+                    recordedAt: Date(timeIntervalSince1970: e["recorded_at"]),
+                    pending: (e["pending"] as Int64?) != nil, setAside: e["apply_error"])
             }
             return LeadDetails(
                 state: try self.decodeOrThrow(row), nextWake: (row["next_wake_at"] as Double?).map(Date.init(timeIntervalSince1970:)),

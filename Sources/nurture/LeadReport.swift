@@ -61,7 +61,8 @@ public struct LeadReport: Sendable {
             out.append("recent events:")
             for stored in details.events {
                 let props = stored.event.properties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                out.append("  \(Self.format(stored.event.at))  \(stored.event.type)\(stored.event.isMachine ? " (machine, not scored)" : "") \(props)")
+                let decision = stored.setAside.map { " (SET ASIDE, not decided: \($0); nurture events retry)" } ?? (stored.pending ? " (not decided yet)" : "")
+                out.append("  \(Self.format(stored.event.at))  \(stored.event.type)\(stored.event.isMachine ? " (machine, not scored)" : "")\(decision) \(props)")
             }
         }
         if !webhooks.isEmpty {

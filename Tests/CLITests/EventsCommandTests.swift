@@ -35,6 +35,8 @@ struct EventsCommandTests {
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect(listed.stdout.contains("opened  ada@example.com") && listed.stdout.contains("poisoned lead"), "\(listed.stdout)")
         #expect(score() == before, "not decided")
+        let shownAside = try runNurture(["leads", "show", "ada@example.com", "--config", "nurture.yaml"], directory: folder)
+        #expect(shownAside.stdout.contains("opened (SET ASIDE, not decided: "), "\(shownAside.stdout)")
         process.terminate()
         waitForExit(process)
 

@@ -24,7 +24,7 @@ extension StoreContractTests {
             // Counted before they are decided: the answer to the hit means "recorded".
             let period = ReportPeriod(since: Self.t0 - 3600, until: Self.t0 + 3600)
             #expect(try await store.stepFacts(period: period, sequence: nil).counts[StepFacts.Key(sequence: "s", step: "welcome")]?["opened"] == 2)
-            #expect(try await store.details(.id(ada.request.key.leadID), recent: 10)?.events.count == 3)
+            #expect(try await store.details(.id(ada.request.key.leadID), recent: 10)?.events.map(\.pending) == [true, true, true])
             #expect(try await store.lead(.id(ada.request.key.leadID))?.lead.fields["seen"] == nil, "not decided yet")
 
             let seen = Mutex<[String]>([])
@@ -40,6 +40,7 @@ extension StoreContractTests {
             #expect(second.applied == 2 && !second.busy)
             #expect(try await store.applyPendingEvents(limit: 3, now: Self.t0 + 80, decide: decide, settle: { _ in LeadChange(effects: [], nextWake: nil) }) == PendingEventsPass())
             #expect(try await store.pendingEventCount() == 0)
+            #expect(try await store.details(.id(ada.request.key.leadID), recent: 10)?.events.contains { $0.pending || $0.setAside != nil } == false)
             // Each lead's events in the order stored, each at its own time; the state written once a batch.
             #expect(seen.withLock { $0 } == ["ada@example.com:a@60", "ada@example.com:b@62", "bob@example.com:a@61", "ada@example.com:c@63", "bob@example.com:b@64"])
             #expect(try await store.lead(.id(ada.request.key.leadID))?.lead.fields["seen"] == "abc")
@@ -101,8 +102,9 @@ extension StoreContractTests {
             #expect(try await store.setAsideOldestPending(reason: "nothing left") == nil)
             #expect(try await store.pendingEventCount() == 0)
             #expect(try await store.setAsideEventCount() == 2)
-            // Kept: still the lead's events, counted where events are counted.
-            #expect(try await store.details(.email("bob@example.com"), recent: 10)?.events.count == 2)
+            // Kept: still the lead's events, counted where events are counted, marked set aside.
+            let kept = try #require(try await store.details(.email("bob@example.com"), recent: 10)).events
+            #expect(kept.map(\.setAside) == ["poisoned lead", "poisoned lead"] && kept.allSatisfy { !$0.pending })
             // Listed newest first, with the lead and the reason; queued again by number, or all.
             let listed = try await store.setAsideEvents(limit: 10)
             #expect(listed.map(\.email) == ["bob@example.com", "bob@example.com"])

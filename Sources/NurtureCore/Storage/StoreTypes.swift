@@ -245,10 +245,16 @@ public struct SendRecord: Sendable, Equatable {
 public struct StoredEvent: Sendable, Equatable {
     public var event: Event
     public var recordedAt: Date
+    /// Stored and answered, not decided yet (``EventInbox``).
+    public var pending: Bool
+    /// Set aside, never decided, with the error (``EventInbox/setAsideOldestPending(reason:)``).
+    public var setAside: String?
 
-    public init(event: Event, recordedAt: Date) {
+    public init(event: Event, recordedAt: Date, pending: Bool = false, setAside: String? = nil) {
         self.event = event
         self.recordedAt = recordedAt
+        self.pending = pending
+        self.setAside = setAside
     }
 }
 
