@@ -18,14 +18,21 @@ struct SplicedTemplate: Sendable {
     }
 
     let pieces: [Piece]
+    /// The bytes of the fixed text, counted once: what each email reserves, and some more.
+    private let fixedBytes: Int
+
+    init(pieces: [Piece]) {
+        self.pieces = pieces
+        self.fixedBytes = pieces.reduce(0) { size, piece in
+            if case .text(let text) = piece { size + text.utf8.count } else { size }
+        }
+    }
 
     /// The part with `context`'s values spliced in; nil when a value is neither text nor a
     /// number (swift-mustache renders it then).
     func render(_ context: [String: Any]) -> String? {
         var out = ""
-        var size = 0
-        for piece in pieces { if case .text(let text) = piece { size += text.utf8.count } }
-        out.reserveCapacity(size + 256)
+        out.reserveCapacity(fixedBytes + 256)
         for piece in pieces {
             switch piece {
             case .text(let text):
