@@ -7,6 +7,6 @@ struct NurtureBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nurture-bench",
         abstract: "Nurture's benchmarks (see scripts/bench).",
-        subcommands: [SMTPThroughput.self, SchedulingThroughput.self, RenderThroughput.self, OutboxThroughput.self, ReportLatency.self]
+        subcommands: [SMTPThroughput.self, SchedulingThroughput.self, RenderThroughput.self, OutboxThroughput.self, ReportLatency.self, StateCodingThroughput.self]
     )
 }

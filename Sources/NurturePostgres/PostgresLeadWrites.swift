@@ -18,6 +18,8 @@ struct PostgresLeadWrites {
         var tz: String?
         var fields: [String: String]
         var state: Data
+        /// The state's format (``LeadStateFormat/version``).
+        var version: Int
         var wake: Double?
         var sequence: String?
         var tags: [String]
@@ -91,9 +93,14 @@ struct PostgresLeadWrites {
     private var webhooks: [WebhookRow] = []
     /// The endpoints whose messages the changes queue.
     let webhookRoutes: WebhookRoutes
+    /// How the states are written.
+    let stateCoder: LeadStateCoder
+    let stateFormat: LeadStateFormat
 
-    init(webhooks: WebhookRoutes) {
+    init(webhooks: WebhookRoutes, stateCoder: LeadStateCoder, format: LeadStateFormat) {
         webhookRoutes = webhooks
+        self.stateCoder = stateCoder
+        stateFormat = format
     }
     private var entries: [EntryRow] = []
     private var closed: [ClosedEntry] = []
@@ -105,7 +112,7 @@ struct PostgresLeadWrites {
     /// Records a lead's new state and its effects. `previousWake` is the wake-up the row had
     /// (to tell whether this one is earlier); `scoreBefore` the lead's score before the change
     /// (for `score_crossed` webhooks).
-    mutating func save(_ state: LeadState, id: Int64, change: LeadChange, previousWake: Date?, scoreBefore: Int, now: Date, encoder: JSONEncoder, created: Bool = false) throws {
+    mutating func save(_ state: LeadState, id: Int64, change: LeadChange, previousWake: Date?, scoreBefore: Int, now: Date, created: Bool = false) throws {
         let lead = state.lead
         if created {
             entries.append(EntryRow(lead: id, stage: change.stageBefore(lead.stage), at: nil))
@@ -115,7 +122,7 @@ struct PostgresLeadWrites {
         leads[id] = LeadRow(
             id: id, stage: lead.stage, score: lead.score, fit: lead.fitScore, engagement: lead.engagementScore,
             status: state.suppression?.rawValue ?? "active", tz: lead.timeZone, fields: lead.fields,
-            state: try encoder.encode(state), wake: change.nextWake?.timeIntervalSince1970,
+            state: try stateCoder.encode(state, as: stateFormat), version: stateFormat.version, wake: change.nextWake?.timeIntervalSince1970,
             sequence: state.enrollment?.sequence, tags: lead.tags.sorted())
         // Compared in whole microseconds, as PostgreSQL stores them: an unchanged wake-up
         // read back is not "earlier".
@@ -160,7 +167,7 @@ struct PostgresLeadWrites {
     /// Writes everything, and announces the work to other processes when a send was queued
     /// or a wake-up brought forward (one notification per transaction, delivered at commit).
     /// - Returns: how many sends were queued (a send key queued before is not queued again).
-    func flush(_ connection: PostgresConnection, now: Date, stateVersion: Int, logger: Logger) async throws -> Int {
+    func flush(_ connection: PostgresConnection, now: Date, logger: Logger) async throws -> Int {
         let json = JSONEncoder()
         // Batches of at most `chunk` rows: a statement's JSON stays small whatever the import.
         let chunk = 1_000
@@ -170,10 +177,10 @@ struct PostgresLeadWrites {
             try await connection.query("""
                 UPDATE leads l SET stage = u.stage, score = u.score, fit_score = u.fit, engagement_score = u.engagement,
                   status = u.status, time_zone = u.tz, fields = u.fields, state = decode(u.state, 'base64'),
-                  state_version = \(stateVersion), next_wake_at = to_timestamp(u.wake), updated_at = \(now),
+                  state_version = u.version, next_wake_at = to_timestamp(u.wake), updated_at = \(now),
                   sequence = u.sequence, tags = ARRAY(SELECT jsonb_array_elements_text(u.tags))
                 FROM jsonb_to_recordset(\(rows)::jsonb) AS u(id bigint, stage text, score integer, fit integer, engagement integer,
-                  status text, tz text, fields jsonb, state text, wake double precision, sequence text, tags jsonb)
+                  status text, tz text, fields jsonb, state text, version integer, wake double precision, sequence text, tags jsonb)
                 WHERE l.id = u.id
                 """, logger: logger)
         }

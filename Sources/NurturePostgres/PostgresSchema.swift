@@ -250,6 +250,14 @@ enum PostgresSchema {
             ALTER TABLE events ADD COLUMN apply_error text;
             CREATE INDEX events_set_aside ON events (id) WHERE apply_error IS NOT NULL;
             """),
+        // How lead states are written (LeadStateFormat). Binary for a database without leads;
+        // one that has some keeps JSON, which the processes not upgraded yet read, until
+        // `nurture migrate --lead-states binary` once every process runs this version.
+        Migration(name: "p14: binary lead states", sql: """
+            ALTER TABLE installation ADD COLUMN lead_state_format text NOT NULL DEFAULT 'json'
+              CHECK (lead_state_format IN ('json', 'binary'));
+            UPDATE installation SET lead_state_format = 'binary' WHERE NOT EXISTS (SELECT 1 FROM leads);
+            """),
     ]
 
     /// The advisory lock a pass over the pending events takes: one process applies at a time

@@ -81,7 +81,7 @@ extension PostgresStore {
                 leads[lead.id] = lead
             }
             var pass = PendingEventsPass()
-            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes)
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection, now: now))
             for id in order {
                 let events = groups[id] ?? []
                 guard let row = leads[id], var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &pass.parked) else {
@@ -90,9 +90,9 @@ extension PostgresStore {
                 }
                 let scoreBefore = state.lead.score
                 let change = pass.decide(events, state: &state, decide: decide, settle: settle)
-                try writes.save(state, id: id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, encoder: self.encoder)
+                try writes.save(state, id: id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now)
             }
-            _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
+            _ = try await writes.flush(connection, now: now, logger: self.logger)
             // By id: an event stored by a transaction that committed after the read above
             // stays pending for the next pass.
             try await connection.query("UPDATE events SET pending = NULL WHERE id = ANY(\(eventIDs))", logger: self.logger)

@@ -7,9 +7,6 @@ extension PostgresStore {
     /// The columns every lead read takes: enough to decode its state or park it.
     static let leadColumns = "id, email, state, state_version, next_wake_at, parked_error"
 
-    /// The state written in this version of the schema; a larger one was written by a newer Nurture.
-    static let stateVersion = 1
-
     /// A lead row as read for a decision.
     struct LeadRow {
         var id: Int64
@@ -70,7 +67,7 @@ extension PostgresStore {
                 suppressions[try row.value("email")] = Suppression(rawValue: try row.value("reason"))
             }
             var result = UpsertResult()
-            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes)
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection, now: now))
             var states: [Int64: LeadState] = [:]
             var parkedIDs: Set<Int64> = []
             var parked: [ParkedLead] = []
@@ -101,9 +98,9 @@ extension PostgresStore {
                 let change = body(String(row.id), row.email, suppressions[email], &state)
                 guard let state else { continue }
                 states[row.id] = state
-                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, encoder: self.encoder, created: isNew)
+                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, created: isNew)
             }
-            result.sendsQueued = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
+            result.sendsQueued = try await writes.flush(connection, now: now, logger: self.logger)
             return result
         }
     }
@@ -120,9 +117,9 @@ extension PostgresStore {
             guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &parked) else { return .parked }
             let scoreBefore = state.lead.score
             let change = body(&state)
-            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes)
-            try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, encoder: self.encoder)
-            _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection, now: now))
+            try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now)
+            _ = try await writes.flush(connection, now: now, logger: self.logger)
             return .changed(change)
         }
     }
@@ -138,14 +135,14 @@ extension PostgresStore {
                 ORDER BY next_wake_at LIMIT \(limit) FOR NO KEY UPDATE SKIP LOCKED
                 """, logger: self.logger).map(LeadRow.init)
             var pass = DuePass(processed: rows.count)
-            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes)
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection, now: now))
             for row in rows {
                 guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &pass.parked) else { continue }
                 let scoreBefore = state.lead.score
                 let change = body(&state)
-                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now, encoder: self.encoder)
+                try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now)
             }
-            _ = try await writes.flush(connection, now: now, stateVersion: Self.stateVersion, logger: self.logger)
+            _ = try await writes.flush(connection, now: now, logger: self.logger)
             return pass
         }
     }
@@ -183,7 +180,7 @@ extension PostgresStore {
     }
 
     /// ``decodeOrPark(_:now:connection:parked:)`` for a part of the state (`type` decodes some of its keys).
-    func decodeOrPark<Part: Decodable>(_ row: LeadRow, as type: Part.Type, now: Date, connection: PostgresConnection, parked: inout [ParkedLead]) async throws -> Part? {
+    func decodeOrPark<Part: StoredLeadStatePart>(_ row: LeadRow, as type: Part.Type, now: Date, connection: PostgresConnection, parked: inout [ParkedLead]) async throws -> Part? {
         if row.parkedError != nil { return nil }
         do {
             return try decodeChecked(row, as: type)
@@ -205,14 +202,7 @@ extension PostgresStore {
         }
     }
 
-    private func decodeChecked<Part: Decodable>(_ row: LeadRow, as type: Part.Type) throws -> Part {
-        guard row.stateVersion <= Self.stateVersion else {
-            throw StoredStateError.newerVersion(found: row.stateVersion, known: Self.stateVersion)
-        }
-        do {
-            return try decoder.decode(type, from: row.state)
-        } catch {
-            throw StoredStateError.unreadable(detail: "\(error)")
-        }
+    private func decodeChecked<Part: StoredLeadStatePart>(_ row: LeadRow, as type: Part.Type) throws -> Part {
+        try stateCoder.decode(type, from: row.state, version: row.stateVersion)
     }
 }

@@ -25,8 +25,12 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
     let url: PostgresURL
     let logger: Logger
     let leaseClock: LeaseClock
-    let encoder: JSONEncoder
+    /// Reads JSON the store keeps besides lead states (event properties).
     let decoder: JSONDecoder
+    /// Reads and writes lead states in either format.
+    let stateCoder = LeadStateCoder()
+    /// The format lead states are written in, as last read from the database.
+    let stateFormat = LeadStateFormatCache()
     /// The outbound webhooks each lead change queues (none unless the deployment has some).
     let webhookRoutes: WebhookRoutes
 
@@ -49,9 +53,6 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
         self.logger = logger
         self.leaseClock = leaseClock
         client = PostgresClient(configuration: url.clientConfiguration(), backgroundLogger: logger)
-        encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .secondsSince1970
-        encoder.outputFormatting = [.sortedKeys]
         decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .secondsSince1970
     }
@@ -105,16 +106,26 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
     /// pool runs.
     @discardableResult
     public func migrate() async throws -> [String] {
-        try await withOwnConnection { connection in
+        try await migrate(upTo: nil)
+    }
+
+    /// ``migrate()``, stopping after the migration named `last` (for tests of a migration on
+    /// data written before it).
+    @discardableResult
+    package func migrate(upTo last: String?) async throws -> [String] {
+        let migrations = last.flatMap { name in PostgresSchema.migrations.firstIndex { $0.name == name } }
+            .map { Array(PostgresSchema.migrations[...$0]) } ?? PostgresSchema.migrations
+        return try await withOwnConnection { connection in
             // Nothing pending: no DDL, no lock (a role without CREATE can start; a replica too).
-            guard try await !Self.pending(connection, logger: self.logger).isEmpty else { return [] }
+            let pending = try await Self.pending(connection, logger: self.logger)
+            guard migrations.contains(where: { pending.contains($0.name) }) else { return [] }
             try await connection.query("BEGIN", logger: self.logger)
             do {
                 try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.lockKey))", logger: self.logger)
                 try await connection.query("CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", logger: self.logger)
                 let applied = try await Self.appliedMigrations(connection, logger: self.logger)
                 var done: [String] = []
-                for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
+                for migration in migrations where !applied.contains(migration.name) {
                     for statement in migration.statements {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
                     }

@@ -292,6 +292,15 @@ enum SQLiteSchema {
                 CREATE INDEX events_set_aside ON events(id) WHERE apply_error IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v17: binary lead states") { db in
+            // How lead states are written (LeadStateFormat). Binary at once: the processes on
+            // one SQLite file run the binary installed on that machine, and this one reads
+            // both; states written as JSON stay so until their lead's next change.
+            try db.execute(sql: """
+                ALTER TABLE installation ADD COLUMN lead_state_format TEXT NOT NULL DEFAULT 'json';
+                UPDATE installation SET lead_state_format = 'binary';
+                """)
+        }
         return migrator
     }
 

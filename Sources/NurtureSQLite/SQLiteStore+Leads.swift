@@ -111,9 +111,6 @@ extension SQLiteStore {
         }
     }
 
-    /// The state written in this version of the schema; a larger one was written by a newer Nurture.
-    static let stateVersion = 1
-
     /// The lead's state, or `nil` after parking the lead when it cannot be read: its error is
     /// stored with it, its wake-up cleared, so it is reported once and the others go on.
     /// - Parameter parked: where a lead parked by this call is added.
@@ -122,7 +119,7 @@ extension SQLiteStore {
     }
 
     /// ``decodeOrPark(_:now:db:parked:)`` for a part of the state (`type` decodes some of its keys).
-    func decodeOrPark<Part: Decodable>(_ row: Row, as type: Part.Type, now: Date, db: Database, parked: inout [ParkedLead]) throws -> Part? {
+    func decodeOrPark<Part: StoredLeadStatePart>(_ row: Row, as type: Part.Type, now: Date, db: Database, parked: inout [ParkedLead]) throws -> Part? {
         if row["parked_error"] as String? != nil { return nil }
         do {
             return try decodeChecked(row, as: type)
@@ -145,16 +142,25 @@ extension SQLiteStore {
         }
     }
 
-    private func decodeChecked<Part: Decodable>(_ row: Row, as type: Part.Type) throws -> Part {
-        let version: Int = row["state_version"] ?? 1
-        guard version <= Self.stateVersion else {
-            throw StoredStateError.newerVersion(found: version, known: Self.stateVersion)
+    private func decodeChecked<Part: StoredLeadStatePart>(_ row: Row, as type: Part.Type) throws -> Part {
+        try stateCoder.decode(type, from: row["state"], version: row["state_version"] ?? 1)
+    }
+
+    /// How states are written now: the database's setting, read again when the last reading
+    /// is ``LeadStateFormatCache/maxAge`` old.
+    func writeFormat(db: Database, now: Date) throws -> LeadStateFormat {
+        if let format = stateFormat.current(now: now) { return format }
+        let format = try Self.readStateFormat(db)
+        stateFormat.remember(format, at: now)
+        return format
+    }
+
+    static func readStateFormat(_ db: Database) throws -> LeadStateFormat {
+        let raw = try String.fetchOne(db, sql: "SELECT lead_state_format FROM installation LIMIT 1")
+        guard let raw, let format = LeadStateFormat(rawValue: raw) else {
+            throw DatabaseError(message: "installation.lead_state_format is \(raw.map { "'\($0)'" } ?? "missing"): the database was changed by hand (json or binary)")
         }
-        do {
-            return try decoder.decode(type, from: row["state"])
-        } catch {
-            throw StoredStateError.unreadable(detail: "\(error)")
-        }
+        return format
     }
 
     /// Writes the lead's new state and what its effects leave in the database.
@@ -163,12 +169,13 @@ extension SQLiteStore {
     /// - Returns: how many sends were queued.
     func save(_ state: LeadState, id: Int64, change: LeadChange, scoreBefore: Int, now: Date, db: Database, rollups: inout SQLiteRollups) throws -> Int {
         let lead = state.lead
+        let format = try writeFormat(db: db, now: now)
         try db.cachedStatement(sql: """
             UPDATE leads SET stage = ?, score = ?, fit_score = ?, engagement_score = ?, status = ?, time_zone = ?,
-              fields = ?, state = ?, state_version = \(Self.stateVersion), next_wake_at = ?, updated_at = ?, sequence = ?, tags = ? WHERE id = ?
+              fields = ?, state = ?, state_version = ?, next_wake_at = ?, updated_at = ?, sequence = ?, tags = ? WHERE id = ?
             """).execute(arguments: [
                 lead.stage, lead.score, lead.fitScore, lead.engagementScore, state.suppression?.rawValue ?? "active",
-                lead.timeZone, JSONText.object(lead.fields), try encoder.encode(state),
+                lead.timeZone, JSONText.object(lead.fields), try stateCoder.encode(state, as: format), format.version,
                 change.nextWake?.timeIntervalSince1970, now.timeIntervalSince1970, state.enrollment?.sequence,
                 JSONText.array(lead.tags.sorted()), id,
             ])

@@ -7,8 +7,12 @@ import NurtureCore
 /// serialises writers.
 public final class SQLiteStore: NurtureStore, SchemaMigrating {
     let pool: DatabasePool
-    let encoder: JSONEncoder
+    /// Reads JSON the store keeps besides lead states (event properties, tags).
     let decoder: JSONDecoder
+    /// Reads and writes lead states in either format.
+    let stateCoder = LeadStateCoder()
+    /// The format lead states are written in, as last read from the database.
+    let stateFormat = LeadStateFormatCache()
 
     let path: String
     /// The outbound webhooks each lead change queues (none unless the deployment has some).
@@ -26,7 +30,6 @@ public final class SQLiteStore: NurtureStore, SchemaMigrating {
         self.path = path
         webhookRoutes = webhooks
         pool = try DatabasePool(path: path, configuration: configuration)
-        encoder = Self.stateEncoder()
         decoder = Self.stateDecoder()
         if migrate { try applyMigrations() }
     }
@@ -59,7 +62,8 @@ public final class SQLiteStore: NurtureStore, SchemaMigrating {
         return SQLiteSchema.migrator.migrations.filter { !before.contains($0) }
     }
 
-    /// How lead states are written in the `state` column.
+    /// How lead states were written in the `state` column before the binary format (read by
+    /// migration v3, which runs before any binary state exists).
     static func stateEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .secondsSince1970

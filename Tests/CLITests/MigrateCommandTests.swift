@@ -28,6 +28,39 @@ struct MigrateCommandTests {
         #expect(fresh.stdout.contains("pending: v1"))
     }
 
+    @Test("lead states: --check tells the format and what is stored; --lead-states switches it, --rewrite rewrites them all")
+    func leadStates() throws {
+        let folder = try folder()
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardizedFileURL
+        let env = environment.merging([
+            "NURTURE_DATABASE": "sqlite:\(folder.path)/n.sqlite",
+            "NURTURE_WORKFLOWS": repository.appendingPathComponent("Workflows").path, "NURTURE_TEMPLATES": repository.appendingPathComponent("Templates").path,
+            "NURTURE_RELAY_URL": "file://\(folder.path)/outbox",
+        ]) { $1 }
+        for email in ["ada@example.com", "bob@example.com"] {
+            let add = try runNurture(["leads", "add", "--email", email, "--field", "company=Acme"], directory: folder, environment: env)
+            #expect(add.status == 0, "\(add.stderr)")
+        }
+        let check = try runNurture(["migrate", "--check"], directory: folder, environment: env)
+        #expect(check.stdout.contains("lead states written as binary; stored: 2 binary"), "\(check.stdout)")
+
+        let switched = try runNurture(["migrate", "--lead-states", "json", "--rewrite", "--settle-seconds", "0"], directory: folder, environment: env)
+        #expect(switched.status == 0, "\(switched.stderr)")
+        #expect(switched.stdout.contains("lead states written as json from now on"), "\(switched.stdout)")
+        #expect(switched.stdout.contains("rewrote 2 stored states as json"), "\(switched.stdout)")
+        let after = try runNurture(["migrate", "--check"], directory: folder, environment: env)
+        #expect(after.stdout.contains("lead states written as json; stored: 2 json"), "\(after.stdout)")
+        let show = try runNurture(["leads", "show", "ada@example.com"], directory: folder, environment: env)
+        #expect(show.status == 0 && show.stdout.contains("Acme"), "\(show.stdout)\(show.stderr)")
+
+        let back = try runNurture(["migrate", "--lead-states", "binary"], directory: folder, environment: env)
+        #expect(back.status == 0 && !back.stdout.contains("rewrote"), "\(back.stdout)\(back.stderr)")
+        let bad = try runNurture(["migrate", "--rewrite"], directory: folder, environment: env)
+        #expect(bad.status == 64 && bad.stderr.contains("--rewrite goes with --lead-states"), "\(bad.stderr)")
+        let unknown = try runNurture(["migrate", "--lead-states", "xml"], directory: folder, environment: env)
+        #expect(unknown.status == 64, "\(unknown.stderr)")
+    }
+
     @Test("several processes starting together on a new file: each one succeeds, each migration runs once")
     func concurrentStarts() throws {
         let folder = try folder()

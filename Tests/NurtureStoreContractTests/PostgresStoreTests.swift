@@ -40,6 +40,33 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("p14: a database that had leads keeps writing JSON until switched; then every process follows within the setting's max age")
+    func leadStateFormatRollout() async throws {
+        try await withStores(2, clock: .caller, migrate: false) { stores in
+            // A lead written by the version before (JSON, state version 1).
+            try await stores[0].migrate(upTo: "p13: events set aside")
+            let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+            let old = try LeadStateCoder().encode(LeadState(lead: Lead(id: "1", email: "old@example.com"), now: t0), as: .json)
+            try await stores[0].execute(sql: """
+                INSERT INTO leads (id, email, stage, score, fit_score, engagement_score, status, fields, state, state_version, created_at, updated_at)
+                VALUES (1, 'old@example.com', 'lead', 0, 0, 0, 'active', '{}', decode('\(old.base64EncodedString())', 'base64'), 1, now(), now())
+                """)
+            try await stores[0].execute(sql: "SELECT setval('leads_id_seq', 1)")
+            #expect(try await stores[0].migrate() == ["p14: binary lead states"])
+            #expect(try await stores[1].leadStateFormat() == .json, "processes of the version before are still running")
+            _ = try await seed(stores[1], ["old@example.com", "new@example.com"], now: t0)
+            #expect(try await stores[1].leadStateVersions() == [1: 2])
+
+            // Switched by one process; the other, which read JSON at t0, follows once its reading is 10 s old.
+            try await stores[0].setLeadStateFormat(.binary, rewrite: false)
+            _ = try await seed(stores[1], ["old@example.com"], now: t0 + 9)
+            #expect(try await stores[1].leadStateVersions() == [1: 2])
+            _ = try await seed(stores[1], ["old@example.com"], now: t0 + 10)
+            #expect(try await stores[1].leadStateVersions() == [1: 1, 2: 1])
+            #expect(try await stores[0].lead(.email("old@example.com"))?.lead.id == "1")
+        }
+    }
+
     @Test("leases are measured on the database's clock, whatever the callers' clocks say")
     func databaseClock() async throws {
         try await withStores(2) { stores in

@@ -62,7 +62,7 @@ struct StoreContractTests {
     }
 
     struct Subject: Sendable {
-        let store: any NurtureStore
+        let store: any NurtureStore & SchemaMigrating
         let corrupt: @Sendable (String) async throws -> Void
         /// Makes every write of this lead's row fail (a trigger), as a row no write can take would.
         let poison: @Sendable (String) async throws -> Void

@@ -84,4 +84,9 @@ public struct EngagementRecord: Sendable, Codable, Equatable {
 public struct PastEnrollments: Sendable, Codable, Equatable {
     public var count: Int
     public var lastEndedAt: Date
+
+    public init(count: Int, lastEndedAt: Date) {
+        self.count = count
+        self.lastEndedAt = lastEndedAt
+    }
 }
