@@ -250,15 +250,18 @@ enum PostgresSchema {
             ALTER TABLE events ADD COLUMN apply_error text;
             CREATE INDEX events_set_aside ON events (id) WHERE apply_error IS NOT NULL;
             """),
-        // How lead states are written (LeadStateFormat). Binary for a database without leads;
-        // one that has some keeps JSON, which the processes not upgraded yet read, until
-        // `nurture migrate --lead-states binary` once every process runs this version.
-        Migration(name: "p14: binary lead states", sql: """
+        // How lead states are written (LeadStateFormat): JSON, which the processes not
+        // upgraded yet read, until `nurture migrate --lead-states binary` once every process
+        // runs this version; binary when this migration comes with the schema itself
+        // (PostgresStore.migrate).
+        Migration(name: binaryStatesMigration, sql: """
             ALTER TABLE installation ADD COLUMN lead_state_format text NOT NULL DEFAULT 'json'
               CHECK (lead_state_format IN ('json', 'binary'));
-            UPDATE installation SET lead_state_format = 'binary' WHERE NOT EXISTS (SELECT 1 FROM leads);
             """),
     ]
+
+    /// The migration that adds the lead-state format setting.
+    static let binaryStatesMigration = "p14: binary lead states"
 
     /// The advisory lock a pass over the pending events takes: one process applies at a time
     /// (any constant other than ``lockKey``; "inbox" in ASCII).

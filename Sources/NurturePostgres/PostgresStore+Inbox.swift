@@ -81,7 +81,7 @@ extension PostgresStore {
                 leads[lead.id] = lead
             }
             var pass = PendingEventsPass()
-            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection, now: now))
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection))
             for id in order {
                 let events = groups[id] ?? []
                 guard let row = leads[id], var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &pass.parked) else {

@@ -67,7 +67,7 @@ extension PostgresStore {
                 suppressions[try row.value("email")] = Suppression(rawValue: try row.value("reason"))
             }
             var result = UpsertResult()
-            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection, now: now))
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection))
             var states: [Int64: LeadState] = [:]
             var parkedIDs: Set<Int64> = []
             var parked: [ParkedLead] = []
@@ -117,7 +117,7 @@ extension PostgresStore {
             guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &parked) else { return .parked }
             let scoreBefore = state.lead.score
             let change = body(&state)
-            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection, now: now))
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection))
             try writes.save(state, id: row.id, change: change, previousWake: row.nextWake, scoreBefore: scoreBefore, now: now)
             _ = try await writes.flush(connection, now: now, logger: self.logger)
             return .changed(change)
@@ -135,7 +135,7 @@ extension PostgresStore {
                 ORDER BY next_wake_at LIMIT \(limit) FOR NO KEY UPDATE SKIP LOCKED
                 """, logger: self.logger).map(LeadRow.init)
             var pass = DuePass(processed: rows.count)
-            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection, now: now))
+            var writes = PostgresLeadWrites(webhooks: self.webhookRoutes, stateCoder: self.stateCoder, format: try await self.writeFormat(connection))
             for row in rows {
                 guard var state = try await self.decodeOrPark(row, now: now, connection: connection, parked: &pass.parked) else { continue }
                 let scoreBefore = state.lead.score

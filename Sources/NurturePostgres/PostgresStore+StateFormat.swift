@@ -2,15 +2,23 @@ import Foundation
 import NurtureCore
 import PostgresNIO
 
-/// The format lead states are written in (``LeadStateFormat``), and rewriting them.
+/// The format lead states are written in (``LeadStateFormat``), rewriting them, and leads an
+/// older Nurture parked for a state it could not read.
 extension PostgresStore {
     public func leadStateFormat() async throws -> LeadStateFormat {
         try await withConnection { connection in try await Self.readStateFormat(connection, logger: self.logger) }
     }
 
+    public func setLeadStateFormat(_ format: LeadStateFormat) async throws {
+        try await withConnection { connection in
+            try await connection.query("UPDATE installation SET lead_state_format = \(format.rawValue)", logger: self.logger)
+        }
+        stateFormat.forget()
+    }
+
     public func leadStateVersions() async throws -> [Int: Int] {
         var counts: [Int: Int] = [:]
-        for row in try await fetch("SELECT state_version, count(*) FROM leads GROUP BY state_version") {
+        for row in try await fetch("SELECT state_version, count(*) FROM leads WHERE parked_error IS NULL GROUP BY state_version") {
             let (version, count) = try row.decode((Int, Int).self)
             counts[version] = count
         }
@@ -18,15 +26,10 @@ extension PostgresStore {
     }
 
     @discardableResult
-    public func setLeadStateFormat(_ format: LeadStateFormat, rewrite: Bool) async throws -> Int {
-        try await withConnection { connection in
-            try await connection.query("UPDATE installation SET lead_state_format = \(format.rawValue)", logger: self.logger)
-        }
-        stateFormat.forget()
-        guard rewrite else { return 0 }
+    public func rewriteLeadStates(as format: LeadStateFormat) async throws -> Int {
         // Each batch holds its rows' locks (taken in id order, as every decision takes them)
-        // for a moment; a state a decision rewrote meanwhile is not picked again.
-        return try await LeadStateCoder.rewriteInBatches { after in
+        // for a moment; a row a decision holds is waited for, then read as it committed.
+        try await LeadStateCoder.rewriteInPasses { after in
             try await transaction { connection in
                 let rows = try await connection.rows("""
                     SELECT id, state, state_version FROM leads
@@ -36,7 +39,7 @@ extension PostgresStore {
                 var ids: [Int64] = []
                 var states: [String] = []
                 for row in rows {
-                    guard let state = try self.stateCoder.reencode(try row.value("state"), version: try row.value("state_version"), as: format) else { continue }
+                    guard let state = self.stateCoder.reencode(try row.value("state"), version: try row.value("state_version"), as: format) else { continue }
                     ids.append(try row.value("id"))
                     states.append(state.base64EncodedString())
                 }
@@ -51,12 +54,23 @@ extension PostgresStore {
         }
     }
 
+    @discardableResult
+    public func unparkReadableStates(now: Date) async throws -> Int {
+        try await withConnection { connection in
+            try await connection.query("""
+                UPDATE leads SET parked_error = NULL, parked_at = NULL, next_wake_at = \(now)
+                WHERE parked_error LIKE \(StoredStateError.newerVersionPrefix + "%") AND state_version <= \(LeadStateFormat.newestVersion)
+                RETURNING id
+                """, logger: self.logger).collect().count
+        }
+    }
+
     /// How states are written now: the database's setting, read again when the last reading
-    /// is ``LeadStateFormatCache/maxAge`` old (one short query every few seconds at most).
-    func writeFormat(_ connection: PostgresConnection, now: Date) async throws -> LeadStateFormat {
-        if let format = stateFormat.current(now: now) { return format }
+    /// is ``LeadStateFormatCache/maxAge`` old (one short query that often at most).
+    func writeFormat(_ connection: PostgresConnection) async throws -> LeadStateFormat {
+        if let format = stateFormat.current() { return format }
         let format = try await Self.readStateFormat(connection, logger: logger)
-        stateFormat.remember(format, at: now)
+        stateFormat.remember(format)
         return format
     }
 

@@ -30,7 +30,7 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
     /// Reads and writes lead states in either format.
     let stateCoder = LeadStateCoder()
     /// The format lead states are written in, as last read from the database.
-    let stateFormat = LeadStateFormatCache()
+    let stateFormat: LeadStateFormatCache
     /// The outbound webhooks each lead change queues (none unless the deployment has some).
     let webhookRoutes: WebhookRoutes
 
@@ -46,9 +46,13 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
     /// The channel wake-ups are announced on.
     static let channel = "nurture_wake"
 
-    /// `webhooks`: the endpoints whose messages are queued with every change that calls for them.
-    public init(url: PostgresURL, logger: Logger, leaseClock: LeaseClock = .database, webhooks: WebhookRoutes = .none) {
+    /// `webhooks`: the endpoints whose messages are queued with every change that calls for them;
+    /// `stateFormat`: how long the lead-state format setting is trusted once read (tests pass
+    /// their own clock).
+    public init(url: PostgresURL, logger: Logger, leaseClock: LeaseClock = .database, webhooks: WebhookRoutes = .none,
+                stateFormat: LeadStateFormatCache = LeadStateFormatCache()) {
         self.url = url
+        self.stateFormat = stateFormat
         webhookRoutes = webhooks
         self.logger = logger
         self.leaseClock = leaseClock
@@ -113,8 +117,13 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
     /// data written before it).
     @discardableResult
     package func migrate(upTo last: String?) async throws -> [String] {
-        let migrations = last.flatMap { name in PostgresSchema.migrations.firstIndex { $0.name == name } }
-            .map { Array(PostgresSchema.migrations[...$0]) } ?? PostgresSchema.migrations
+        var migrations = PostgresSchema.migrations
+        if let last {
+            guard let index = migrations.firstIndex(where: { $0.name == last }) else {
+                throw PostgresStoreError(message: "no migration is named '\(last)'")
+            }
+            migrations = Array(migrations[...index])
+        }
         return try await withOwnConnection { connection in
             // Nothing pending: no DDL, no lock (a role without CREATE can start; a replica too).
             let pending = try await Self.pending(connection, logger: self.logger)
@@ -131,6 +140,11 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
                     }
                     try await connection.query("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger: self.logger)
                     done.append(migration.name)
+                }
+                // A database created by this version: no older process can be reading its
+                // states, so they are binary from the start (p14 keeps JSON for the others).
+                if done.contains(PostgresSchema.migrations[0].name), done.contains(PostgresSchema.binaryStatesMigration) {
+                    try await connection.query("UPDATE installation SET lead_state_format = 'binary'", logger: self.logger)
                 }
                 try await connection.query("COMMIT", logger: self.logger)
                 return done

@@ -126,10 +126,25 @@ public struct Runtime: Sendable {
         }
     }
 
+    /// Leads an older Nurture parked because their state was newer than it read, and that
+    /// this version reads (a rolling upgrade that went wrong): back to the engine. A failure
+    /// is logged, not fatal (the leads stay parked until the next start).
+    func unparkReadableStates(now: Date = Date()) async {
+        do {
+            let unparked = try await store.unparkReadableStates(now: now)
+            if unparked > 0 {
+                logger.warning("leads un-parked: an older Nurture had parked them for a state it could not read; this version reads it", metadata: ["leads": "\(unparked)"])
+            }
+        } catch {
+            logger.error("cannot un-park the leads an older Nurture parked", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Runs the HTTP server, the scheduler and the reload listener until SIGTERM or SIGINT,
     /// then shuts down gracefully: the worker finishes its pass, then the server stops.
     public func serve() async throws {
         try await prepareStore()
+        await unparkReadableStates()
         if let pidFile = configuration.pidFile {
             try? "\(ProcessInfo.processInfo.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }
@@ -187,6 +202,7 @@ public struct Runtime: Sendable {
         let began = clock.now
         let current: @Sendable () -> Date = { now + began.duration(to: clock.now).timeInterval }
         try await delivery.recoverDeadWorkers(now: now)
+        await unparkReadableStates(now: now)
         do {
             // Opens and clicks stored and not decided yet (a process stopped before it could).
             try await feedback.applier.drain(at: now)

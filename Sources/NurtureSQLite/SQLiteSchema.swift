@@ -292,17 +292,21 @@ enum SQLiteSchema {
                 CREATE INDEX events_set_aside ON events(id) WHERE apply_error IS NOT NULL;
                 """)
         }
-        migrator.registerMigration("v17: binary lead states") { db in
-            // How lead states are written (LeadStateFormat). Binary at once: the processes on
-            // one SQLite file run the binary installed on that machine, and this one reads
-            // both; states written as JSON stay so until their lead's next change.
+        migrator.registerMigration(binaryStatesMigration) { db in
+            // How lead states are written (LeadStateFormat): JSON, which a process of the
+            // version before (a `nurture serve` not restarted yet) reads, until `nurture migrate
+            // --lead-states binary`; binary when this migration comes with the schema itself
+            // (SQLiteStore.applyMigrations).
             try db.execute(sql: """
-                ALTER TABLE installation ADD COLUMN lead_state_format TEXT NOT NULL DEFAULT 'json';
-                UPDATE installation SET lead_state_format = 'binary';
+                ALTER TABLE installation ADD COLUMN lead_state_format TEXT NOT NULL DEFAULT 'json'
+                  CHECK (lead_state_format IN ('json', 'binary'));
                 """)
         }
         return migrator
     }
+
+    /// The migration that adds the lead-state format setting.
+    static let binaryStatesMigration = "v17: binary lead states"
 
     /// Rebuilds what each email drew and the steps' counts from the stored sends and events
     /// (by ``RollupBackfill``'s rules), into rollup tables that hold only goal exits.

@@ -146,30 +146,13 @@ extension SQLiteStore {
         try stateCoder.decode(type, from: row["state"], version: row["state_version"] ?? 1)
     }
 
-    /// How states are written now: the database's setting, read again when the last reading
-    /// is ``LeadStateFormatCache/maxAge`` old.
-    func writeFormat(db: Database, now: Date) throws -> LeadStateFormat {
-        if let format = stateFormat.current(now: now) { return format }
-        let format = try Self.readStateFormat(db)
-        stateFormat.remember(format, at: now)
-        return format
-    }
-
-    static func readStateFormat(_ db: Database) throws -> LeadStateFormat {
-        let raw = try String.fetchOne(db, sql: "SELECT lead_state_format FROM installation LIMIT 1")
-        guard let raw, let format = LeadStateFormat(rawValue: raw) else {
-            throw DatabaseError(message: "installation.lead_state_format is \(raw.map { "'\($0)'" } ?? "missing"): the database was changed by hand (json or binary)")
-        }
-        return format
-    }
-
     /// Writes the lead's new state and what its effects leave in the database.
     /// The webhooks the change calls for are queued here too (`scoreBefore`: the lead's score
     /// before it, for `score_crossed`).
     /// - Returns: how many sends were queued.
     func save(_ state: LeadState, id: Int64, change: LeadChange, scoreBefore: Int, now: Date, db: Database, rollups: inout SQLiteRollups) throws -> Int {
         let lead = state.lead
-        let format = try writeFormat(db: db, now: now)
+        let format = try writeFormat(db: db)
         try db.cachedStatement(sql: """
             UPDATE leads SET stage = ?, score = ?, fit_score = ?, engagement_score = ?, status = ?, time_zone = ?,
               fields = ?, state = ?, state_version = ?, next_wake_at = ?, updated_at = ?, sequence = ?, tags = ? WHERE id = ?

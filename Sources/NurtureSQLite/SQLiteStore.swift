@@ -12,7 +12,7 @@ public final class SQLiteStore: NurtureStore, SchemaMigrating {
     /// Reads and writes lead states in either format.
     let stateCoder = LeadStateCoder()
     /// The format lead states are written in, as last read from the database.
-    let stateFormat = LeadStateFormatCache()
+    let stateFormat: LeadStateFormatCache
 
     let path: String
     /// The outbound webhooks each lead change queues (none unless the deployment has some).
@@ -21,7 +21,9 @@ public final class SQLiteStore: NurtureStore, SchemaMigrating {
     /// Opens (creating if needed) the database at `path`. With `migrate` (the default), the
     /// schema is brought up to date first (see ``migrate()``). `webhooks`: the endpoints
     /// whose messages are queued with every change that calls for them.
-    public init(path: String, migrate: Bool = true, webhooks: WebhookRoutes = .none) throws {
+    /// `stateFormat`: how long the lead-state format setting is trusted once read (tests pass
+    /// their own clock).
+    public init(path: String, migrate: Bool = true, webhooks: WebhookRoutes = .none, stateFormat: LeadStateFormatCache = LeadStateFormatCache()) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30) // other processes on the same file wait, not fail
         configuration.prepareDatabase { db in
@@ -31,6 +33,7 @@ public final class SQLiteStore: NurtureStore, SchemaMigrating {
         webhookRoutes = webhooks
         pool = try DatabasePool(path: path, configuration: configuration)
         decoder = Self.stateDecoder()
+        self.stateFormat = stateFormat
         if migrate { try applyMigrations() }
     }
 
@@ -59,7 +62,13 @@ public final class SQLiteStore: NurtureStore, SchemaMigrating {
         }
         let before = try pool.read { db in try SQLiteSchema.migrator.appliedIdentifiers(db) }
         try SQLiteSchema.migrator.migrate(pool)
-        return SQLiteSchema.migrator.migrations.filter { !before.contains($0) }
+        let applied = SQLiteSchema.migrator.migrations.filter { !before.contains($0) }
+        // A file created by this version: no older process can be reading its states, so
+        // they are binary from the start (v17 keeps JSON for the others).
+        if before.isEmpty, applied.contains(SQLiteSchema.binaryStatesMigration) {
+            try pool.write { db in try db.execute(sql: "UPDATE installation SET lead_state_format = 'binary'") }
+        }
+        return applied
     }
 
     /// How lead states were written in the `state` column before the binary format (read by

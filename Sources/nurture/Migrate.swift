@@ -13,12 +13,12 @@ struct Migrate: AsyncParsableCommand {
         pipelines that want the schema change as its own step. Safe when several processes \
         start together. --check lists what is pending and exits 1 if anything is.
 
-        Lead states are written as JSON or binary (several times cheaper); every version \
-        since the binary one reads both. A new database writes binary, and so does a SQLite \
-        file once migrated. A PostgreSQL database that had leads keeps writing JSON, which the \
-        processes not upgraded yet can read: once every process runs this version, \
-        --lead-states binary switches them all within 10 seconds. Before going back to an \
-        older version, --lead-states json --rewrite turns every state back into JSON.
+        Lead states are written as JSON or binary (ten times cheaper); every version since \
+        the binary one reads both. A database this version creates writes binary; one it \
+        migrates keeps writing JSON, which processes of the version before can read: once \
+        every process runs this version, --lead-states binary switches them all within 10 \
+        seconds. Before going back to an older version, --lead-states json --rewrite turns \
+        every state back into JSON (exit 1 if one could not be).
 
         Examples:
           nurture migrate --check --config nurture.yaml   (exit 1 if one is pending)
@@ -38,9 +38,10 @@ struct Migrate: AsyncParsableCommand {
     var rewrite = false
 
     /// How long --rewrite waits for the running processes to read the new setting (they read
-    /// it again at most 10 s after their last reading). Tests on a database no process serves pass 0.
+    /// it again at most ``LeadStateFormatCache/defaultMaxAge`` after their last reading). Tests
+    /// on a database no process serves pass 0.
     @Option(help: .hidden)
-    var settleSeconds: Double = 11
+    var settleSeconds: Double = Double(LeadStateFormatCache.defaultMaxAge.components.seconds) + 1
 
     /// `--lead-states`'s values.
     enum LeadStateFormatArgument: String, ExpressibleByArgument, CaseIterable {
@@ -96,21 +97,28 @@ struct Migrate: AsyncParsableCommand {
         }
         print(applied.isEmpty ? "\(configuration.storeLocation): up to date" : "\(configuration.storeLocation): applied \(applied.joined(separator: ", "))")
         guard let leadStates else { return }
+        let format = leadStates.format
         do {
-            try await store.setLeadStateFormat(leadStates.format, rewrite: false)
-            print("lead states written as \(leadStates.format) from now on (every running process within 10 s)")
-            if rewrite {
-                // A process that read the old setting just before may write one more state the
-                // old way: rewritten only once every process writes the new one.
-                if settleSeconds > 0 {
-                    print("waiting \(Int(settleSeconds)) s for every running process to follow")
-                    try await Task.sleep(for: .seconds(settleSeconds))
-                }
-                let rewritten = try await store.setLeadStateFormat(leadStates.format, rewrite: true)
-                print("rewrote \(rewritten) stored states as \(leadStates.format)")
+            try await store.setLeadStateFormat(format)
+            print("lead states written as \(format) from now on (every running process within \(Int(LeadStateFormatCache.defaultMaxAge.components.seconds)) s)")
+            guard rewrite else { return }
+            // A process that read the old setting just before keeps writing the old way until
+            // its reading is too old: rewritten once every process writes the new one.
+            if settleSeconds > 0 {
+                print("waiting \(Int(settleSeconds)) s for every running process to follow")
+                try await Task.sleep(for: .seconds(settleSeconds))
+            }
+            let rewritten = try await store.rewriteLeadStates(as: format)
+            print("rewrote \(rewritten) stored states as \(format)")
+            let left = try await store.leadStateVersions().filter { $0.key != format.version }.values.reduce(0, +)
+            if left > 0 {
+                printError("\(left) states of leads not parked are still not \(format) (written meanwhile by a process that still reads another setting, or by a newer Nurture): run this again")
+                throw ExitCode(1)
             }
         } catch let error as CancellationError {
             throw error
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             printError("cannot set the lead state format in \(configuration.storeLocation): \(error)")
             throw ExitCode(78)

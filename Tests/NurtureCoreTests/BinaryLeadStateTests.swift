@@ -1,5 +1,6 @@
 import Foundation
 @testable import NurtureCore
+import Synchronization
 import Testing
 
 @Suite("Binary lead state")
@@ -122,16 +123,22 @@ struct BinaryLeadStateTests {
             }
         }
         record.field(99, each: [1, 2, 3]) { $0.int($1) }
-        var writer = BinaryWriter()
-        writer.raw(BinaryLeadState.magic)
-        writer.raw(BinaryLeadState.layout)
-        writer.block { $0.appendRemaining(of: BinaryReader(record.bytes)) }
-        let bytes = writer.bytes
+        let bytes = Self.framed(record.bytes)
         #expect(try coder.decode(LeadState.self, from: Data(bytes), version: 2) == state)
         #expect(try coder.decode(OutboxSend.Recipient.self, from: Data(bytes), version: 2).lead == state.lead)
     }
 
-    @Test("a damaged state is an error, never a crash: every truncation and every flipped byte")
+    /// `record` as a whole binary state: the header, the record's block, the checksum.
+    static func framed(_ record: [UInt8]) -> [UInt8] {
+        var writer = BinaryWriter()
+        writer.raw(BinaryLeadState.magic)
+        writer.raw(BinaryLeadState.layout)
+        writer.block { $0.appendRemaining(of: BinaryReader(record)) }
+        writer.fixed32(CRC32C.checksum(writer.bytes[...]))
+        return writer.bytes
+    }
+
+    @Test("a damaged state is an error, never a crash or a misread: every truncation, every flipped byte")
     func damagedStates() throws {
         let bytes = [UInt8](try coder.encode(Self.fullState(), as: .binary))
         for length in 0..<bytes.count {
@@ -141,15 +148,96 @@ struct BinaryLeadStateTests {
         for _ in 0..<3_000 {
             var damaged = bytes
             for _ in 0..<Int.random(in: 1...3, using: &generator) {
-                damaged[Int.random(in: 0..<damaged.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                let index = Int.random(in: 0..<damaged.count, using: &generator)
+                damaged[index] ^= UInt8.random(in: 1...255, using: &generator)
             }
-            // Decodes (a value changed) or throws; either way no trap.
-            _ = try? coder.decode(LeadState.self, from: Data(damaged), version: 2)
-            _ = try? coder.decode(OutboxSend.Recipient.self, from: Data(damaged), version: 2)
+            #expect(throws: StoredStateError.self) { try coder.decode(LeadState.self, from: Data(damaged), version: 2) }
+            #expect(throws: StoredStateError.self) { try coder.decode(OutboxSend.Recipient.self, from: Data(damaged), version: 2) }
         }
         #expect(throws: StoredStateError.self) { try coder.decode(LeadState.self, from: Data("{\"lead\":1}".utf8), version: 2) }
         #expect(throws: StoredStateError.self) { try coder.decode(LeadState.self, from: Data(bytes), version: 1) }
         #expect(throws: StoredStateError.self) { try coder.decode(LeadState.self, from: Data(bytes + [0]), version: 2) }
+    }
+
+    @Test("behind a valid checksum, values no store could write back, a field twice or a required one missing are errors", arguments: [
+        "infinite", "NaN", "far date", "not UTF-8", "twice", "no score", "no email",
+    ])
+    func invalidValues(_ case: String) throws {
+        let state = Self.fullState()
+        var record = BinaryWriter()
+        var lead = state.lead
+        func writeLead(_ record: inout BinaryWriter) { record.field(1) { lead.write(to: &$0) } }
+        switch `case` {
+        case "infinite":
+            var score = state.score
+            score.decaying = .infinity
+            writeLead(&record)
+            record.field(2) { score.write(to: &$0) }
+        case "NaN":
+            var score = state.score
+            score.decaying = .nan
+            writeLead(&record)
+            record.field(2) { score.write(to: &$0) }
+        case "far date":
+            writeLead(&record)
+            record.field(2) { state.score.write(to: &$0) }
+            record.field(6, date: Date(timeIntervalSinceReferenceDate: 1e12))
+        case "not UTF-8":
+            lead.timeZone = nil
+            record.field(1) { writer in
+                lead.write(to: &writer)
+                writer.tag(4, .string)
+                writer.varint(2)
+                writer.raw(0xC3)
+                writer.raw(0x28)
+            }
+            record.field(2) { state.score.write(to: &$0) }
+        case "twice":
+            writeLead(&record)
+            writeLead(&record)
+            record.field(2) { state.score.write(to: &$0) }
+        case "no score":
+            writeLead(&record)
+        default:
+            lead.email = ""
+            record.field(1) { writer in
+                var without = BinaryWriter()
+                lead.write(to: &without)
+                var reader = BinaryReader(without.bytes)
+                while let (field, wire) = try? reader.nextField() {
+                    if field == 2 { try? reader.skip(wire); continue }
+                    writer.tag(field, wire)
+                    switch wire {
+                    case .varint: writer.varint((try? reader.varint()) ?? 0)
+                    case .fixed64: writer.double((try? reader.double()) ?? 0)
+                    case .string: writer.string((try? reader.string()) ?? "")
+                    case .block:
+                        let nested = try? reader.block()
+                        writer.block { if let nested { $0.appendRemaining(of: nested) } }
+                    }
+                }
+            }
+            record.field(2) { state.score.write(to: &$0) }
+        }
+        for field in [3, 8, 9, 11] { record.field(field, each: [String]()) { $0.string($1) } }
+        record.field(10, date: state.enteredStageAt)
+        let bytes = Data(Self.framed(record.bytes))
+        let error = #expect(throws: StoredStateError.self) { try coder.decode(LeadState.self, from: bytes, version: 2) }
+        let reason = ["infinite": "not finite", "NaN": "not finite", "far date": "a date", "not UTF-8": "not UTF-8",
+                      "twice": "twice in one record", "no score": "has no score", "no email": "has no email"][`case`] ?? "?"
+        #expect(error.map { "\($0)" }?.contains(reason) == true, "\(error.map { "\($0)" } ?? "no error")")
+    }
+
+    @Test("the record these error cases start from reads (the cases above fail for their own reason)")
+    func validBaseRecord() throws {
+        let state = Self.fullState()
+        var record = BinaryWriter()
+        record.field(1) { state.lead.write(to: &$0) }
+        record.field(2) { state.score.write(to: &$0) }
+        for field in [3, 8, 9, 11] { record.field(field, each: [String]()) { $0.string($1) } }
+        record.field(10, date: state.enteredStageAt)
+        let read = try coder.decode(LeadState.self, from: Data(Self.framed(record.bytes)), version: 2)
+        #expect(read.lead == state.lead && read.score == state.score)
     }
 
     @Test("a version this Nurture does not know is reported as newer, not misread")
@@ -159,17 +247,20 @@ struct BinaryLeadStateTests {
         #expect(LeadStateFormat(version: 1) == .json && LeadStateFormat(version: 2) == .binary && LeadStateFormat(version: 0) == nil)
     }
 
-    @Test("the setting's reading is trusted for maxAge, then read again; a clock set back reads again")
+    @Test("the setting's reading is trusted for maxAge on the cache's own monotonic clock, then read again")
     func formatCache() {
-        let cache = LeadStateFormatCache(maxAge: 10)
-        let t = Date(timeIntervalSince1970: 1_800_000_000)
-        #expect(cache.current(now: t) == nil)
-        cache.remember(.json, at: t)
-        #expect(cache.current(now: t + 9.9) == .json)
-        #expect(cache.current(now: t + 10) == nil)
-        #expect(cache.current(now: t - 1) == nil)
+        let elapsed = Mutex<Duration>(.seconds(100))
+        let cache = LeadStateFormatCache(maxAge: .seconds(10), elapsed: { elapsed.withLock { $0 } })
+        #expect(cache.current() == nil)
+        cache.remember(.json)
+        elapsed.withLock { $0 += .milliseconds(9_900) }
+        #expect(cache.current() == .json)
+        elapsed.withLock { $0 += .milliseconds(100) }
+        #expect(cache.current() == nil)
+        cache.remember(.binary)
+        #expect(cache.current() == .binary)
         cache.forget()
-        #expect(cache.current(now: t + 1) == nil)
+        #expect(cache.current() == nil)
     }
 
     /// Fails for any stored property, at any depth (inside collections too), left `nil`, empty,
@@ -205,5 +296,29 @@ extension BinaryWriter {
     mutating func appendRemaining(of reader: BinaryReader) {
         var reader = reader
         while !reader.isAtEnd, let byte = try? reader.byte() { raw(byte) }
+    }
+}
+
+@Suite("CRC-32C")
+struct CRC32CTests {
+    @Test("the standard check value, and the same as byte-at-a-time for every length and offset")
+    func checkValues() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)[...]) == 0xE306_9283)
+        #expect(CRC32C.checksum([][...]) == 0)
+        var generator = SeededGenerator(seed: 7)
+        let bytes = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        func bytewise(_ slice: ArraySlice<UInt8>) -> UInt32 {
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in slice {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
+            }
+            return ~crc
+        }
+        for start in 0..<9 {
+            for end in stride(from: start, through: bytes.count, by: 7) {
+                #expect(CRC32C.checksum(bytes[start..<end]) == bytewise(bytes[start..<end]))
+            }
+        }
     }
 }

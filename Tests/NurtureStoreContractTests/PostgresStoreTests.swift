@@ -40,9 +40,20 @@ struct PostgresStoreTests {
         }
     }
 
-    @Test("p14: a database that had leads keeps writing JSON until switched; then every process follows within the setting's max age")
+    @Test("p14 on a database with leads keeps JSON; p1 to p14 at once writes binary; after a switch every process follows within the setting's max age")
     func leadStateFormatRollout() async throws {
-        try await withStores(2, clock: .caller, migrate: false) { stores in
+        let database = try TestPostgres.createDatabase()
+        defer { TestPostgres.dropDatabase(database.name) }
+        // Two processes; the second one's clock for the setting's age is the test's.
+        let elapsed = Mutex<Duration>(.zero)
+        let stores = [
+            PostgresStore(url: try PostgresURL(database.url), logger: Self.logger, leaseClock: .caller),
+            PostgresStore(url: try PostgresURL(database.url), logger: Self.logger, leaseClock: .caller,
+                          stateFormat: LeadStateFormatCache(elapsed: { elapsed.withLock { $0 } })),
+        ]
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for store in stores { group.addTask { await store.client.run() } }
+            defer { group.cancelAll() }
             // A lead written by the version before (JSON, state version 1).
             try await stores[0].migrate(upTo: "p13: events set aside")
             let t0 = Date(timeIntervalSince1970: 1_800_000_000)
@@ -53,17 +64,24 @@ struct PostgresStoreTests {
                 """)
             try await stores[0].execute(sql: "SELECT setval('leads_id_seq', 1)")
             #expect(try await stores[0].migrate() == ["p14: binary lead states"])
-            #expect(try await stores[1].leadStateFormat() == .json, "processes of the version before are still running")
+            #expect(try await stores[1].leadStateFormat() == .json, "processes of the version before may still be running")
             _ = try await seed(stores[1], ["old@example.com", "new@example.com"], now: t0)
             #expect(try await stores[1].leadStateVersions() == [1: 2])
 
-            // Switched by one process; the other, which read JSON at t0, follows once its reading is 10 s old.
-            try await stores[0].setLeadStateFormat(.binary, rewrite: false)
-            _ = try await seed(stores[1], ["old@example.com"], now: t0 + 9)
+            // Switched by one process; the other, which read JSON, follows once its reading is
+            // 10 s old, however its callers' times go.
+            try await stores[0].setLeadStateFormat(.binary)
+            elapsed.withLock { $0 = .milliseconds(9_900) }
+            _ = try await seed(stores[1], ["old@example.com"], now: t0 + 3600)
             #expect(try await stores[1].leadStateVersions() == [1: 2])
-            _ = try await seed(stores[1], ["old@example.com"], now: t0 + 10)
+            elapsed.withLock { $0 = .seconds(10) }
+            _ = try await seed(stores[1], ["old@example.com"], now: t0)
             #expect(try await stores[1].leadStateVersions() == [1: 1, 2: 1])
             #expect(try await stores[0].lead(.email("old@example.com"))?.lead.id == "1")
+        }
+        try await withStores(1) { stores in
+            let format = try await stores[0].leadStateFormat()
+            #expect(format == .binary, "a database created by this version")
         }
     }
 

@@ -35,7 +35,8 @@ struct StoreContractTests {
                         CREATE TRIGGER poison BEFORE UPDATE ON leads WHEN OLD.email = '\(email)'
                         BEGIN SELECT RAISE(ABORT, 'poisoned lead'); END
                         """)
-                }, rebuildRollups: { try await store.rebuildRollups() }, rebuildStageEntries: { try await store.rebuildStageEntries() }))
+                }, rebuildRollups: { try await store.rebuildRollups() }, rebuildStageEntries: { try await store.rebuildStageEntries() },
+                execute: { try await store.execute(sql: $0) }))
             case .postgres:
                 // A database of its own on the throwaway server; leases on the tests' virtual clock.
                 let database = try TestPostgres.createDatabase()
@@ -55,7 +56,8 @@ struct StoreContractTests {
                             BEGIN RAISE EXCEPTION 'poisoned lead' USING ERRCODE = 'check_violation'; END $$
                             """)
                         try await store.execute(sql: "CREATE TRIGGER poison BEFORE UPDATE ON leads FOR EACH ROW WHEN (OLD.email = '\(email)') EXECUTE FUNCTION poison()")
-                    }, rebuildRollups: { try await store.rebuildRollups() }, rebuildStageEntries: { try await store.rebuildStageEntries() }))
+                    }, rebuildRollups: { try await store.rebuildRollups() }, rebuildStageEntries: { try await store.rebuildStageEntries() },
+                    execute: { try await store.execute(sql: $0) }))
                 }
             }
         }
@@ -70,6 +72,8 @@ struct StoreContractTests {
         let rebuildRollups: @Sendable () async throws -> Void
         /// Rebuilds the stage entries from the leads and their stage changes.
         let rebuildStageEntries: @Sendable () async throws -> Void
+        /// Runs one SQL statement (for data as another version would have left it).
+        let execute: @Sendable (String) async throws -> Void
     }
 
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)

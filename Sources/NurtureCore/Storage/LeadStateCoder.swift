@@ -2,9 +2,7 @@ import Foundation
 
 /// Reads and writes a lead's stored state in either ``LeadStateFormat``: the one place the
 /// stores turn a `state` column into a ``LeadState`` (or the part of it they need) and back.
-public struct LeadStateCoder: @unchecked Sendable {
-    // JSONEncoder and JSONDecoder are not marked Sendable; these are configured once here and
-    // only used to encode and decode, which they allow from several threads at once.
+public struct LeadStateCoder: Sendable {
     private let encoder: JSONEncoder
     private let decoder: JSONDecoder
 
@@ -54,24 +52,31 @@ public struct LeadStateCoder: @unchecked Sendable {
 extension LeadStateCoder {
     /// A stored state written again in `format`; `nil` when it does not read (a rewrite leaves
     /// it for the engine to park when it next looks at the lead).
-    public func reencode(_ data: Data, version: Int, as format: LeadStateFormat) throws -> Data? {
+    public func reencode(_ data: Data, version: Int, as format: LeadStateFormat) -> Data? {
         guard let state = try? decode(LeadState.self, from: data, version: version) else { return nil }
-        return try encode(state, as: format)
+        return try? encode(state, as: format)
     }
 
     /// Rewrites stored states batch after batch, each batch its own transaction so the other
     /// processes' decisions go on between them: `batch` rewrites the states after the lead id
     /// it is given (in id order, up to a batch's worth) and returns how many it rewrote and the
-    /// last id it looked at, `nil` when none was left.
+    /// last id it looked at, `nil` when none was left. Passes over all the leads until one
+    /// rewrites nothing: a state written the old way by a transaction that was still open
+    /// when the pass went by is caught by the next.
     /// - Returns: how many states were rewritten.
-    public static func rewriteInBatches(_ batch: (_ after: Int64) async throws -> (rewritten: Int, last: Int64?)) async throws -> Int {
-        var rewritten = 0
-        var after: Int64 = 0
+    public static func rewriteInPasses(_ batch: (_ after: Int64) async throws -> (rewritten: Int, last: Int64?)) async throws -> Int {
+        var total = 0
         while true {
-            let done = try await batch(after)
-            rewritten += done.rewritten
-            guard let last = done.last else { return rewritten }
-            after = last
+            var pass = 0
+            var after: Int64 = 0
+            while true {
+                let done = try await batch(after)
+                pass += done.rewritten
+                guard let last = done.last else { break }
+                after = last
+            }
+            total += pass
+            if pass == 0 { return total }
         }
     }
 }

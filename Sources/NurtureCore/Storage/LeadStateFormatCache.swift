@@ -2,28 +2,43 @@ import Foundation
 import Synchronization
 
 /// The database's lead-state format as a store last read it. A store reads the setting again
-/// when its reading is older than ``maxAge``, so every running process follows
-/// `nurture migrate --lead-states` within that time without a restart.
+/// once its reading is ``maxAge`` old on a monotonic clock, so every running process follows
+/// `nurture migrate --lead-states` within that time without a restart, however long its own
+/// passes run and whatever times its callers pass.
 public final class LeadStateFormatCache: Sendable {
-    private let reading = Mutex<(format: LeadStateFormat, at: Date)?>(nil)
-    /// How long a reading is trusted.
-    public let maxAge: TimeInterval
+    /// How long a reading is trusted unless a store is told otherwise.
+    public static let defaultMaxAge: Duration = .seconds(10)
 
-    public init(maxAge: TimeInterval = 10) {
+    private let reading = Mutex<(format: LeadStateFormat, at: Duration)?>(nil)
+    /// How long a reading is trusted.
+    public let maxAge: Duration
+    /// Time elapsed on a monotonic clock since some fixed point (the process's start).
+    private let elapsed: @Sendable () -> Duration
+
+    /// - Parameter elapsed: a monotonic reading (tests pass their own; the default is the
+    ///   process's `ContinuousClock`).
+    public init(maxAge: Duration = LeadStateFormatCache.defaultMaxAge, elapsed: (@Sendable () -> Duration)? = nil) {
         self.maxAge = maxAge
+        if let elapsed {
+            self.elapsed = elapsed
+        } else {
+            let start = ContinuousClock.now
+            self.elapsed = { ContinuousClock.now - start }
+        }
     }
 
-    /// The format read less than ``maxAge`` before `now`; `nil` when it must be read again
-    /// (never read, too old, or read "after" `now`, as on a clock set back).
-    public func current(now: Date) -> LeadStateFormat? {
-        reading.withLock { reading in
-            guard let reading, reading.at <= now, now.timeIntervalSince(reading.at) < maxAge else { return nil }
+    /// The format read less than ``maxAge`` ago; `nil` when it must be read again.
+    public func current() -> LeadStateFormat? {
+        let now = elapsed()
+        return reading.withLock { reading in
+            guard let reading, now - reading.at < maxAge else { return nil }
             return reading.format
         }
     }
 
     /// Keeps what the store just read.
-    public func remember(_ format: LeadStateFormat, at now: Date) {
+    public func remember(_ format: LeadStateFormat) {
+        let now = elapsed()
         reading.withLock { $0 = (format, now) }
     }
 

@@ -8,7 +8,7 @@ public enum StoredStateError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .newerVersion(let found, let known): "state version \(found) is newer than this Nurture reads (\(known)): upgrade nurture"
+        case .newerVersion(let found, let known): "\(Self.newerVersionPrefix)\(found) is newer than this Nurture reads (\(known)): upgrade nurture"
         case .unreadable(let detail): "the state does not decode: \(detail.prefix(300))"
         }
     }

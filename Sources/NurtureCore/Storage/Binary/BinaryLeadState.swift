@@ -2,17 +2,19 @@ import Foundation
 
 /// The binary layout of a ``LeadState`` (``LeadStateFormat/binary``, state version 2).
 ///
-/// Two header bytes (`N`, layout 1), then the state's record as one block, whose length
-/// tells a state cut short from a whole one. A record is a run of fields,
+/// Two header bytes (`N`, layout 1), the state's record as one block, then a CRC-32C of all
+/// that: a state cut short or with a damaged byte is an error, never misread. A record is a run of fields,
 /// each a tag (its number and ``BinaryWire`` type) and its value; a field with no value (a
 /// `nil` optional) is left out. Nested records and collections are blocks with a 4-byte
 /// length, so a reader skips what it does not know.
 ///
 /// **Changing it.** Like the JSON before it: a new field takes a new number and reads as
 /// absent (`nil`, empty or its default) in states written before it; an older Nurture skips
-/// it. Never reuse a number or change a field's type — give it a new number instead; a change
-/// an older reader must not skip bumps the state version (``LeadStateFormat``). Every field is
-/// covered by the round-trip test of a state with every value set (`BinaryLeadStateTests`).
+/// it (and, like JSON's unknown keys, drops it when it writes the state again). Never reuse a
+/// number, change a field's type or stop writing a required one — give it a new number
+/// instead; a change an older reader must not skip bumps the state version
+/// (``LeadStateFormat``). A field may appear once per record. Every field is covered by the
+/// round-trip test of a state with every value set (`BinaryLeadStateTests`).
 enum BinaryLeadState {
     static let magic: UInt8 = 0x4E // "N"
     static let layout: UInt8 = 1
@@ -22,12 +24,17 @@ enum BinaryLeadState {
         writer.raw(magic)
         writer.raw(layout)
         writer.block { state.write(to: &$0) }
+        writer.fixed32(CRC32C.checksum(writer.bytes[...]))
         return writer.bytes
     }
 
-    /// A reader positioned on the state's record, after checking the header.
+    /// A reader positioned on the state's record, after checking the header and the checksum.
     static func reader(_ bytes: [UInt8]) throws(BinaryStateError) -> BinaryReader {
-        var reader = BinaryReader(bytes)
+        guard bytes.count >= 10 else { throw BinaryStateError(detail: "\(bytes.count) bytes: too short for a binary lead state") }
+        let body = bytes.count - 4
+        let stored = UInt32(bytes[body]) | UInt32(bytes[body + 1]) << 8 | UInt32(bytes[body + 2]) << 16 | UInt32(bytes[body + 3]) << 24
+        guard CRC32C.checksum(bytes[..<body]) == stored else { throw BinaryStateError(detail: "the checksum does not match: the state is damaged") }
+        var reader = BinaryReader(Array(bytes[..<body]))
         let magic = try reader.byte()
         let layout = try reader.byte()
         guard magic == Self.magic else { throw reader.failure("not a binary lead state (first byte \(magic))") }
@@ -56,12 +63,14 @@ private struct RequiredFields: Sendable {
     }
 }
 
-/// Which fields a record had, to check the required ones.
+/// Which fields a record had: each at most once, the required ones present.
 private struct SeenFields {
     private var bits: UInt64 = 0
 
-    mutating func insert(_ field: Int) {
-        if field < 64 { bits |= 1 << UInt64(field) }
+    mutating func insert(_ field: Int, reader: BinaryReader) throws(BinaryStateError) {
+        guard field < 64 else { return }
+        guard bits & (1 << UInt64(field)) == 0 else { throw reader.failure("field \(field) twice in one record") }
+        bits |= 1 << UInt64(field)
     }
 
     func require(_ required: RequiredFields, reader: BinaryReader) throws(BinaryStateError) {
@@ -75,6 +84,10 @@ private struct SeenFields {
 // MARK: - LeadState
 
 extension LeadState {
+    fileprivate static let requiredFields = RequiredFields("the lead state", [
+        (1, "lead"), (2, "score"), (3, "milestones"), (8, "pastEnrollments"), (9, "stageHistory"), (10, "enteredStageAt"), (11, "recentSends"),
+    ])
+
     func write(to writer: inout BinaryWriter) {
         writer.field(1) { lead.write(to: &$0) }
         writer.field(2) { score.write(to: &$0) }
@@ -106,7 +119,9 @@ extension LeadState {
         var lead: Lead?
         var enteredStageAt: Date?
         var state = LeadState(lead: Lead(id: "", email: ""), now: Date(timeIntervalSinceReferenceDate: 0))
+        var seen = SeenFields()
         while let (field, wire) = try reader.nextField() {
+            try seen.insert(field, reader: reader)
             switch field {
             case 1:
                 var block = try reader.block(wire, field: field, in: record)
@@ -160,6 +175,7 @@ extension LeadState {
                 try reader.skip(wire)
             }
         }
+        try seen.require(Self.requiredFields, reader: reader)
         guard let lead else { throw reader.failure("\(record) has no lead (field 1)") }
         guard let enteredStageAt else { throw reader.failure("\(record) has no enteredStageAt (field 10)") }
         state.lead = lead
@@ -181,7 +197,9 @@ extension OutboxSend.Recipient {
         let record = "the lead state"
         var lead: Lead?
         var suppression: Suppression?
+        var seen = SeenFields()
         while let (field, wire) = try reader.nextField() {
+            try seen.insert(field, reader: reader)
             switch field {
             case 1:
                 var block = try reader.block(wire, field: field, in: record)
@@ -200,7 +218,7 @@ extension OutboxSend.Recipient {
 // MARK: - Lead
 
 extension Lead {
-    fileprivate static let requiredFields = RequiredFields("the lead", [(1, "id"), (2, "email"), (5, "stage")])
+    fileprivate static let requiredFields = RequiredFields("the lead", [(1, "id"), (2, "email"), (3, "fields"), (5, "stage"), (6, "fitScore"), (7, "engagementScore"), (8, "tags")])
 
     func write(to writer: inout BinaryWriter) {
         writer.field(1, string: id)
@@ -218,10 +236,10 @@ extension Lead {
 
     init(reading reader: inout BinaryReader) throws(BinaryStateError) {
         let record = "the lead"
-        var seen = SeenFields()
         self.init(id: "", email: "")
+        var seen = SeenFields()
         while let (field, wire) = try reader.nextField() {
-            seen.insert(field)
+            try seen.insert(field, reader: reader)
             switch field {
             case 1: id = try reader.string(wire, field: field, in: record)
             case 2: email = try reader.string(wire, field: field, in: record)
@@ -250,6 +268,8 @@ extension Lead {
 // MARK: - ScoreState
 
 extension ScoreState {
+    fileprivate static let requiredFields = RequiredFields("the score", [(1, "fit"), (2, "decaying"), (4, "fixed"), (5, "awarded")])
+
     func write(to writer: inout BinaryWriter) {
         writer.field(1, int: fit)
         writer.field(2, double: decaying)
@@ -265,7 +285,9 @@ extension ScoreState {
     init(reading reader: inout BinaryReader) throws(BinaryStateError) {
         let record = "the score"
         self.init()
+        var seen = SeenFields()
         while let (field, wire) = try reader.nextField() {
+            try seen.insert(field, reader: reader)
             switch field {
             case 1: fit = try reader.int(wire, field: field, in: record)
             case 2: decaying = try reader.double(wire, field: field, in: record)
@@ -282,13 +304,16 @@ extension ScoreState {
             default: try reader.skip(wire)
             }
         }
+        try seen.require(Self.requiredFields, reader: reader)
     }
 }
 
 // MARK: - Enrollment
 
 extension Enrollment {
-    fileprivate static let requiredFields = RequiredFields("an enrollment", [(1, "sequence"), (2, "number"), (3, "startedAt"), (4, "position"), (5, "stepEnteredAt")])
+    fileprivate static let requiredFields = RequiredFields("an enrollment", [
+        (1, "sequence"), (2, "number"), (3, "startedAt"), (4, "position"), (5, "stepEnteredAt"), (7, "sent"), (9, "engagement"), (10, "activeGoals"),
+    ])
 
     func write(to writer: inout BinaryWriter) {
         writer.field(1, string: sequence)
@@ -316,10 +341,10 @@ extension Enrollment {
 
     init(reading reader: inout BinaryReader) throws(BinaryStateError) {
         let record = "an enrollment"
-        var seen = SeenFields()
         self.init(sequence: "", number: 0, startedAt: Date(timeIntervalSinceReferenceDate: 0))
+        var seen = SeenFields()
         while let (field, wire) = try reader.nextField() {
-            seen.insert(field)
+            try seen.insert(field, reader: reader)
             switch field {
             case 1: sequence = try reader.string(wire, field: field, in: record)
             case 2: number = try reader.int(wire, field: field, in: record)
@@ -376,7 +401,9 @@ extension EngagementRecord {
     init(reading reader: inout BinaryReader) throws(BinaryStateError) {
         let record = "an engagement record"
         self.init()
+        var seen = SeenFields()
         while let (field, wire) = try reader.nextField() {
+            try seen.insert(field, reader: reader)
             switch field {
             case 1: opened = try reader.date(wire, field: field, in: record)
             case 2: clicked = try reader.date(wire, field: field, in: record)
@@ -404,7 +431,9 @@ extension PastEnrollments {
         let record = "a past enrollment"
         var count: Int?
         var lastEndedAt: Date?
+        var seen = SeenFields()
         while let (field, wire) = try reader.nextField() {
+            try seen.insert(field, reader: reader)
             switch field {
             case 1: count = try reader.int(wire, field: field, in: record)
             case 2: lastEndedAt = try reader.date(wire, field: field, in: record)
@@ -419,7 +448,7 @@ extension PastEnrollments {
 // MARK: - StageChange
 
 extension StageChange {
-    fileprivate static let requiredFields = RequiredFields("a stage change", [(1, "from"), (2, "to"), (3, "at")])
+    fileprivate static let requiredFields = RequiredFields("a stage change", [(1, "from"), (2, "to"), (3, "at"), (4, "reason")])
 
     func write(to writer: inout BinaryWriter) {
         writer.field(1, string: from)
@@ -430,10 +459,10 @@ extension StageChange {
 
     init(reading reader: inout BinaryReader) throws(BinaryStateError) {
         let record = "a stage change"
-        var seen = SeenFields()
         self.init(from: "", to: "", at: Date(timeIntervalSinceReferenceDate: 0), reason: "")
+        var seen = SeenFields()
         while let (field, wire) = try reader.nextField() {
-            seen.insert(field)
+            try seen.insert(field, reader: reader)
             switch field {
             case 1: from = try reader.string(wire, field: field, in: record)
             case 2: to = try reader.string(wire, field: field, in: record)

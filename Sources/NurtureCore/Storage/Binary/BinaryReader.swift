@@ -1,8 +1,9 @@
 import Foundation
 
-/// Reads what ``BinaryWriter`` wrote, checking every length against the bytes there are: a
-/// damaged state is an error (the store parks the lead), never a crash or a misread. Opaque
-/// outside this module (see ``StoredLeadStatePart``).
+/// Reads what ``BinaryWriter`` wrote, checking every length against the bytes there are, and
+/// every value (finite numbers, dates in range, UTF-8 strings): a damaged state is an error
+/// (the store parks the lead), never a crash. Opaque outside this module (see
+/// ``StoredLeadStatePart``).
 public struct BinaryReader {
     private let bytes: [UInt8]
     private var position: Int
@@ -48,28 +49,40 @@ public struct BinaryReader {
     mutating func int() throws(BinaryStateError) -> Int {
         let raw = try varint()
         let value = Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
-        return Int(value)
+        guard let int = Int(exactly: value) else { throw failure("an integer too large for this machine") }
+        return int
     }
 
+    /// A finite double: no state holds an infinity or a NaN, which no store could write back.
     mutating func double() throws(BinaryStateError) -> Double {
         guard end - position >= 8 else { throw failure("the state ends inside a number") }
         var bits: UInt64 = 0
         for index in 0..<8 { bits |= UInt64(bytes[position + index]) << (8 * UInt64(index)) }
+        let value = Double(bitPattern: bits)
+        guard value.isFinite else { throw failure("a number that is not finite") }
         position += 8
-        return Double(bitPattern: bits)
+        return value
     }
 
+    /// A date within a few thousand years of now, which every store can write back (PostgreSQL's
+    /// `timestamptz` ends in the year 294276).
     mutating func date() throws(BinaryStateError) -> Date {
-        Date(timeIntervalSinceReferenceDate: try double())
+        let seconds = try double()
+        guard abs(seconds) < 1e11 else { throw failure("a date \(seconds) s from 2001") }
+        return Date(timeIntervalSinceReferenceDate: seconds)
     }
 
+    /// Valid UTF-8 only: a damaged string is an error, not replacement characters.
     mutating func string() throws(BinaryStateError) -> String {
         // Two statements: in `length(try varint())` the check would see `self` as it was
         // before the varint moved the position.
         let raw = try varint()
         let length = try length(raw)
-        defer { position += length }
-        return String(decoding: bytes[position..<position + length], as: UTF8.self)
+        guard let string = String(validating: bytes[position..<position + length], as: UTF8.self) else {
+            throw failure("a string that is not UTF-8")
+        }
+        position += length
+        return string
     }
 
     /// A reader over the next block (a nested record or a collection); this one moves past it.

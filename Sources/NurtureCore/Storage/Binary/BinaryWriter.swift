@@ -35,6 +35,11 @@ struct BinaryWriter {
         withUnsafeBytes(of: &bits) { bytes.append(contentsOf: $0) }
     }
 
+    mutating func fixed32(_ value: UInt32) {
+        var value = value.littleEndian
+        withUnsafeBytes(of: &value) { bytes.append(contentsOf: $0) }
+    }
+
     /// A date as the `Double` `Date` keeps (seconds since 2001): read back exactly.
     mutating func date(_ value: Date) {
         double(value.timeIntervalSinceReferenceDate)
