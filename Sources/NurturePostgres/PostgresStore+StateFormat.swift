@@ -54,9 +54,11 @@ extension PostgresStore {
         }
     }
 
+    /// On a connection of its own, like the migrations: `nurture serve` calls it at start,
+    /// before the pool runs.
     @discardableResult
     public func unparkReadableStates(now: Date) async throws -> Int {
-        try await withConnection { connection in
+        try await withOwnConnection { connection in
             try await connection.query("""
                 UPDATE leads SET parked_error = NULL, parked_at = NULL, next_wake_at = \(now)
                 WHERE parked_error LIKE \(StoredStateError.newerVersionPrefix + "%") AND state_version <= \(LeadStateFormat.newestVersion)

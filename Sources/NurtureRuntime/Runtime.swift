@@ -101,15 +101,7 @@ public struct Runtime: Sendable {
     /// puts the pool in its service group instead.
     public func withStore<Result>(_ body: () async throws -> Result) async throws -> Result {
         try await prepareStore()
-        guard !storeServices.isEmpty else { return try await body() }
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            for service in storeServices {
-                group.addTask { try await service.run() }
-            }
-            // The services run until the body is done, then are cancelled (and awaited).
-            defer { group.cancelAll() }
-            return try await body()
-        }
+        return try await OpenedStore.running(storeServices, body)
     }
 
     /// Brings a PostgreSQL schema up to date (on a connection of its own; SQLite's was when it

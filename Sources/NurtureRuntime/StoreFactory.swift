@@ -15,6 +15,24 @@ public struct OpenedStore: Sendable {
     /// Whether the schema still has to be brought up to date once the services run
     /// (SQLite migrates as it opens; PostgreSQL needs a connection first).
     public let migratesOnStart: Bool
+
+    /// Runs `body` with the store's services running (PostgreSQL's pool), stopped when it
+    /// returns: for one-shot commands.
+    public func whileRunning<Result>(_ body: () async throws -> Result) async throws -> Result {
+        try await Self.running(services, body)
+    }
+
+    /// Runs `body` with `services` running, cancelled (and awaited) when it returns.
+    static func running<Result>(_ services: [any Service], _ body: () async throws -> Result) async throws -> Result {
+        guard !services.isEmpty else { return try await body() }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in services {
+                group.addTask { try await service.run() }
+            }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
 }
 
 /// Opens the store a `database` setting names: a SQLite file or a PostgreSQL URL.

@@ -64,13 +64,14 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.configuration()
-        let store: any NurtureStore & SchemaMigrating
+        let opened: OpenedStore
         do {
-            store = try StoreFactory.open(configuration.storeLocation, migrate: false, logger: options.logger()).store
+            opened = try StoreFactory.open(configuration.storeLocation, migrate: false, logger: options.logger())
         } catch {
             printError("cannot open the database \(configuration.storeLocation): \(error)")
             throw ExitCode(78)
         }
+        let store = opened.store
         if check {
             let pending: [String]
             do {
@@ -81,7 +82,9 @@ struct Migrate: AsyncParsableCommand {
             }
             print(pending.isEmpty ? "\(configuration.storeLocation): up to date" : "\(configuration.storeLocation): pending: \(pending.joined(separator: ", "))")
             if !pending.isEmpty { throw ExitCode(1) }
-            if let format = try? await store.leadStateFormat(), let versions = try? await store.leadStateVersions() {
+            // The format and the counts go through the pool (PostgreSQL's runs for them).
+            let states = try? await opened.whileRunning { (try await store.leadStateFormat(), try await store.leadStateVersions()) }
+            if let (format, versions) = states {
                 let stored = versions.sorted { $0.key < $1.key }
                     .map { "\($0.value) \(LeadStateFormat(version: $0.key)?.description ?? "version \($0.key)")" }
                 print("lead states written as \(format); stored: \(stored.isEmpty ? "none" : stored.joined(separator: ", "))")
@@ -97,7 +100,11 @@ struct Migrate: AsyncParsableCommand {
         }
         print(applied.isEmpty ? "\(configuration.storeLocation): up to date" : "\(configuration.storeLocation): applied \(applied.joined(separator: ", "))")
         guard let leadStates else { return }
-        let format = leadStates.format
+        try await opened.whileRunning { try await setLeadStates(leadStates.format, store: store, configuration: configuration) }
+    }
+
+    /// `--lead-states` (and `--rewrite`), with the store's pool running.
+    private func setLeadStates(_ format: LeadStateFormat, store: any NurtureStore & SchemaMigrating, configuration: Configuration) async throws {
         do {
             try await store.setLeadStateFormat(format)
             print("lead states written as \(format) from now on (every running process within \(Int(LeadStateFormatCache.defaultMaxAge.components.seconds)) s)")

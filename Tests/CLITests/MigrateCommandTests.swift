@@ -102,6 +102,21 @@ struct MigrateCommandTests {
 struct PostgresMigrateCommandTests {
     let environment = ["NURTURE_SECRET": "migrate-test-secret-0123456789"]
 
+    @Test("lead states on PostgreSQL: --check tells the format and the counts; --lead-states and --rewrite work through the pool")
+    func leadStates() throws {
+        let database = try TestPostgres.createDatabase()
+        defer { TestPostgres.dropDatabase(database.name) }
+        let env = environment.merging(["NURTURE_DATABASE": database.url]) { $1 }
+        let folder = FileManager.default.temporaryDirectory
+        let migrated = try runNurture(["migrate"], directory: folder, environment: env)
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        let check = try runNurture(["migrate", "--check"], directory: folder, environment: env)
+        #expect(check.stdout.contains("lead states written as binary; stored: none"), "\(check.stdout)\(check.stderr)")
+        let switched = try runNurture(["migrate", "--lead-states", "json", "--rewrite", "--settle-seconds", "0"], directory: folder, environment: env)
+        #expect(switched.status == 0 && switched.stdout.contains("rewrote 0 stored states as json"), "\(switched.stdout)\(switched.stderr)")
+        #expect(try TestPostgres.psql("SELECT lead_state_format FROM installation", database: database.name) == "json")
+    }
+
     @Test("four processes migrating a new database at once: one applies the schema, the others find it done")
     func concurrentStarts() throws {
         let database = try TestPostgres.createDatabase()
