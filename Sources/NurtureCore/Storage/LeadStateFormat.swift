@@ -1,7 +1,7 @@
 /// How a store writes lead states, each row's `state_version` saying which one it holds.
 ///
 /// Every version of Nurture since the binary state reads both. Which one it *writes* is a
-/// setting of the database (``LeadStateFormatSetting``), so that several processes on one
+/// setting of the database (``SchemaMigrating/leadStateFormat()``), so that several processes on one
 /// PostgreSQL database can be upgraded one at a time: an older Nurture reads only JSON and
 /// parks a lead whose state it cannot read, so binary is turned on once none is left.
 public enum LeadStateFormat: String, Sendable, CaseIterable, CustomStringConvertible {
