@@ -96,16 +96,12 @@ extension LeadState {
         if let pausedEnrollment { writer.field(5) { pausedEnrollment.write(to: &$0) } }
         writer.field(6, date: pausedAt)
         if let eventLog {
-            writer.field(7, each: eventLog) { writer, entry in
-                writer.string(entry.key)
-                writer.varint(UInt64(entry.value.count))
-                for date in entry.value { writer.date(date) }
+            writer.field(7, map: eventLog) { writer, dates in
+                writer.varint(UInt64(dates.count))
+                for date in dates { writer.date(date) }
             }
         }
-        writer.field(8, each: pastEnrollments) { writer, entry in
-            writer.string(entry.key)
-            writer.block { entry.value.write(to: &$0) }
-        }
+        writer.field(8, map: pastEnrollments) { writer, past in writer.block { past.write(to: &$0) } }
         writer.field(9, each: stageHistory) { writer, change in writer.block { change.write(to: &$0) } }
         writer.field(10, date: enteredStageAt)
         writer.field(11, each: recentSends) { $0.date($1) }
@@ -140,21 +136,17 @@ extension LeadState {
             case 6:
                 state.pausedAt = try reader.date(wire, field: field, in: record)
             case 7:
-                var log: [String: [Date]] = [:]
-                try reader.each(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
-                    let key = try r.string()
+                state.eventLog = try reader.map(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
                     let count = try r.count()
                     var dates: [Date] = []
                     dates.reserveCapacity(count)
                     for _ in 0..<count { dates.append(try r.date()) }
-                    log[key] = dates
+                    return dates
                 }
-                state.eventLog = log
             case 8:
-                try reader.each(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
-                    let key = try r.string()
+                state.pastEnrollments = try reader.map(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
                     var block = try r.block()
-                    state.pastEnrollments[key] = try PastEnrollments(reading: &block)
+                    return try PastEnrollments(reading: &block)
                 }
             case 9:
                 try reader.each(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
@@ -223,10 +215,7 @@ extension Lead {
     func write(to writer: inout BinaryWriter) {
         writer.field(1, string: id)
         writer.field(2, string: email)
-        writer.field(3, each: fields) { writer, field in
-            writer.string(field.key)
-            writer.string(field.value)
-        }
+        writer.field(3, map: fields) { $0.string($1) }
         writer.field(4, string: timeZone)
         writer.field(5, string: stage)
         writer.field(6, int: fitScore)
@@ -243,13 +232,7 @@ extension Lead {
             switch field {
             case 1: id = try reader.string(wire, field: field, in: record)
             case 2: email = try reader.string(wire, field: field, in: record)
-            case 3:
-                var fields: [String: String] = [:]
-                try reader.each(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
-                    let key = try r.string()
-                    fields[key] = try r.string()
-                }
-                self.fields = fields
+            case 3: fields = try reader.map(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in try r.string() }
             case 4: timeZone = try reader.string(wire, field: field, in: record)
             case 5: stage = try reader.string(wire, field: field, in: record)
             case 6: fitScore = try reader.int(wire, field: field, in: record)
@@ -275,10 +258,7 @@ extension ScoreState {
         writer.field(2, double: decaying)
         writer.field(3, date: asOf)
         writer.field(4, int: fixed)
-        writer.field(5, each: awarded) { writer, entry in
-            writer.string(entry.key)
-            writer.int(entry.value)
-        }
+        writer.field(5, map: awarded) { $0.int($1) }
         writer.field(6, date: lastEngagement)
     }
 
@@ -293,13 +273,7 @@ extension ScoreState {
             case 2: decaying = try reader.double(wire, field: field, in: record)
             case 3: asOf = try reader.date(wire, field: field, in: record)
             case 4: fixed = try reader.int(wire, field: field, in: record)
-            case 5:
-                var awarded: [String: Int] = [:]
-                try reader.each(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
-                    let key = try r.string()
-                    awarded[key] = try r.int()
-                }
-                self.awarded = awarded
+            case 5: awarded = try reader.map(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in try r.int() }
             case 6: lastEngagement = try reader.date(wire, field: field, in: record)
             default: try reader.skip(wire)
             }
@@ -322,20 +296,9 @@ extension Enrollment {
         writer.field(4, int: position)
         writer.field(5, date: stepEnteredAt)
         writer.field(6, date: resumeAt)
-        writer.field(7, each: sent) { writer, entry in
-            writer.string(entry.key)
-            writer.date(entry.value)
-        }
-        if let occurrences {
-            writer.field(8, each: occurrences) { writer, entry in
-                writer.string(entry.key)
-                writer.int(entry.value)
-            }
-        }
-        writer.field(9, each: engagement) { writer, entry in
-            writer.string(entry.key)
-            writer.block { entry.value.write(to: &$0) }
-        }
+        writer.field(7, map: sent) { $0.date($1) }
+        if let occurrences { writer.field(8, map: occurrences) { $0.int($1) } }
+        writer.field(9, map: engagement) { writer, record in writer.block { record.write(to: &$0) } }
         writer.field(10, each: activeGoals) { $0.int($1) }
     }
 
@@ -352,28 +315,13 @@ extension Enrollment {
             case 4: position = try reader.int(wire, field: field, in: record)
             case 5: stepEnteredAt = try reader.date(wire, field: field, in: record)
             case 6: resumeAt = try reader.date(wire, field: field, in: record)
-            case 7:
-                var sent: [String: Date] = [:]
-                try reader.each(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
-                    let key = try r.string()
-                    sent[key] = try r.date()
-                }
-                self.sent = sent
-            case 8:
-                var occurrences: [String: Int] = [:]
-                try reader.each(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
-                    let key = try r.string()
-                    occurrences[key] = try r.int()
-                }
-                self.occurrences = occurrences
+            case 7: sent = try reader.map(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in try r.date() }
+            case 8: occurrences = try reader.map(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in try r.int() }
             case 9:
-                var engagement: [String: EngagementRecord] = [:]
-                try reader.each(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
-                    let key = try r.string()
+                engagement = try reader.map(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
                     var block = try r.block()
-                    engagement[key] = try EngagementRecord(reading: &block)
+                    return try EngagementRecord(reading: &block)
                 }
-                self.engagement = engagement
             case 10:
                 var goals: [Int] = []
                 try reader.each(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in goals.append(try r.int()) }
@@ -390,12 +338,7 @@ extension EngagementRecord {
         writer.field(1, date: opened)
         writer.field(2, date: clicked)
         writer.field(3, date: replied)
-        if let links {
-            writer.field(4, each: links) { writer, entry in
-                writer.string(entry.key)
-                writer.date(entry.value)
-            }
-        }
+        if let links { writer.field(4, map: links) { $0.date($1) } }
     }
 
     init(reading reader: inout BinaryReader) throws(BinaryStateError) {
@@ -408,13 +351,7 @@ extension EngagementRecord {
             case 1: opened = try reader.date(wire, field: field, in: record)
             case 2: clicked = try reader.date(wire, field: field, in: record)
             case 3: replied = try reader.date(wire, field: field, in: record)
-            case 4:
-                var links: [String: Date] = [:]
-                try reader.each(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
-                    let key = try r.string()
-                    links[key] = try r.date()
-                }
-                self.links = links
+            case 4: links = try reader.map(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in try r.date() }
             default: try reader.skip(wire)
             }
         }

@@ -166,6 +166,16 @@ public struct BinaryReader {
         return try block()
     }
 
+    /// A map field: each entry a string key, then its value as `value` reads it.
+    mutating func map<Value>(_ wire: BinaryWire, field: Int, in record: String, _ value: (inout BinaryReader) throws(BinaryStateError) -> Value) throws(BinaryStateError) -> [String: Value] {
+        var map: [String: Value] = [:]
+        try each(wire, field: field, in: record) { (r: inout BinaryReader) throws(BinaryStateError) in
+            let key = try r.string()
+            map[key] = try value(&r)
+        }
+        return map
+    }
+
     /// A collection field: `element` reads each of its elements.
     mutating func each(_ wire: BinaryWire, field: Int, in record: String, _ element: (inout BinaryReader) throws(BinaryStateError) -> Void) throws(BinaryStateError) {
         var block = try block(wire, field: field, in: record)

@@ -114,6 +114,16 @@ struct BinaryWriter {
     }
 }
 
+extension BinaryWriter {
+    /// A map: its count, then each entry's key and its value as `value` writes it.
+    mutating func field<Value>(_ field: Int, map: [String: Value], _ value: (inout BinaryWriter, Value) -> Void) {
+        self.field(field, each: map) { writer, entry in
+            writer.string(entry.key)
+            value(&writer, entry.value)
+        }
+    }
+}
+
 /// How a field's value is laid out, so that a reader can skip a field it does not know.
 enum BinaryWire: UInt8 {
     /// A varint (integers zigzag-encoded, booleans 0 or 1).
