@@ -23,6 +23,16 @@ enum QuotedPrintable {
             let n = bytes.count
             while i < n {
                 let byte = bytes[i]
+                // The common case first: a printable character other than '=' and '.', well
+                // inside the line, is copied as it is (no soft break can be due before the
+                // 75th character, so the look-ahead below is not needed).
+                if lineLength < 74, byte >= 33, byte <= 126, byte != UInt8(ascii: "="), byte != UInt8(ascii: ".") {
+                    out[o] = byte
+                    o += 1
+                    lineLength += 1
+                    i += 1
+                    continue
+                }
                 if byte == 0x0D, i + 1 < n, bytes[i + 1] == 0x0A {
                     i += 1
                     continue // the LF that follows emits the break
