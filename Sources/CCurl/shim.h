@@ -1,5 +1,5 @@
-// Non-variadic wrappers for libcurl's variadic curl_easy_setopt / curl_easy_getinfo,
-// which Swift cannot call directly. One wrapper per argument type.
+// Non-variadic wrappers for libcurl's variadic curl_easy_setopt / curl_easy_getinfo /
+// curl_multi_setopt, which Swift cannot call directly. One wrapper per argument type.
 #ifndef NURTURE_CCURL_SHIM_H
 #define NURTURE_CCURL_SHIM_H
 
@@ -37,6 +37,15 @@ static inline CURLcode nurture_curl_getinfo_long(CURL *handle, CURLINFO info, lo
 
 static inline CURLcode nurture_curl_getinfo_off(CURL *handle, CURLINFO info, curl_off_t *value) {
     return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLMcode nurture_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
+    return curl_multi_setopt(multi, option, value);
+}
+
+/// The result of a finished transfer, from a CURLMSG_DONE message (a union member in C).
+static inline CURLcode nurture_curl_msg_result(const CURLMsg *message) {
+    return message->data.result;
 }
 
 #endif

@@ -95,9 +95,23 @@ struct SchedulingThroughput: AsyncParsableCommand {
             tally = try await runtime.delivery.deliverDue(now: dueAt)
         }
         let total = seconds(planning) + seconds(delivery)
-        print(String(format: "leads=%d due=%d planned=%d sent=%d failed=%d select+plan=%.3fs deliver=%.3fs end_to_end=%.3fs steps_per_minute=%.0f max_rss_mb=%.0f",
+        // The relay's time per message as the engine saw it (handed to the transport until its
+        // answer), from the service's own histogram: compared with the transport alone, it
+        // says how much the rest of the work on the same cores slows each SMTP dialog.
+        let relay = try await Self.meanRelayMilliseconds(runtime.metricsExposition())
+        print(String(format: "leads=%d due=%d planned=%d sent=%d failed=%d select+plan=%.3fs deliver=%.3fs end_to_end=%.3fs steps_per_minute=%.0f max_rss_mb=%.0f relay_ms=%.2f",
                      leads, due, processed, tally.sent, tally.failed, seconds(planning), seconds(delivery), total,
-                     Double(processed) / total * 60, maxResidentMegabytes()))
+                     Double(processed) / total * 60, maxResidentMegabytes(), relay))
+    }
+
+    /// `nurture_relay_latency`'s sum over its count, in milliseconds (0 when nothing was sent).
+    static func meanRelayMilliseconds(_ exposition: String) -> Double {
+        func value(_ name: String) -> Double {
+            exposition.split(separator: "\n").first { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+                .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0
+        }
+        let count = value("nurture_relay_latency_count")
+        return count > 0 ? value("nurture_relay_latency_sum") / count * 1000 : 0
     }
 
     private func seconds(_ d: Duration) -> Double {

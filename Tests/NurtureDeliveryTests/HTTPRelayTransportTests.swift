@@ -18,6 +18,39 @@ struct HTTPRelayTransportTests {
         try JSONSerialization.jsonObject(with: Data(decodeBase64(record["body"]))) as! [String: Any]
     }
 
+    /// POSTs `count` messages at once to `/barrier/count`, which the server answers only once
+    /// all of them wait there together: each accepted proves `count` concurrent transfers.
+    private func postTogether(_ count: Int, connections: Int, threads: Int) async throws -> (outcomes: [DeliveryOutcome], peers: Int) {
+        let server = try LoopbackServer.http()
+        defer { server.stop() }
+        let relay = HTTPRelayTransport(configuration: HTTPRelayConfiguration(
+            url: "http://127.0.0.1:\(server.port)/barrier/\(count)", headers: [], format: .nurture,
+            timeout: .seconds(20), connections: connections), threads: threads)
+        let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
+            for _ in 0..<count { group.addTask { await relay.deliver(sampleMessage()) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let peers = Set(try server.records("requests.jsonl").map { "\($0["peer"]!)" }).count
+        return (outcomes, peers)
+    }
+
+    @Test("one thread carries several connections' requests at once (libcurl's multi interface)")
+    func oneThreadManyConnections() async throws {
+        let result = try await postTogether(4, connections: 4, threads: 1)
+        #expect(result.outcomes.filter(\.isAccepted).count == 4, "\(result.outcomes)")
+        #expect(result.peers == 4)
+    }
+
+    @Test("requests are shared out so that every thread's connections are used")
+    func threadsShareTheConnections() async throws {
+        // 5 connections over 2 threads: 3 and 2. Five requests at once need all five; a
+        // thread given more than its connections would hold one back and the server would
+        // refuse them all.
+        let result = try await postTogether(5, connections: 5, threads: 2)
+        #expect(result.outcomes.filter(\.isAccepted).count == 5, "\(result.outcomes)")
+        #expect(result.peers == 5)
+    }
+
     @Test("2xx is accepted; the request carries the headers and the documented JSON body")
     func acceptedNurtureFormat() async throws {
         let server = try LoopbackServer.http()

@@ -128,6 +128,23 @@ struct SMTPTransportTests {
         #expect(peers.count == connections)
     }
 
+    @Test("every connection carries a message at once, the relay's answer to one not holding up another")
+    func connectionsDoNotWaitForEachOther() async throws {
+        // The server answers the end of each message only once all five are there together.
+        // libcurl waits for that answer blocking its thread, so a transport that drove two
+        // SMTP connections from one thread would hold one back and all five would time out.
+        let server = try LoopbackServer.smtp()
+        defer { server.stop() }
+        let smtp = SMTPTransport(configuration: SMTPConfiguration(
+            url: "smtp://127.0.0.1:\(server.port)", starttls: .off, timeout: .seconds(20), connections: 5))
+        let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
+            for i in 0..<5 { group.addTask { await smtp.deliver(sampleMessage(to: "barrier5-\(i)@example.com")) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.filter(\.isAccepted).count == 5, "\(outcomes)")
+        #expect(try server.lines("connections.log").count == 5)
+    }
+
     @Test("STARTTLS required, certificate verified against a CA file, AUTH accepted")
     func starttlsAndAuth() async throws {
         let certificate = try TestCertificate.make(in: FileManager.default.temporaryDirectory.appendingPathComponent("nurture-cert-\(UUID())").creatingDirectory())

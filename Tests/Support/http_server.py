@@ -9,6 +9,9 @@ Answers by path:
   /unavailable -> 503 with Retry-After: Wed, 21 Oct 2037 07:28:00 GMT
   /bad         -> 422 {"error": "invalid recipient"}
   /unauthorized-> 401 {"error": "bad API key"}
+  /barrier/N   -> 202 once N requests to /barrier/N are waiting for their answer at once (so
+                  only a client that sends them concurrently gets them accepted); 504 if that
+                  has not happened within 10 seconds
 """
 import argparse
 import base64
@@ -30,6 +33,7 @@ ANSWERS = {
 def make_handler(directory):
     counter = {"n": 0}
     lock = threading.Lock()
+    barriers = {}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -53,6 +57,15 @@ def make_handler(directory):
                 with open(os.path.join(directory, "requests.jsonl"), "a") as f:
                     f.write(json.dumps(record) + "\n")
             status, headers, payload = ANSWERS.get(self.path, (404, {}, {"error": "no such path"}))
+            if self.path.startswith("/barrier/"):
+                size = int(self.path[len("/barrier/"):])
+                with lock:
+                    barrier = barriers.setdefault(size, threading.Barrier(size, timeout=10))
+                try:
+                    barrier.wait()
+                    status, headers, payload = 202, {}, None
+                except threading.BrokenBarrierError:
+                    status, headers, payload = 504, {}, {"error": "not all %d requests arrived together within 10 s" % size}
             if payload is None:
                 payload = {"id": f"msg-{n}", "status": "queued"}
             data = json.dumps(payload).encode()

@@ -9,6 +9,9 @@ Scripted answers by recipient local part:
   defer451...   -> RCPT answered 451 (transient)
   spam554...    -> end of DATA answered 554 (permanent)
   once451...    -> RCPT answered 451 the first time that address is seen, then accepted
+  barrierN-...  -> end of DATA answered only once N messages to barrierN addresses are at
+                   that point at once (so only a client that sends them concurrently gets
+                   them accepted); 451 if that has not happened within 10 seconds
 """
 import argparse
 import asyncio
@@ -26,6 +29,7 @@ class Recorder:
         self.directory = directory
         self.seen = set()
         self.count = 0
+        self.barriers = {}
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@", 1)[0].lower()
@@ -42,6 +46,18 @@ class Recorder:
     async def handle_DATA(self, server, session, envelope):
         if any(r.split("@", 1)[0].lower().startswith("spam554") for r in envelope.rcpt_tos):
             return "554 5.7.1 Message rejected as spam"
+        for r in envelope.rcpt_tos:
+            local = r.split("@", 1)[0].lower()
+            if local.startswith("barrier"):
+                size = int(local[len("barrier"):].split("-", 1)[0])
+                barrier = self.barriers.setdefault(size, {"arrived": 0, "reached": asyncio.Event()})
+                barrier["arrived"] += 1
+                if barrier["arrived"] >= size:
+                    barrier["reached"].set()
+                try:
+                    await asyncio.wait_for(barrier["reached"].wait(), timeout=10)
+                except asyncio.TimeoutError:
+                    return "451 4.4.1 Only %d of %d messages arrived together" % (barrier["arrived"], size)
         self.count += 1
         auth = session.auth_data
         record = {

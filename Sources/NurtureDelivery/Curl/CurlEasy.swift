@@ -1,15 +1,15 @@
 import CCurl
 
-/// One libcurl easy handle with a safe Swift API.
+/// One libcurl easy handle with a safe Swift API: one transfer at a time, its options and
+/// its buffers.
 ///
-/// This is the only type in Nurture that touches raw pointers. It is not thread-safe:
-/// it must be used by one thread at a time, which ``CurlWorker`` guarantees, and a
-/// blocking ``perform()`` must never run on Swift's cooperative pool.
-///
-/// The handle keeps its connection open between transfers, so reusing one `CurlEasy`
-/// for many messages to the same relay reuses one connection.
+/// This and ``CurlMulti`` are the only types in Nurture that touch raw pointers. It is not
+/// thread-safe: only the thread of the ``CurlTransferPool`` that owns it uses it. Its
+/// transfers run inside a ``CurlMulti``, whose cache keeps the connections open between
+/// transfers.
 final class CurlEasy {
-    private let handle: UnsafeMutableRawPointer
+    /// libcurl's handle; ``CurlMulti`` adds it to and removes it from the multi handle.
+    let handle: UnsafeMutableRawPointer
     private let io: TransferIO
     private let errorBuffer: UnsafeMutablePointer<CChar>
     /// Lists handed to libcurl, which keeps pointers to them until replaced or cleaned up.
@@ -46,7 +46,7 @@ final class CurlEasy {
     }
 
     /// `curl_global_init` must run once, before any other thread uses libcurl.
-    private static let globalInit: Void = {
+    static let globalInit: Void = {
         let code = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
         precondition(code == CURLE_OK, "curl_global_init failed with code \(code.rawValue)")
     }()
@@ -100,13 +100,16 @@ final class CurlEasy {
 
     // MARK: Transfer
 
-    /// Runs the transfer configured so far. Blocks the calling thread until it ends.
-    func perform() -> CurlResponse {
+    /// Clears what the previous transfer left, before the handle is added to a multi handle.
+    func beginTransfer() {
         io.uploadOffset = 0
         io.headerLines.removeAll(keepingCapacity: true)
         io.body.removeAll(keepingCapacity: true)
         errorBuffer[0] = 0
-        let code = curl_easy_perform(handle)
+    }
+
+    /// The outcome of the transfer that libcurl reported done with `code`.
+    func finishTransfer(_ code: CURLcode) -> CurlResponse {
         var responseCode = 0
         _ = nurture_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &responseCode)
         var errorText = String(cString: errorBuffer)
@@ -123,7 +126,7 @@ final class CurlEasy {
     }
 }
 
-/// The outcome of one `curl_easy_perform`, copied out of libcurl.
+/// The outcome of one transfer, copied out of libcurl.
 struct CurlResponse: Sendable {
     /// libcurl's result code (`CURLE_OK` is 0).
     var code: CurlCode

@@ -9,21 +9,25 @@ import NurtureCore
 /// any other status permanent; connection errors transient.
 public final class HTTPRelayTransport: MailTransport {
     public let configuration: HTTPRelayConfiguration
-    private let pool: CurlWorkerPool
+    private let pool: CurlTransferPool
 
-    public init(configuration: HTTPRelayConfiguration) {
+    public convenience init(configuration: HTTPRelayConfiguration) {
+        self.init(configuration: configuration, threads: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// - Parameter threads: how many threads drive the connections (``CurlTransferPool``).
+    init(configuration: HTTPRelayConfiguration, threads: Int) {
         self.configuration = configuration
-        self.pool = CurlWorkerPool(size: configuration.connections, label: "nurture.http-relay") { easy in
+        self.pool = CurlTransferPool(size: configuration.connections, label: "nurture.http-relay", threads: threads) { easy in
             HTTPRelayTransport.configure(easy, with: configuration)
         }
     }
 
     public func deliver(_ message: OutgoingMessage) async -> DeliveryOutcome {
         let body = configuration.format.body(for: message)
-        let response = await pool.withHandle { easy in
+        let response = await pool.transfer { easy in
             easy.set(CURLOPT_POSTFIELDSIZE_LARGE, size: Int64(body.count))
             easy.setRequestBody(body)
-            return easy.perform()
         }
         return Self.classify(response, now: Date())
     }

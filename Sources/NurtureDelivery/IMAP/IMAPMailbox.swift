@@ -34,7 +34,7 @@ public final class IMAPMailbox: BounceMailbox {
     }
 
     public let settings: Settings
-    private let pool: CurlWorkerPool
+    private let pool: CurlTransferPool
     private let mailboxURL: String
 
     public init(settings: Settings) {
@@ -42,7 +42,7 @@ public final class IMAPMailbox: BounceMailbox {
         mailboxURL = settings.url.hasSuffix("/") ? String(settings.url.dropLast()) : settings.url
         let plainLoopback = settings.url.lowercased().hasPrefix("imap://") && Self.isLoopback(settings.url)
         let timeoutMS = Int(settings.timeout.components.seconds * 1000)
-        pool = CurlWorkerPool(size: 1, label: "nurture.imap") { easy in
+        pool = CurlTransferPool(size: 1, label: "nurture.imap") { easy in
             easy.set(CURLOPT_PROTOCOLS_STR, "imap,imaps")
             easy.set(CURLOPT_USERNAME, settings.username)
             easy.set(CURLOPT_PASSWORD, settings.password.value)
@@ -88,10 +88,9 @@ public final class IMAPMailbox: BounceMailbox {
     }
 
     private func request(url: String, command: String?) async throws -> [UInt8] {
-        let response = await pool.withHandle { easy in
+        let response = await pool.transfer { easy in
             easy.set(CURLOPT_URL, url)
             easy.set(CURLOPT_CUSTOMREQUEST, command)
-            return easy.perform()
         }
         guard response.code == .ok else {
             throw IMAPError(description: "\(command ?? "fetch") on \(Self.redacted(url)): \(response.errorText)")

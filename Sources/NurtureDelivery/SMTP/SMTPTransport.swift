@@ -8,11 +8,14 @@ import NurtureCore
 /// handshake per connection, not per message.
 public final class SMTPTransport: MailTransport {
     public let configuration: SMTPConfiguration
-    private let pool: CurlWorkerPool
+    private let pool: CurlTransferPool
 
     public init(configuration: SMTPConfiguration) {
         self.configuration = configuration
-        self.pool = CurlWorkerPool(size: configuration.connections, label: "nurture.smtp") { easy in
+        // A thread per connection: libcurl (7.88 as 8.x) waits for the reply to a message's
+        // end with a blocking read inside the multi handle, so a thread driving two SMTP
+        // connections would stall the second while the relay accepts the first.
+        self.pool = CurlTransferPool(size: configuration.connections, label: "nurture.smtp", threads: configuration.connections) { easy in
             SMTPTransport.configure(easy, with: configuration)
         }
     }
@@ -21,12 +24,11 @@ public final class SMTPTransport: MailTransport {
         let sender = message.envelopeSender
         let recipients = message.recipients
         let bytes = message.rfc5322
-        let response = await pool.withHandle { easy in
+        let response = await pool.transfer { easy in
             easy.set(CURLOPT_MAIL_FROM, "<\(sender)>")
             easy.set(CURLOPT_MAIL_RCPT, list: recipients.map { "<\($0)>" })
             easy.set(CURLOPT_INFILESIZE_LARGE, size: Int64(bytes.count))
             easy.setRequestBody(bytes)
-            return easy.perform()
         }
         return Self.classify(response)
     }

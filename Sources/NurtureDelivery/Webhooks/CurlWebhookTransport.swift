@@ -8,7 +8,7 @@ import NurtureCore
 /// only http and https are allowed; each attempt has a connect and a total timeout, so a
 /// receiver that hangs costs one attempt, never a stuck worker.
 public final class CurlWebhookTransport: WebhookTransport {
-    private let pool: CurlWorkerPool
+    private let pool: CurlTransferPool
 
     /// - Parameters:
     ///   - connections: POSTs in flight at once.
@@ -17,7 +17,7 @@ public final class CurlWebhookTransport: WebhookTransport {
     public init(connections: Int = 4, timeout: Duration = .seconds(15), connectTimeout: Duration = .seconds(5), caFile: String? = nil) {
         let timeoutMS = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let connectMS = Int(connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000)
-        pool = CurlWorkerPool(size: connections, label: "nurture.webhooks") { easy in
+        pool = CurlTransferPool(size: connections, label: "nurture.webhooks") { easy in
             easy.set(CURLOPT_POST, 1)
             easy.set(CURLOPT_FOLLOWLOCATION, 0)
             easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
@@ -31,12 +31,11 @@ public final class CurlWebhookTransport: WebhookTransport {
     public func post(url: String, headers: [(name: String, value: String)], body: Data) async -> WebhookResponse {
         let lines = ["Content-Type: application/json", "Expect:"] + headers.map { "\($0.name): \($0.value)" }
         let bytes = [UInt8](body)
-        let response = await pool.withHandle { easy in
+        let response = await pool.transfer { easy in
             easy.set(CURLOPT_URL, url)
             easy.set(CURLOPT_HTTPHEADER, list: lines)
             easy.set(CURLOPT_POSTFIELDSIZE_LARGE, size: Int64(bytes.count))
             easy.setRequestBody(bytes)
-            return easy.perform()
         }
         guard response.code == .ok else { return WebhookResponse(status: nil, text: response.errorText) }
         let text = String(decoding: response.body.prefix(512), as: UTF8.self)
