@@ -104,14 +104,14 @@ struct SchedulingThroughput: AsyncParsableCommand {
                      Double(processed) / total * 60, maxResidentMegabytes(), relay))
     }
 
-    /// `nurture_relay_latency`'s sum over its count, in milliseconds (0 when nothing was sent).
+    /// `nurture_relay_latency_seconds`'s sum over its count, in milliseconds (0 when nothing was sent).
     static func meanRelayMilliseconds(_ exposition: String) -> Double {
         func value(_ name: String) -> Double {
             exposition.split(separator: "\n").first { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
                 .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0
         }
-        let count = value("nurture_relay_latency_count")
-        return count > 0 ? value("nurture_relay_latency_sum") / count * 1000 : 0
+        let count = value("nurture_relay_latency_seconds_count")
+        return count > 0 ? value("nurture_relay_latency_seconds_sum") / count * 1000 : 0
     }
 
     private func seconds(_ d: Duration) -> Double {
