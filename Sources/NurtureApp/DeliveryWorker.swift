@@ -95,44 +95,39 @@ public struct DeliveryWorker: Sendable {
             var inFlight = 0
             var exhausted = false
             var registered = false
+            // The claims and the writes of outcomes run beside the sends, one of each at a time,
+            // so that no connection waits for the database (on PostgreSQL a round trip each).
+            var claiming = false
+            var recording = false
             var done: [(send: OutboxSend, result: SendResult)] = []
 
-            func record() async throws {
-                let stale = try await store.completeSends(done, now: now())
-                if stale > 0 {
-                    metrics?.staleCompletions(stale)
-                    logger.warning("outcomes refused: the lease had passed to another worker", metadata: ["stale": "\(stale)"])
-                }
+            func startRecording() {
+                let outcomes = done
                 done.removeAll(keepingCapacity: true)
+                recording = true
+                group.addTask { [store] in .recorded(stale: try await store.completeSends(outcomes, now: now())) }
+            }
+            func noteStale(_ stale: Int) {
+                guard stale > 0 else { return }
+                metrics?.staleCompletions(stale)
+                logger.warning("outcomes refused: the lease had passed to another worker", metadata: ["stale": "\(stale)"])
             }
 
             while true {
                 // Claim a little ahead of the free connections, never far ahead, and in batches:
                 // only once the queue runs low, and for at least a connection's worth of room.
-                if !exhausted, !shouldStop(), queue.count < concurrency {
+                if !exhausted, !claiming, !shouldStop(), queue.count < concurrency {
                     let wanted = ahead - queue.count - inFlight
                     if wanted >= min(concurrency, ahead) {
-                        let batch = try await store.claimSends(now: now(), limit: wanted, worker: worker, duration: leases.duration)
-                        if batch.count < wanted { exhausted = true }
-                        if !batch.isEmpty, !registered {
-                            // The claim recorded the worker alive; from now on a heartbeat renews
-                            // that record and the leases while the pass runs.
-                            registered = true
-                            group.addTask { [leases, store, worker, logger] in
-                                while !Task.isCancelled {
-                                    do { try await Task.sleep(for: .seconds(leases.heartbeat.seconds)) } catch { break }
-                                    // A missed beat is retried at the next one: the lease outlasts three.
-                                    do { try await store.heartbeat(worker, now: now(), duration: leases.duration) } catch {
-                                        logger.warning("heartbeat not recorded", metadata: ["error": "\(error)"])
-                                    }
-                                }
-                                return .heartbeat
-                            }
+                        claiming = true
+                        group.addTask { [store, worker, leases] in
+                            .claimed(try await store.claimSends(now: now(), limit: wanted, worker: worker, duration: leases.duration), wanted: wanted)
                         }
-                        let claimed = clock.now
-                        queue += batch.map { ($0, claimed) }
                     }
                 }
+                // Outcomes are written in small groups: few transactions, and few sends whose
+                // outcome a crash could lose (those go out again, with the same Message-ID).
+                if !recording, done.count >= Self.recordEvery { startRecording() }
                 if shouldStop(), !queue.isEmpty {
                     try await store.releaseSends(queue.map(\.send), now: now())
                     queue.removeAll()
@@ -158,19 +153,44 @@ public struct DeliveryWorker: Sendable {
                         }
                     }
                 }
-                if inFlight == 0 { break }
-                // Wait for one send to finish (the heartbeat never finishes on its own).
+                if inFlight == 0, !claiming, !recording { break }
+                // Wait for a send, a claim or a write to finish (the heartbeat never finishes on its own).
                 guard let step = try await group.next() else { break }
-                guard case .sent(let send, let result) = step else { continue }
-                inFlight -= 1
-                done.append((send, result))
-                tally.count(result)
-                metrics?.sendOutcome(result.outcome)
-                // Outcomes are written in small groups: few transactions, and few sends whose
-                // outcome a crash could lose (those go out again, with the same Message-ID).
-                if done.count >= Self.recordEvery { try await record() }
+                switch step {
+                case .sent(let send, let result):
+                    inFlight -= 1
+                    done.append((send, result))
+                    tally.count(result)
+                    metrics?.sendOutcome(result.outcome)
+                case .claimed(let batch, let wanted):
+                    claiming = false
+                    if batch.count < wanted { exhausted = true }
+                    if !batch.isEmpty, !registered {
+                        // The claim recorded the worker alive; from now on a heartbeat renews
+                        // that record and the leases while the pass runs.
+                        registered = true
+                        group.addTask { [leases, store, worker, logger] in
+                            while !Task.isCancelled {
+                                do { try await Task.sleep(for: .seconds(leases.heartbeat.seconds)) } catch { break }
+                                // A missed beat is retried at the next one: the lease outlasts three.
+                                do { try await store.heartbeat(worker, now: now(), duration: leases.duration) } catch {
+                                    logger.warning("heartbeat not recorded", metadata: ["error": "\(error)"])
+                                }
+                            }
+                            return .heartbeat
+                        }
+                    }
+                    let claimed = clock.now
+                    queue += batch.map { ($0, claimed) }
+                case .recorded(let stale):
+                    recording = false
+                    noteStale(stale)
+                case .heartbeat:
+                    continue
+                }
             }
-            try await record()
+            // The loop ends with no write under way; what is left is written now.
+            if !done.isEmpty { noteStale(try await store.completeSends(done, now: now())) }
             group.cancelAll()
         }
     }
@@ -178,6 +198,10 @@ public struct DeliveryWorker: Sendable {
     /// What a child task of a delivery pass finished with.
     private enum Step: Sendable {
         case sent(OutboxSend, SendResult)
+        /// Sends claimed, and how many were asked for: fewer means the queue is exhausted.
+        case claimed([OutboxSend], wanted: Int)
+        /// Outcomes written; how many were refused because the lease had passed on.
+        case recorded(stale: Int)
         case heartbeat
     }
 
