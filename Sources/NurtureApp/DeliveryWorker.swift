@@ -115,8 +115,10 @@ public struct DeliveryWorker: Sendable {
 
             while true {
                 // Claim a little ahead of the free connections, never far ahead, and in batches:
-                // only once the queue runs low, and for at least a connection's worth of room.
-                if !exhausted, !claiming, !shouldStop(), queue.count < concurrency {
+                // once half the queue is used (a claim takes some messages' time, a round trip
+                // on PostgreSQL: the next batch comes before the queue runs dry), and for at
+                // least a connection's worth of room.
+                if !exhausted, !claiming, !shouldStop(), queue.count < max(concurrency, ahead / 2) {
                     let wanted = ahead - queue.count - inFlight
                     if wanted >= min(concurrency, ahead) {
                         claiming = true
