@@ -100,12 +100,18 @@ public struct DeliveryWorker: Sendable {
             var claiming = false
             var recording = false
             var done: [(send: OutboxSend, result: SendResult)] = []
+            // A claim or a write that failed (the database, most likely): nothing new is claimed
+            // or started; the sends under way finish, their outcomes are written if the database
+            // takes them, and the error is passed on (deliverDue then gives back the rest).
+            var failure: (any Error)?
 
             func startRecording() {
                 let outcomes = done
                 done.removeAll(keepingCapacity: true)
                 recording = true
-                group.addTask { [store] in .recorded(stale: try await store.completeSends(outcomes, now: now())) }
+                group.addTask { [store] in
+                    do { return .recorded(stale: try await store.completeSends(outcomes, now: now())) } catch { return .notRecorded(outcomes, error) }
+                }
             }
             func noteStale(_ stale: Int) {
                 guard stale > 0 else { return }
@@ -118,18 +124,24 @@ public struct DeliveryWorker: Sendable {
                 // once half the queue is used (a claim takes some messages' time, a round trip
                 // on PostgreSQL: the next batch comes before the queue runs dry), and for at
                 // least a connection's worth of room.
-                if !exhausted, !claiming, !shouldStop(), queue.count < max(concurrency, ahead / 2) {
+                if failure == nil, !exhausted, !claiming, !shouldStop(), queue.count < max(concurrency, ahead / 2) {
                     let wanted = ahead - queue.count - inFlight
                     if wanted >= min(concurrency, ahead) {
                         claiming = true
                         group.addTask { [store, worker, leases] in
-                            .claimed(try await store.claimSends(now: now(), limit: wanted, worker: worker, duration: leases.duration), wanted: wanted)
+                            // The lease runs from the claim: its start is taken before asking.
+                            let claimed = clock.now
+                            do {
+                                return .claimed(try await store.claimSends(now: now(), limit: wanted, worker: worker, duration: leases.duration), wanted: wanted, at: claimed)
+                            } catch {
+                                return .notClaimed(error)
+                            }
                         }
                     }
                 }
                 // Outcomes are written in small groups: few transactions, and few sends whose
                 // outcome a crash could lose (those go out again, with the same Message-ID).
-                if !recording, done.count >= Self.recordEvery { startRecording() }
+                if failure == nil, !recording, done.count >= Self.recordEvery { startRecording() }
                 if shouldStop(), !queue.isEmpty {
                     try await store.releaseSends(queue.map(\.send), now: now())
                     queue.removeAll()
@@ -141,7 +153,10 @@ public struct DeliveryWorker: Sendable {
                     try await store.releaseSends(late.map(\.send), now: now())
                     logger.warning("claimed sends not started in time given back", metadata: ["sends": "\(late.count)"])
                 }
-                while inFlight < concurrency, !queue.isEmpty, !shouldStop() {
+                // While a write is under way the outcomes pile up; past a few writes' worth no
+                // send starts, so a crash can lose only a bounded number of them.
+                let outcomesHeld = recording && done.count >= Self.recordEvery * 4
+                while failure == nil, !outcomesHeld, inFlight < concurrency, !queue.isEmpty, !shouldStop() {
                     let (send, claimed) = queue.removeFirst()
                     let deadline = claimed + startBy
                     inFlight += 1
@@ -155,7 +170,8 @@ public struct DeliveryWorker: Sendable {
                         }
                     }
                 }
-                if inFlight == 0, !claiming, !recording { break }
+                // (A queue left means a shutdown began meanwhile: the next turn gives it back.)
+                if inFlight == 0, !claiming, !recording, queue.isEmpty || failure != nil { break }
                 // Wait for a send, a claim or a write to finish (the heartbeat never finishes on its own).
                 guard let step = try await group.next() else { break }
                 switch step {
@@ -164,7 +180,7 @@ public struct DeliveryWorker: Sendable {
                     done.append((send, result))
                     tally.count(result)
                     metrics?.sendOutcome(result.outcome)
-                case .claimed(let batch, let wanted):
+                case .claimed(let batch, let wanted, let claimed):
                     claiming = false
                     if batch.count < wanted { exhausted = true }
                     if !batch.isEmpty, !registered {
@@ -182,11 +198,17 @@ public struct DeliveryWorker: Sendable {
                             return .heartbeat
                         }
                     }
-                    let claimed = clock.now
                     queue += batch.map { ($0, claimed) }
+                case .notClaimed(let error):
+                    claiming = false
+                    failure = failure ?? error
                 case .recorded(let stale):
                     recording = false
                     noteStale(stale)
+                case .notRecorded(let outcomes, let error):
+                    recording = false
+                    done.insert(contentsOf: outcomes, at: 0)
+                    failure = failure ?? error
                 case .heartbeat:
                     continue
                 }
@@ -194,16 +216,21 @@ public struct DeliveryWorker: Sendable {
             // The loop ends with no write under way; what is left is written now.
             if !done.isEmpty { noteStale(try await store.completeSends(done, now: now())) }
             group.cancelAll()
+            if let failure { throw failure }
         }
     }
 
     /// What a child task of a delivery pass finished with.
     private enum Step: Sendable {
         case sent(OutboxSend, SendResult)
-        /// Sends claimed, and how many were asked for: fewer means the queue is exhausted.
-        case claimed([OutboxSend], wanted: Int)
+        /// Sends claimed, how many were asked for (fewer means the queue is exhausted), and
+        /// when the claim was asked.
+        case claimed([OutboxSend], wanted: Int, at: ContinuousClock.Instant)
+        case notClaimed(any Error)
         /// Outcomes written; how many were refused because the lease had passed on.
         case recorded(stale: Int)
+        /// Outcomes not written, with why: they are tried again once the sends under way end.
+        case notRecorded([(send: OutboxSend, result: SendResult)], any Error)
         case heartbeat
     }
 

@@ -82,7 +82,7 @@ extension PostgresStore {
     }
 
     public func suppress(email: String, reason: Suppression, now: Date) async throws {
-        try await fetch("""
+        _ = try await fetch("""
             INSERT INTO suppressions (email, reason, at) VALUES (\(EmailAddress.canonicalIfValid(email)), \(reason.rawValue), \(now))
             ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, at = excluded.at
             """)

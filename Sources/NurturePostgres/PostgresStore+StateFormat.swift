@@ -10,7 +10,7 @@ extension PostgresStore {
     }
 
     public func setLeadStateFormat(_ format: LeadStateFormat) async throws {
-        try await withConnection { connection in
+        _ = try await withConnection { connection in
             try await connection.query("UPDATE installation SET lead_state_format = \(format.rawValue)", logger: self.logger)
         }
         stateFormat.forget()

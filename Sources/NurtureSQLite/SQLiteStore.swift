@@ -34,7 +34,7 @@ public final class SQLiteStore: NurtureStore, SchemaMigrating {
         pool = try DatabasePool(path: path, configuration: configuration)
         decoder = Self.stateDecoder()
         self.stateFormat = stateFormat
-        if migrate { try applyMigrations() }
+        if migrate { _ = try applyMigrations() }
     }
 
     /// Applies the migrations this version has and the file lacks, and returns their names.

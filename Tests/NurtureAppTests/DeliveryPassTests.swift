@@ -22,7 +22,7 @@ struct DeliveryPassTests {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let worker = DeliveryWorker(
-            store: GatedOutbox(base: runtime.store, gate: gate), scheduler: runtime.scheduler, transport: runtime.delivery.transport,
+            store: HookedOutbox(base: runtime.store, beforeWrite: { await gate.pass() }), scheduler: runtime.scheduler, transport: runtime.delivery.transport,
             concurrency: 4, connections: 2, maxAttempts: 3, retryBase: .minutes(5), retryMax: .hours(1), rateLimiter: nil, logger: logger)
         let pass = Task { try await worker.deliverDue(now: monday) }
 
@@ -44,6 +44,37 @@ struct DeliveryPassTests {
         }
     }
 }
+
+extension DeliveryPassTests {
+    @Test("a write that fails: no new send starts, the ones under way finish and their outcomes are written, then the error is passed on; nothing goes out twice")
+    func failedWriteEndsThePassCleanly() async throws {
+        let harness = try Harness()
+        defer { harness.cleanUp() }
+        let runtime = try harness.runtime()
+        let count = 40
+        _ = try await runtime.scheduler.upsert((1...count).map { lead("lead\($0)@example.com") }, now: monday)
+
+        // The first write of outcomes fails.
+        let firstWrite = Mutex(true)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let worker = DeliveryWorker(
+            store: HookedOutbox(base: runtime.store, beforeWrite: { if firstWrite.withLock({ first in defer { first = false }; return first }) { throw WriteFailure() } }), scheduler: runtime.scheduler, transport: runtime.delivery.transport,
+            concurrency: 4, connections: 2, maxAttempts: 3, retryBase: .minutes(5), retryMax: .hours(1), rateLimiter: nil, logger: logger)
+        await #expect(throws: WriteFailure.self) { try await worker.deliverDue(now: monday) }
+        let first = try harness.smtp.lines("ids.txt").count
+        #expect(first >= 16 && first < count, "the pass stopped after the failed write: \(first) sent")
+
+        // What went out is recorded as sent: the next pass sends only the rest, each once.
+        let tally = try await runtime.delivery.deliverDue(now: monday)
+        #expect(tally.sent == count - first)
+        let ids = try harness.smtp.lines("ids.txt")
+        #expect(ids.count == count)
+        #expect(Set(ids).count == count)
+    }
+}
+
+private struct WriteFailure: Error {}
 
 /// Holds every call that arrives while it is closed; ``open()`` lets them all through.
 private final class WriteGate: Sendable {
@@ -79,17 +110,17 @@ private final class WriteGate: Sendable {
     }
 }
 
-/// The real store, with its writes of outcomes passing a gate first.
-private struct GatedOutbox: Outbox, WorkerRegistry {
+/// The real store, with `beforeWrite` run before each write of outcomes (to hold it or fail it).
+private struct HookedOutbox: Outbox, WorkerRegistry {
     let base: any Outbox & WorkerRegistry
-    let gate: WriteGate
+    let beforeWrite: @Sendable () async throws -> Void
 
     func claimSends(now: Date, limit: Int, worker: WorkerIdentity, duration: TimeSpan) async throws -> [OutboxSend] {
         try await base.claimSends(now: now, limit: limit, worker: worker, duration: duration)
     }
 
     func completeSends(_ results: [(send: OutboxSend, result: SendResult)], now: Date) async throws -> Int {
-        await gate.pass()
+        try await beforeWrite()
         return try await base.completeSends(results, now: now)
     }
 

@@ -10,6 +10,7 @@ import CCurl
 /// it calls the rest.
 final class CurlMulti {
     private let multi: UnsafeMutableRawPointer
+    private var isClosed = false
     /// The handles added and not yet removed, by libcurl's pointer.
     private var attached: [UnsafeMutableRawPointer: CurlEasy] = [:]
 
@@ -26,7 +27,16 @@ final class CurlMulti {
     }
 
     deinit {
+        close()
+    }
+
+    /// Removes what is attached and frees the multi handle, closing its cached connections.
+    /// Nothing may be called afterwards, ``wakeUp()`` included.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
         for handle in attached.keys { curl_multi_remove_handle(multi, handle) }
+        attached.removeAll()
         curl_multi_cleanup(multi)
     }
 
@@ -71,13 +81,14 @@ final class CurlMulti {
     }
 
     /// Waits until a connection can move, libcurl's own timer is due, ``wakeUp()`` is called,
-    /// or `timeoutMilliseconds` pass.
-    func poll(timeoutMilliseconds: Int32) {
-        _ = curl_multi_poll(multi, nil, 0, timeoutMilliseconds, nil)
+    /// or `timeoutMilliseconds` pass. `nil`, or libcurl's error.
+    func poll(timeoutMilliseconds: Int32) -> String? {
+        let code = curl_multi_poll(multi, nil, 0, timeoutMilliseconds, nil)
+        return code == CURLM_OK ? nil : Self.describe(code)
     }
 
     /// Ends the current ``poll(timeoutMilliseconds:)`` early, or the next one if none is
-    /// under way. Safe from any thread while the handle exists.
+    /// under way. Safe from any thread until ``close()``.
     func wakeUp() {
         _ = curl_multi_wakeup(multi)
     }

@@ -64,8 +64,9 @@ final class CurlTransferPool: Sendable {
 /// One of the pool's threads: takes the submitted transfers, hands them to libcurl, and resumes each
 /// caller when its transfer ends.
 private final class CurlTransferLoop: @unchecked Sendable {
-    // @unchecked: `inbox` is behind its lock; `multi.wakeUp()` is thread-safe; everything
-    // else is only touched by the loop's thread once it has started.
+    // @unchecked: `inbox` is behind its lock; `multi.wakeUp()` is thread-safe and only called
+    // under that lock before the multi handle is closed (under it too); everything else is
+    // only touched by the loop's thread once it has started.
 
     struct Request {
         var prepare: @Sendable (CurlEasy) -> Void
@@ -76,6 +77,8 @@ private final class CurlTransferLoop: @unchecked Sendable {
         var requests: [Request] = []
         var started = false
         var stopping = false
+        /// The thread has ended and closed the multi handle.
+        var closed = false
     }
 
     /// How many transfers (connections) this thread drives at once.
@@ -103,8 +106,13 @@ private final class CurlTransferLoop: @unchecked Sendable {
     func submit(_ request: Request) {
         let start = inbox.withLock { inbox in
             inbox.requests.append(request)
-            defer { inbox.started = true }
-            return !inbox.started
+            if inbox.started {
+                // Under the lock, so the thread cannot have closed the multi handle meanwhile.
+                multi.wakeUp()
+                return false
+            }
+            inbox.started = true
+            return true
         }
         if start {
             let label = label
@@ -113,15 +121,15 @@ private final class CurlTransferLoop: @unchecked Sendable {
                 Thread.current.name = label
                 self.run()
             }.start()
-        } else {
-            multi.wakeUp()
         }
     }
 
     /// Lets the thread end. Only called once no caller can submit any more.
     func stop() {
-        inbox.withLock { $0.stopping = true }
-        multi.wakeUp()
+        inbox.withLock { inbox in
+            inbox.stopping = true
+            if inbox.started, !inbox.closed { multi.wakeUp() }
+        }
     }
 
     private func run() {
@@ -131,26 +139,36 @@ private final class CurlTransferLoop: @unchecked Sendable {
                 return (inbox.requests, inbox.stopping)
             }
             waiting.append(contentsOf: requests)
-            if stopping, running.isEmpty, waitingHead == waiting.count { return }
+            if stopping, running.isEmpty, waitingHead == waiting.count { break }
             startWaiting()
-            if running.isEmpty {
-                // Nothing under way: sleep until a transfer is submitted (or libcurl's
-                // timer for the cached connections is due).
-                multi.poll(timeoutMilliseconds: 60_000)
-                continue
-            }
-            if let failure = multi.perform() {
-                for easy in multi.removeAll() { finish(easy, failedWith: "libcurl: \(failure)") }
-            }
+            // Every turn moves libcurl along, idle or not: closing connections and libcurl's
+            // own timers progress only here.
+            let failure = multi.perform()
             let finished = multi.takeFinished()
             for (easy, result) in finished {
-                let response = easy.finishTransfer(result)
-                complete(easy, with: response)
+                complete(easy, with: easy.finishTransfer(result))
+            }
+            if let failure {
+                for easy in multi.removeAll() { finish(easy, failedWith: "libcurl: \(failure)") }
             }
             // A handle came back and a caller waits for one: start it before sleeping.
             if !finished.isEmpty, waitingHead < waiting.count { continue }
-            if !running.isEmpty { multi.poll(timeoutMilliseconds: 1_000) }
+            // A request (or the stop) that came since the inbox was read: newer libcurl empties
+            // the wake-up pipe inside `perform`, so its wake-up may be gone.
+            if inbox.withLock({ !$0.requests.isEmpty || ($0.stopping && running.isEmpty) }) { continue }
+            if let failure = multi.poll(timeoutMilliseconds: running.isEmpty ? 60_000 : 1_000) {
+                // Polling itself failed (libcurl's "unrecoverable poll"): the transfers under
+                // way end as failed, and the next try comes after a pause, not in a busy loop.
+                for easy in multi.removeAll() { finish(easy, failedWith: "libcurl: \(failure)") }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
         }
+        // Closed here, on this thread: closing sends QUIT on SMTP connections, which may wait.
+        inbox.withLock { inbox in
+            inbox.closed = true
+            multi.close()
+        }
+        idle.removeAll()
     }
 
     /// Gives each waiting request a handle, while there are handles.
