@@ -23,7 +23,8 @@ final class CurlTransferPool: Sendable {
 
     /// - Parameters:
     ///   - size: the number of concurrent transfers (connections); at least 1.
-    ///   - label: the threads' name, shown in debuggers and crash logs.
+    ///   - label: the threads' name, shown by `top -H` and debuggers; with the thread's number
+    ///     it must fit Linux's 15 characters (`nurture.smtp.1`).
     ///   - threads: how many threads drive them (at most `size`); the number of cores by default.
     ///   - configure: applied once to each new handle, on its thread.
     init(size: Int, label: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,

@@ -18,7 +18,7 @@ public final class HTTPRelayTransport: MailTransport {
     /// - Parameter threads: how many threads drive the connections (``CurlTransferPool``).
     init(configuration: HTTPRelayConfiguration, threads: Int) {
         self.configuration = configuration
-        self.pool = CurlTransferPool(size: configuration.connections, label: "nurture.http-relay", threads: threads) { easy in
+        self.pool = CurlTransferPool(size: configuration.connections, label: "nurture.relay", threads: threads) { easy in
             HTTPRelayTransport.configure(easy, with: configuration)
         }
     }

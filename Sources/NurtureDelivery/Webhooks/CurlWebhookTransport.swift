@@ -17,7 +17,7 @@ public final class CurlWebhookTransport: WebhookTransport {
     public init(connections: Int = 4, timeout: Duration = .seconds(15), connectTimeout: Duration = .seconds(5), caFile: String? = nil) {
         let timeoutMS = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let connectMS = Int(connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000)
-        pool = CurlTransferPool(size: connections, label: "nurture.webhooks") { easy in
+        pool = CurlTransferPool(size: connections, label: "nurture.hooks") { easy in
             easy.set(CURLOPT_POST, 1)
             easy.set(CURLOPT_FOLLOWLOCATION, 0)
             easy.set(CURLOPT_PROTOCOLS_STR, "http,https")
