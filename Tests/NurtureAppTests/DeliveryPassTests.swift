@@ -9,21 +9,29 @@ import TestSupport
 
 @Suite("Delivery pass: the database's writes beside the sends (real SQLite file, real SMTP server)")
 struct DeliveryPassTests {
+    static let count = 40
+
+    /// A runtime with `count` leads whose welcome email is due, and a delivery worker on its
+    /// store whose writes of outcomes run `beforeWrite` first.
+    private static func setUp(_ harness: Harness, beforeWrite: @escaping @Sendable () async throws -> Void) async throws -> (Runtime, DeliveryWorker) {
+        let runtime = try harness.runtime()
+        _ = try await runtime.scheduler.upsert((1...count).map { lead("lead\($0)@example.com") }, now: monday)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let worker = DeliveryWorker(
+            store: HookedOutbox(base: runtime.store, beforeWrite: beforeWrite), scheduler: runtime.scheduler, transport: runtime.delivery.transport,
+            concurrency: 4, connections: 2, maxAttempts: 3, retryBase: .minutes(5), retryMax: .hours(1), rateLimiter: nil, logger: logger)
+        return (runtime, worker)
+    }
+
     @Test("sends go on while the outcomes of earlier ones are being written, and every outcome is written")
     func writesDoNotHoldUpSends() async throws {
         let harness = try Harness()
         defer { harness.cleanUp() }
-        let runtime = try harness.runtime()
-        let count = 40
-        _ = try await runtime.scheduler.upsert((1...count).map { lead("lead\($0)@example.com") }, now: monday)
-
+        let count = Self.count
         // The first write of outcomes (after 16 sends) does not return until the gate opens.
         let gate = WriteGate()
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let worker = DeliveryWorker(
-            store: HookedOutbox(base: runtime.store, beforeWrite: { await gate.pass() }), scheduler: runtime.scheduler, transport: runtime.delivery.transport,
-            concurrency: 4, connections: 2, maxAttempts: 3, retryBase: .minutes(5), retryMax: .hours(1), rateLimiter: nil, logger: logger)
+        let (runtime, worker) = try await Self.setUp(harness, beforeWrite: { await gate.pass() })
         let pass = Task { try await worker.deliverDue(now: monday) }
 
         // Every email reaches the relay while that write is held. (Were the pass to wait for it,
@@ -43,24 +51,17 @@ struct DeliveryPassTests {
             #expect(details.sends.map(\.status) == ["sent"], "lead\(i)")
         }
     }
-}
 
-extension DeliveryPassTests {
     @Test("a write that fails: no new send starts, the ones under way finish and their outcomes are written, then the error is passed on; nothing goes out twice")
     func failedWriteEndsThePassCleanly() async throws {
         let harness = try Harness()
         defer { harness.cleanUp() }
-        let runtime = try harness.runtime()
-        let count = 40
-        _ = try await runtime.scheduler.upsert((1...count).map { lead("lead\($0)@example.com") }, now: monday)
-
+        let count = Self.count
         // The first write of outcomes fails.
         let firstWrite = Mutex(true)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let worker = DeliveryWorker(
-            store: HookedOutbox(base: runtime.store, beforeWrite: { if firstWrite.withLock({ first in defer { first = false }; return first }) { throw WriteFailure() } }), scheduler: runtime.scheduler, transport: runtime.delivery.transport,
-            concurrency: 4, connections: 2, maxAttempts: 3, retryBase: .minutes(5), retryMax: .hours(1), rateLimiter: nil, logger: logger)
+        let (runtime, worker) = try await Self.setUp(harness, beforeWrite: {
+            if firstWrite.withLock({ first in defer { first = false }; return first }) { throw WriteFailure() }
+        })
         await #expect(throws: WriteFailure.self) { try await worker.deliverDue(now: monday) }
         let first = try harness.smtp.lines("ids.txt").count
         #expect(first >= 16 && first < count, "the pass stopped after the failed write: \(first) sent")

@@ -40,9 +40,6 @@ final class CurlMulti {
         curl_multi_cleanup(multi)
     }
 
-    /// Whether a transfer is under way.
-    var isIdle: Bool { attached.isEmpty }
-
     /// Starts `easy`'s transfer (it progresses in ``perform()``). `nil`, or why libcurl refused.
     func add(_ easy: CurlEasy) -> String? {
         let code = curl_multi_add_handle(multi, easy.handle)
