@@ -29,7 +29,13 @@ enum PostgresRollups {
     /// Credits stored events to their emails.
     static func tally(_ events: [(sendID: Int64, event: Event)], connection: PostgresConnection, logger: Logger) async throws {
         guard !events.isEmpty else { return }
-        var sends = try await sends(events.map(\.sendID), connection: connection, logger: logger)
+        try await tally(events, sends: try await sends(events.map(\.sendID), connection: connection, logger: logger), connection: connection, logger: logger)
+    }
+
+    /// Credits stored events to their emails, `sends` already read and locked.
+    static func tally(_ events: [(sendID: Int64, event: Event)], sends: [Int64: Send], connection: PostgresConnection, logger: Logger) async throws {
+        guard !events.isEmpty else { return }
+        var sends = sends
         // The links clicked by people for the first time in their email: the pairs this
         // insert adds (a pair stored before, or twice in this batch, adds once).
         let clicked = events.filter { $0.event.type == Event.Kind.clicked && !$0.event.isMachine && $0.event.properties["url"] != nil }
@@ -62,12 +68,13 @@ enum PostgresRollups {
         guard !batch.isEmpty else { return }
         let json = JSONEncoder()
         let shard = Int.random(in: 0..<8)
+        var statements: [PostgresQuery] = []
         struct Drawn: Encodable { var id: Int64; var e: Int }
         if !batch.drawn.isEmpty {
             let rows = String(decoding: try json.encode(batch.drawn.sorted { $0.key < $1.key }.map { Drawn(id: $0.key, e: $0.value.rawValue) }), as: UTF8.self)
-            try await connection.query("""
+            statements.append("""
                 UPDATE sends s SET engagement = s.engagement | u.e FROM jsonb_to_recordset(\(rows)::jsonb) AS u(id bigint, e integer) WHERE s.id = u.id
-                """, logger: logger)
+                """)
         }
         struct Count: Encodable { var h: Int64; var q: String; var s: String; var m: String; var n: Int }
         let counts = batch.sortedCounts
@@ -75,12 +82,12 @@ enum PostgresRollups {
             let rows = String(decoding: try json.encode(counts.map {
                 Count(h: $0.key.hour, q: $0.key.sequence, s: $0.key.step, m: $0.key.metric, n: $0.n)
             }), as: UTF8.self)
-            try await connection.query("""
+            statements.append("""
                 INSERT INTO step_stats (hour, sequence, step, metric, shard, n)
                 SELECT u.h, u.q, u.s, u.m, \(shard), u.n FROM jsonb_to_recordset(\(rows)::jsonb) AS u(h bigint, q text, s text, m text, n bigint)
                 ORDER BY u.h, u.q, u.s, u.m
                 ON CONFLICT (hour, sequence, step, metric, shard) DO UPDATE SET n = step_stats.n + excluded.n
-                """, logger: logger)
+                """)
         }
         struct Link: Encodable { var h: Int64; var q: String; var s: String; var u: String; var c: Int; var n: Int }
         let links = batch.sortedLinks
@@ -88,14 +95,15 @@ enum PostgresRollups {
             let rows = String(decoding: try json.encode(links.map {
                 Link(h: $0.key.hour, q: $0.key.sequence, s: $0.key.step, u: $0.key.url, c: $0.clicks, n: $0.unique)
             }), as: UTF8.self)
-            try await connection.query("""
+            statements.append("""
                 INSERT INTO link_stats (hour, sequence, step, url, shard, clicks, unique_clicks)
                 SELECT x.h, x.q, x.s, x.u, \(shard), x.c, x.n FROM jsonb_to_recordset(\(rows)::jsonb) AS x(h bigint, q text, s text, u text, c bigint, n bigint)
                 ORDER BY x.h, x.q, x.s, x.u
                 ON CONFLICT (hour, sequence, step, url, shard) DO UPDATE SET clicks = link_stats.clicks + excluded.clicks,
                   unique_clicks = link_stats.unique_clicks + excluded.unique_clicks
-                """, logger: logger)
+                """)
         }
+        try await connection.pipeline(statements, logger: logger)
     }
 }
 

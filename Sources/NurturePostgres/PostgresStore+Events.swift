@@ -4,14 +4,19 @@ import PostgresNIO
 
 /// Events (idempotent by client id), sent emails by token or Message-ID, suppressions.
 extension PostgresStore {
+    /// An event as a statement reads it from `jsonb_to_recordset` (a missing key is NULL).
     struct EventRow: Encodable {
-        var lead: Int64
+        /// The lead's id; or its address (``appendEvents(_:now:)``), canonical.
+        var lead: Int64?
+        var email: String? = nil
         var type: String
         var at: Double
         var properties: [String: String]
         var machine: Bool
         var client: String?
         var send: Int64?
+        /// Seconds: credited to the lead's latest email sent this long before the event.
+        var within: Double? = nil
         /// The event's place in the batch: ids follow arrival order.
         var i: Int
     }

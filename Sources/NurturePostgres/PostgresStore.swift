@@ -219,6 +219,14 @@ public final class PostgresStore: NurtureStore, SchemaMigrating, WakeupFeed, Sen
     package func execute(sql: String) async throws {
         _ = try await fetch(PostgresQuery(unsafeSQL: sql))
     }
+
+    /// Runs raw SQL statements in one transaction, queued on its connection at once
+    /// (``PostgresConnection/pipeline(_:logger:)``). For tests inside this package.
+    package func executePipelined(_ statements: [String]) async throws {
+        try await transaction { connection in
+            try await connection.pipeline(statements.map { PostgresQuery(unsafeSQL: $0) }, logger: self.logger)
+        }
+    }
 }
 
 extension PostgresRandomAccessRow {
@@ -232,5 +240,22 @@ extension PostgresConnection {
     /// Runs `query` and returns all its rows.
     func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRandomAccessRow] {
         try await self.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+    }
+
+    /// Runs `statements` in order, all queued on the connection at once: each is sent as
+    /// the one before it completes, by the connection's event loop, without a hop back to
+    /// this task in between. Inside a transaction, a statement that fails fails the ones
+    /// after it; the first error is thrown once all have completed.
+    func pipeline(_ statements: [PostgresQuery], logger: Logger) async throws {
+        if statements.count == 1 {
+            try await query(statements[0], logger: logger)
+            return
+        }
+        let results: [EventLoopFuture<PostgresQueryResult>] = statements.map { self.query($0, logger: logger) }
+        var failure: (any Error)?
+        for result in results {
+            do { _ = try await result.get() } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
     }
 }

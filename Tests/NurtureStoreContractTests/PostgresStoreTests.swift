@@ -40,6 +40,29 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("statements queued on a connection at once run in order; one that fails fails the transaction, and its error is the one thrown")
+    func pipelinedStatements() async throws {
+        try await withStores(1, migrate: false) { stores in
+            let store = stores[0]
+            // In order: the table exists before the rows go in.
+            try await store.executePipelined(["CREATE TABLE piped (x integer PRIMARY KEY)", "INSERT INTO piped VALUES (1)", "INSERT INTO piped VALUES (2)"])
+            do {
+                try await store.executePipelined(["INSERT INTO piped VALUES (3)", "INSERT INTO piped VALUES (1)", "INSERT INTO piped VALUES (4)"])
+                Issue.record("a duplicate key was accepted")
+            } catch {
+                #expect("\(error)".contains("duplicate key"), "the first failure, not the aborted statement after it: \(error)")
+            }
+            // Nothing of the failed transaction was kept: 3 and 4 go in now, 1 and 2 are still there.
+            try await store.executePipelined(["INSERT INTO piped VALUES (3)", "INSERT INTO piped VALUES (4)"])
+            do {
+                try await store.executePipelined(["INSERT INTO piped VALUES (2)"])
+                Issue.record("the first transaction's rows were lost")
+            } catch {
+                #expect("\(error)".contains("duplicate key"))
+            }
+        }
+    }
+
     @Test("p14 on a database with leads keeps JSON; p1 to p14 at once writes binary; after a switch every process follows within the setting's max age")
     func leadStateFormatRollout() async throws {
         let database = try TestPostgres.createDatabase()
