@@ -23,9 +23,8 @@ extension PostgresStore {
 
     /// Stores events in one statement (an event whose client id was stored before is left
     /// out) and credits those stored to their emails' steps.
-    /// - Parameter pending: stored to be decided later (``EventInbox``), not in this transaction.
     /// - Returns: whether each was stored, in order.
-    func insert(_ recordings: [(RecordedEvent, Int64)], now: Date, connection: PostgresConnection, pending: Bool = false) async throws -> [Bool] {
+    func insert(_ recordings: [(RecordedEvent, Int64)], now: Date, connection: PostgresConnection) async throws -> [Bool] {
         guard !recordings.isEmpty else { return [] }
         var rows: [EventRow] = []
         for (index, item) in recordings.enumerated() {
@@ -44,8 +43,8 @@ extension PostgresStore {
         }
         let json = String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
         let stored = try await connection.rows("""
-            INSERT INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id, pending)
-            SELECT u.lead, u.type, to_timestamp(u.at), u.properties, u.machine, u.client, \(now), u.send, NULLIF(\(pending), false)
+            INSERT INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id)
+            SELECT u.lead, u.type, to_timestamp(u.at), u.properties, u.machine, u.client, \(now), u.send
             FROM jsonb_to_recordset(\(json)::jsonb) AS u(lead bigint, type text, at double precision, properties jsonb,
               machine boolean, client text, send bigint, i integer)
             ORDER BY u.i

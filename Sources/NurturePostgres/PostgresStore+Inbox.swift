@@ -27,11 +27,13 @@ extension PostgresStore {
                                within: recording.sendID == nil ? recording.attributeWithin.map { Double($0.seconds) } : nil, i: index)
             switch item.lead {
             case .id(let id):
-                row.lead = Int64(id) ?? -1
-                ids.append(row.lead!)
+                let value = Int64(id) ?? -1
+                row.lead = value
+                ids.append(value)
             case .email(let email):
-                row.email = EmailAddress.canonicalIfValid(email)
-                emails.append(row.email!)
+                let address = EmailAddress.canonicalIfValid(email)
+                row.email = address
+                emails.append(address)
             }
             rows.append(row)
         }
