@@ -45,11 +45,15 @@ extension PostgresStore {
                     properties jsonb, machine boolean, client text, send bigint, within double precision)
                 ), l AS (
                   SELECT id, lower(email) AS email FROM leads WHERE id = ANY(\(ids)) OR lower(email) = ANY(\(emails)) ORDER BY id FOR KEY SHARE
+                ), k AS (
+                  -- Two joins on one key each (hashed), not one on "id or email" (a nested loop over the batch twice).
+                  SELECT u.*, COALESCE(by_id.id, by_email.id) AS lead_id
+                  FROM u LEFT JOIN l AS by_id ON by_id.id = u.lead LEFT JOIN l AS by_email ON by_email.email = u.email
                 ), a AS (
-                  SELECT u.i, u.type, u.at, u.properties, u.machine, u.client, l.id AS lead_id,
-                    COALESCE(u.send, (SELECT s.id FROM sends s WHERE u.within IS NOT NULL AND s.lead_id = l.id AND s.sent_at IS NOT NULL
-                      AND s.sent_at <= to_timestamp(u.at) AND s.sent_at > to_timestamp(u.at - u.within) ORDER BY s.sent_at DESC LIMIT 1)) AS send_id
-                  FROM u JOIN l ON l.id = u.lead OR l.email = u.email
+                  SELECT k.i, k.type, k.at, k.properties, k.machine, k.client, k.lead_id,
+                    COALESCE(k.send, (SELECT s.id FROM sends s WHERE k.within IS NOT NULL AND s.lead_id = k.lead_id AND s.sent_at IS NOT NULL
+                      AND s.sent_at <= to_timestamp(k.at) AND s.sent_at > to_timestamp(k.at - k.within) ORDER BY s.sent_at DESC LIMIT 1)) AS send_id
+                  FROM k WHERE k.lead_id IS NOT NULL
                 ), ins AS (
                   INSERT INTO events (lead_id, type, at, properties, machine, client_id, recorded_at, send_id, pending)
                   SELECT a.lead_id, a.type, to_timestamp(a.at), a.properties, a.machine, a.client, \(now), a.send_id, true FROM a ORDER BY a.i

@@ -51,29 +51,32 @@ extension StoreContractTests {
         }
     }
 
-    @Test("a batch of hits: a client id stored before, or twice in the batch, is stored once; an event without an email is credited to the lead's latest one within its window, or to none", arguments: Adapter.allCases)
+    @Test("a batch of hits: a client id stored before, or twice in the batch, is stored once (the first); an event without an email is credited to the lead's latest one within its window, or to none", arguments: Adapter.allCases)
     func appendedBatchClientIDsAndCredit(adapter: Adapter) async throws {
         try await adapter.with { subject in
             let store = subject.store
-            try await seed(store, ["ada@example.com", "bob@example.com"])
+            try await seed(store, ["ada@example.com", "bob@example.com", "cy@example.com"])
             let claimed = try await store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
             try await store.completeSends(claimed.map { ($0, SendResult.sent(messageID: "<\($0.id)@x>", reply: "250", tokenID: "t\($0.id)", links: 1)) }, now: Self.t0)
-            let reply = { (email: String, client: String?, window: TimeSpan) in
-                (lead: LeadReference.email(email), recording: RecordedEvent(Event(Event.Kind.replied, at: Self.t0 + 600), clientID: client, attributeWithin: window))
+            let reply = { (email: String, client: String?, window: TimeSpan, n: String) in
+                (lead: LeadReference.email(email),
+                 recording: RecordedEvent(Event(Event.Kind.replied, at: Self.t0 + 600, properties: ["n": n]), clientID: client, attributeWithin: window))
             }
-            #expect(try await store.appendEvents([reply("ada@example.com", "r-1", .days(1))], now: Self.t0 + 600) == [true])
-            // r-1 again, r-2 twice, bob's reply ten minutes after his email with a minute's window, no such lead.
+            #expect(try await store.appendEvents([reply("ada@example.com", "r-1", .days(1), "1")], now: Self.t0 + 600) == [true])
+            // r-1 again, r-2 twice, bob's reply within a day of his email, cy's ten minutes after
+            // hers with a minute's window, no such lead.
             let stored = try await store.appendEvents([
-                reply("ada@example.com", "r-1", .days(1)), reply("ADA@example.com", "r-2", .days(1)), reply("ada@example.com", "r-2", .days(1)),
-                reply("bob@example.com", nil, .minutes(1)), reply("nobody@example.com", "r-3", .days(1)),
+                reply("ada@example.com", "r-1", .days(1), "1 again"), reply("ADA@example.com", "r-2", .days(1), "2 first"),
+                reply("ada@example.com", "r-2", .days(1), "2 second"), reply("bob@example.com", nil, .days(1), "bob"),
+                reply("cy@example.com", nil, .minutes(1), "cy"), reply("nobody@example.com", "r-3", .days(1), "nobody"),
             ], now: Self.t0 + 600)
-            #expect(stored == [false, true, false, true, false])
-            #expect(try await store.pendingEventCount() == 3)
+            #expect(stored == [false, true, false, true, true, false])
+            #expect(try await store.pendingEventCount() == 4)
             let events = try #require(try await store.details(.email("ada@example.com"), recent: 10)).events
-            #expect(events.filter { $0.event.type == Event.Kind.replied }.count == 2)
-            // Unique replies by email: ada's email; bob's reply came after its window, credited to none.
+            #expect(Set(events.filter { $0.event.type == Event.Kind.replied }.compactMap { $0.event.properties["n"] }) == ["1", "2 first"])
+            // Unique replies by email: ada's and bob's emails; cy's reply came after its window, credited to none.
             let facts = try await store.stepFacts(period: ReportPeriod(since: Self.t0 - 3600, until: Self.t0 + 3600), sequence: nil)
-            #expect(facts.counts[StepFacts.Key(sequence: "s", step: "welcome")]?["replied"] == 1)
+            #expect(facts.counts[StepFacts.Key(sequence: "s", step: "welcome")]?["replied"] == 2)
         }
     }
 
