@@ -31,7 +31,10 @@ public final class SQLiteStore: NurtureStore, SchemaMigrating {
         }
         self.path = path
         webhookRoutes = webhooks
-        pool = try DatabasePool(path: path, configuration: configuration)
+        // Opening a new file switches it to WAL, which needs the file to itself; two processes
+        // switching at once can fail at once (SQLite answers "locked" without waiting, as
+        // waiting could deadlock). They take turns on the migrations' lock file.
+        pool = try Self.takingTurns(path) { try DatabasePool(path: path, configuration: configuration) }
         decoder = Self.stateDecoder()
         self.stateFormat = stateFormat
         if migrate { _ = try applyMigrations() }
@@ -51,7 +54,9 @@ public final class SQLiteStore: NurtureStore, SchemaMigrating {
         return SQLiteSchema.migrator.migrations.filter { !applied.contains($0) }
     }
 
-    private func applyMigrations() throws -> [String] {
+    /// Runs `body` holding the lock file beside the database at `path` (`<file>.migrate.lock`),
+    /// which the processes on one file take in turns to open it and to migrate it.
+    private static func takingTurns<T>(_ path: String, _ body: () throws -> T) rethrows -> T {
         let lock = open(path + ".migrate.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         if lock >= 0 { flock(lock, LOCK_EX) }
         defer {
@@ -60,6 +65,14 @@ public final class SQLiteStore: NurtureStore, SchemaMigrating {
                 close(lock)
             }
         }
+        return try body()
+    }
+
+    private func applyMigrations() throws -> [String] {
+        try Self.takingTurns(path) { try migrateHoldingTheLock() }
+    }
+
+    private func migrateHoldingTheLock() throws -> [String] {
         let before = try pool.read { db in try SQLiteSchema.migrator.appliedIdentifiers(db) }
         try SQLiteSchema.migrator.migrate(pool)
         let applied = SQLiteSchema.migrator.migrations.filter { !before.contains($0) }
