@@ -4,6 +4,15 @@
 #define NURTURE_CCURL_SHIM_H
 
 #include <curl/curl.h>
+#include <pthread.h>
+
+// glibc's pthread_setname_np, a GNU extension Swift's Glibc module does not show: names the
+// calling thread (at most 15 characters) for `top -H` and debuggers. For the transfer threads.
+int pthread_setname_np(pthread_t thread, const char *name);
+
+static inline int nurture_name_this_thread(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
+}
 
 typedef size_t (*nurture_curl_io_callback)(char *buffer, size_t size, size_t count, void *userdata);
 

@@ -118,8 +118,10 @@ private final class CurlTransferLoop: @unchecked Sendable {
         if start {
             let label = label
             Thread {
-                // Named from inside: on Linux a thread takes its creator's name otherwise.
-                Thread.current.name = label
+                // Named from inside (on Linux a thread takes its creator's name otherwise), by
+                // pthread: Foundation's `Thread.current.name` applies the name only if the
+                // thread's handle was stored before the block ran, which races with the start.
+                _ = nurture_name_this_thread(label)
                 self.run()
             }.start()
         }
