@@ -10,8 +10,7 @@ extension StoreContractTests {
         try await adapter.with { subject in
             let store = subject.store
             try await seed(store, ["ada@example.com", "bob@example.com"])
-            let claimed = try await store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
-            try await store.completeSends(claimed.map { ($0, SendResult.sent(messageID: "<\($0.id)@x>", reply: "250", tokenID: "t\($0.id)", links: 1)) }, now: Self.t0)
+            let claimed = try await sendQueued(store)
             func hit(_ send: OutboxSend, _ name: String, after seconds: Double) -> (lead: LeadReference, recording: RecordedEvent) {
                 (.id(send.request.key.leadID), RecordedEvent(Event(Event.Kind.opened, at: Self.t0 + seconds, properties: ["sequence": "s", "step": "welcome", "n": name]), sendID: send.id))
             }
@@ -56,8 +55,7 @@ extension StoreContractTests {
         try await adapter.with { subject in
             let store = subject.store
             try await seed(store, ["ada@example.com", "bob@example.com", "cy@example.com"])
-            let claimed = try await store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
-            try await store.completeSends(claimed.map { ($0, SendResult.sent(messageID: "<\($0.id)@x>", reply: "250", tokenID: "t\($0.id)", links: 1)) }, now: Self.t0)
+            _ = try await sendQueued(store)
             let reply = { (email: String, client: String?, window: TimeSpan, n: String) in
                 (lead: LeadReference.email(email),
                  recording: RecordedEvent(Event(Event.Kind.replied, at: Self.t0 + 600, properties: ["n": n]), clientID: client, attributeWithin: window))

@@ -93,6 +93,13 @@ struct StoreContractTests {
         }
     }
 
+    /// Claims the queued sends (at most 10) at `t0` and records each as sent (token `t<id>`).
+    func sendQueued(_ store: any NurtureStore) async throws -> [OutboxSend] {
+        let claimed = try await store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
+        try await store.completeSends(claimed.map { ($0, SendResult.sent(messageID: "<\($0.id)@x>", reply: "250", tokenID: "t\($0.id)", links: 1)) }, now: Self.t0)
+        return claimed
+    }
+
     @Test("the installation id: 32 hex digits, the same every time it is asked, another for another database", arguments: Adapter.allCases)
     func installationID(adapter: Adapter) async throws {
         var ids: [String] = []

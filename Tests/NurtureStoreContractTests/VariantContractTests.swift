@@ -15,9 +15,8 @@ extension StoreContractTests {
                 return LeadChange(effects: [.send(SendRequest(key: SendKey(leadID: id, sequence: "s", step: "pricing", enrollment: 1), template: "pricing",
                                                               subject: variant == "b" ? "Pricing, plainly" : nil, tracking: true, variant: variant))], nextWake: nil)
             }
-            let claimed = try await store.claimSends(now: Self.t0, limit: 10, worker: Self.worker, duration: Self.lease)
+            let claimed = try await sendQueued(store)
             #expect(claimed.count == 3)
-            try await store.completeSends(claimed.map { ($0, SendResult.sent(messageID: "<\($0.id)@x>", reply: "250", tokenID: "t\($0.id)", links: 1)) }, now: Self.t0)
             // One a opens, the b opens and clicks.
             var hits: [(lead: LeadReference, recording: RecordedEvent)] = []
             for send in claimed {
